@@ -1,0 +1,82 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Layout (see ../shared/design/STYLE.md): a pure core, a thin Linux edge, an agent that
+// wires them, and thin executables. Benchmarks live in their own package under
+// Benchmarks/ so that `swift build` and CI do not pay for the benchmark toolchain.
+let package = Package(
+    name: "gearbox",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "gearboxd", targets: ["gearboxd"]),
+        .executable(name: "gearboxctl", targets: ["gearboxctl"]),
+        .library(name: "GearboxCore", targets: ["GearboxCore"]),
+        .library(name: "GearboxSimulator", targets: ["GearboxSimulator"]),
+        .library(name: "GearboxConfig", targets: ["GearboxConfig"]),
+        .library(name: "GearboxControl", targets: ["GearboxControl"]),
+        .library(name: "GearboxLinux", targets: ["GearboxLinux"]),
+        .library(name: "GearboxAgent", targets: ["GearboxAgent"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // Pure core: model, queueing formulas, planner. No Foundation, no I/O.
+        .target(
+            name: "GearboxCore",
+            dependencies: [.product(name: "RealModule", package: "swift-numerics")]
+        ),
+        // Discrete-event simulator and baseline governors. Pure, seeded.
+        .target(name: "GearboxSimulator", dependencies: ["GearboxCore"]),
+        // TOML platform, workload and agent-config files, with file/line/field errors.
+        .target(name: "GearboxConfig", dependencies: ["GearboxCore"]),
+        // JSON shapes shared by gearboxctl and gearboxd (plan, inspect, control socket).
+        .target(name: "GearboxControl", dependencies: ["GearboxCore"]),
+        // C surfaces.
+        .systemLibrary(name: "CCPUFreq", path: "Sources/CCPUFreq"),
+        .systemLibrary(name: "CSystemd", path: "Sources/CSystemd", pkgConfig: "libsystemd"),
+        // Linux edge: libcpufreq, /proc, powercap, journald, sd_notify.
+        .target(
+            name: "GearboxLinux",
+            dependencies: [
+                "GearboxCore", "CCPUFreq", "CSystemd",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The control loop.
+        .target(
+            name: "GearboxAgent",
+            dependencies: [
+                "GearboxCore", "GearboxConfig", "GearboxControl", "GearboxLinux",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "gearboxd",
+            dependencies: [
+                "GearboxAgent", "GearboxLinux", "GearboxConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "gearboxctl",
+            dependencies: [
+                "GearboxCore", "GearboxSimulator", "GearboxConfig", "GearboxControl", "GearboxLinux",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "GearboxCoreTests", dependencies: ["GearboxCore"]),
+        .testTarget(name: "GearboxSimulatorTests", dependencies: ["GearboxSimulator", "GearboxCore"]),
+        .testTarget(name: "GearboxConfigTests", dependencies: ["GearboxConfig", "GearboxCore"]),
+        .testTarget(name: "GearboxLinuxTests", dependencies: ["GearboxLinux", "GearboxCore"]),
+        .testTarget(name: "GearboxAgentTests", dependencies: ["GearboxAgent", "GearboxLinux", "GearboxConfig", "GearboxCore"]),
+        // Runs the built gearboxctl / gearboxd binaries as a user would.
+        .testTarget(name: "CLITests", dependencies: ["GearboxCore"]),
+    ]
+)

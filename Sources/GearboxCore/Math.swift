@@ -1,0 +1,9 @@
+import RealModule
+
+/// Elementary functions for the core, from swift-numerics (no Foundation).
+public enum Math {
+    @inlinable public static func exp(_ x: Double) -> Double { Double.exp(x) }
+    @inlinable public static func log(_ x: Double) -> Double { Double.log(x) }
+    @inlinable public static func pow(_ x: Double, _ y: Double) -> Double { Double.pow(x, y) }
+    @inlinable public static func lgamma(_ x: Double) -> Double { Double.logGamma(x) }
+}

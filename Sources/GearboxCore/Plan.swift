@@ -1,0 +1,86 @@
+/// The plan for one frequency domain: two adjacent hull points and the mix between them.
+public struct DomainPlan: Hashable, Sendable {
+    public var name: String
+    public var cpus: [Int]
+    public var low: Kilohertz
+    public var high: Kilohertz
+    /// Probability that a request runs at `high` (per-request model).
+    public var pHigh: Double
+    /// Fraction of time at `high` that realises `pHigh` (MODEL.md, time-shared two-speed).
+    public var timeShareHigh: Double
+    /// Dither period in seconds; nil when the domain runs one pure speed.
+    public var ditherPeriod: Double?
+    /// Why the domain fell back to a pure speed, when it did.
+    public var fallbackReason: String?
+
+    public init(
+        name: String, cpus: [Int], low: Kilohertz, high: Kilohertz, pHigh: Double,
+        timeShareHigh: Double, ditherPeriod: Double? = nil, fallbackReason: String? = nil
+    ) {
+        self.name = name
+        self.cpus = cpus
+        self.low = low
+        self.high = high
+        self.pHigh = pHigh
+        self.timeShareHigh = timeShareHigh
+        self.ditherPeriod = ditherPeriod
+        self.fallbackReason = fallbackReason
+    }
+}
+
+/// The plan for one queue: its split and its predicted latency against the target.
+public struct QueuePlan: Hashable, Sendable {
+    public var name: String
+    public var target: LatencyTarget
+    /// Predicted latency in seconds, of the target's kind.
+    public var predictedLatency: Double
+    /// Share of requests (route) or of work (fork-join, k = n) per CPU; CPUs absent get 0.
+    /// For fork-join with k < n, the CPUs that take the subtasks, each with 1/n.
+    public var split: [Int: Double]
+    /// Margin the prediction carries (fork-join k < n), as a fraction; 0 when none.
+    public var margin: Double
+
+    public init(
+        name: String, target: LatencyTarget, predictedLatency: Double, split: [Int: Double],
+        margin: Double = 0
+    ) {
+        self.name = name
+        self.target = target
+        self.predictedLatency = predictedLatency
+        self.split = split
+        self.margin = margin
+    }
+
+    public var meetsTarget: Bool { predictedLatency <= target.seconds * (1 + 1e-9) }
+}
+
+/// Per-CPU outcome of a plan.
+public struct CPUPlan: Hashable, Sendable {
+    public var cpu: Int
+    public var utilization: Double
+    public var power: Watts
+    public init(cpu: Int, utilization: Double, power: Watts) {
+        self.cpu = cpu
+        self.utilization = utilization
+        self.power = power
+    }
+}
+
+/// A complete plan for a host: frequencies per domain, splits per queue, predicted power.
+public struct Plan: Hashable, Sendable {
+    public var feasible: Bool
+    public var power: Watts
+    public var domains: [DomainPlan]
+    public var queues: [QueuePlan]
+    public var cpus: [CPUPlan]
+
+    public init(
+        feasible: Bool, power: Watts, domains: [DomainPlan], queues: [QueuePlan], cpus: [CPUPlan]
+    ) {
+        self.feasible = feasible
+        self.power = power
+        self.domains = domains
+        self.queues = queues
+        self.cpus = cpus
+    }
+}
