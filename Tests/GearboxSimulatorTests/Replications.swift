@@ -1,0 +1,73 @@
+import GearboxCore
+import GearboxSimulator
+
+/// A 95 % confidence interval for a mean, from independent replications (Student's t).
+struct ConfidenceInterval: CustomStringConvertible {
+    var mean: Double
+    var halfWidth: Double
+
+    init(_ samples: [Double]) {
+        let n = Double(samples.count)
+        let m = samples.reduce(0, +) / n
+        mean = m
+        let variance = samples.reduce(0) { $0 + ($1 - m) * ($1 - m) } / (n - 1)
+        halfWidth = ConfidenceInterval.t975(degreesOfFreedom: samples.count - 1) * (variance / n).squareRoot()
+    }
+
+    func contains(_ x: Double) -> Bool { abs(x - mean) <= halfWidth }
+    var relativeHalfWidth: Double { halfWidth / mean }
+    var description: String { "\(mean) ± \(halfWidth)" }
+
+    /// The 97.5 % quantile of Student's t (a table: the tests use 5–30 replications).
+    static func t975(degreesOfFreedom df: Int) -> Double {
+        let table: [Double] = [
+            12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+            2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+            2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+        ]
+        return df <= table.count ? table[df - 1] : 1.96
+    }
+}
+
+/// Runs `replications` independent runs (seeds 1, 2, …) and collects `measure` of each.
+func replicate(
+    _ replications: Int, simulator: Simulator, policy: GovernorPolicy,
+    _ measure: (SimulationResult) -> Double
+) -> [Double] {
+    (1...replications).map { seed in
+        var s = simulator
+        s.configuration.seed = UInt64(seed) &* 7919
+        return measure(s.run(policy: policy))
+    }
+}
+
+/// Hand-made platforms for the closed-form checks.
+enum TestPlatforms {
+    /// `count` identical CPUs of capacity 1024 in one domain, with these operating points.
+    static func identical(
+        cpus count: Int, points: [(kilohertz: Int, watts: Double)] = [(1_000_000, 1)],
+        idleWatts: Double = 0.1, perCPUDomains: Bool = false
+    ) -> Platform {
+        let ops = points.map { OperatingPoint(frequency: Kilohertz($0.kilohertz), busyPower: Watts($0.watts)) }
+        if perCPUDomains {
+            return Platform(domains: (0..<count).map {
+                FrequencyDomain(name: "policy\($0)", cpus: [$0], capacity: 1024,
+                                idlePower: Watts(idleWatts), operatingPoints: ops)
+            })
+        }
+        return Platform(domains: [
+            FrequencyDomain(name: "policy0", cpus: Array(0..<count), capacity: 1024,
+                            idlePower: Watts(idleWatts), operatingPoints: ops)
+        ])
+    }
+}
+
+extension SimulationConfiguration {
+    /// A configuration for about `customers` arrivals at `rate` after `warmUpShare` warm-up.
+    static func forCustomers(_ customers: Double, rate: Double, warmUpShare: Double = 0.05) -> Self {
+        var c = SimulationConfiguration()
+        c.duration = customers / rate
+        c.warmUp = c.duration * warmUpShare
+        return c
+    }
+}
