@@ -71,3 +71,24 @@ extension SimulationConfiguration {
         return c
     }
 }
+
+/// Hand-made plans for the simulator to follow.
+enum TestPlans {
+    /// A plan with one (low, high, p) per domain of `platform` (same for all) and a split per queue.
+    static func fixed(
+        platform: Platform, low: Int, high: Int, pHigh: Double,
+        splits: [String: [Int: Double]], ditherPeriod: Double? = nil
+    ) -> Plan {
+        let domains = platform.domains.map { d -> DomainPlan in
+            let sL = d.speed(at: Kilohertz(low)), sH = d.speed(at: Kilohertz(high))
+            let theta = (pHigh / sH) / (pHigh / sH + (1 - pHigh) / sL)
+            return DomainPlan(name: d.name, cpus: d.cpus, low: Kilohertz(low), high: Kilohertz(high),
+                              pHigh: pHigh, timeShareHigh: theta, ditherPeriod: ditherPeriod)
+        }
+        let queues = splits.keys.sorted().map { name in
+            QueuePlan(name: name, target: LatencyTarget(kind: .mean, seconds: 1),
+                      predictedLatency: 0, split: splits[name]!)
+        }
+        return Plan(feasible: true, power: .zero, domains: domains, queues: queues, cpus: [])
+    }
+}
