@@ -48,6 +48,7 @@ extension SimulationEngine {
             }
             requestWork = total * Double(k) / Double(n)
         }
+        queues[q].arrived += 1
         queues[q].tickArrivals += 1
         queues[q].tickWork += requestWork
         scheduleNextArrival(queue: q)

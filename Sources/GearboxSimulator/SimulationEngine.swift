@@ -167,7 +167,10 @@ struct SimulationEngine {
             cpus[i].busyKilohertzTime = 0
         }
         for d in domains.indices { domains[d].switches = 0 }
-        for q in queues.indices { queues[q].histogram = LatencyHistogram() }
+        for q in queues.indices {
+            queues[q].histogram = LatencyHistogram()
+            queues[q].arrived = 0
+        }
     }
 
     /// Accounts CPU `i`'s energy, busy time and work done since its last change.
@@ -191,7 +194,7 @@ struct SimulationEngine {
         let duration = configuration.duration
         let queueOutcomes = workload.queues.indices.map { q in
             QueueOutcome(name: workload.queues[q].name, target: workload.queues[q].target,
-                         completed: queues[q].histogram.count, histogram: queues[q].histogram)
+                         arrived: queues[q].arrived, completed: queues[q].histogram.count, histogram: queues[q].histogram)
         }
         let domainOutcomes = models.indices.map { d in
             let busy = models[d].cpus.reduce(0.0) { $0 + cpus[$1].busyTime }

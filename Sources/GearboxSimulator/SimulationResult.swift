@@ -4,6 +4,8 @@ import GearboxCore
 public struct QueueOutcome: Hashable, Sendable {
     public var name: String
     public var target: LatencyTarget
+    /// Requests that arrived after the warm-up (the same for every policy of one seed).
+    public var arrived: Int
     /// Requests that arrived after the warm-up and completed before the end.
     public var completed: Int
     /// Response-time statistics in seconds.

@@ -109,6 +109,8 @@ struct QueueState {
     var traceCursor = 0
     var table: DispatchTable
     var histogram = LatencyHistogram()
+    /// Arrivals after the warm-up.
+    var arrived = 0
     /// Arrivals and their work (ref-s, the request's total) since the last control tick.
     var tickArrivals = 0
     var tickWork = 0.0

@@ -74,16 +74,27 @@ extension SimulationConfiguration {
 
 /// Hand-made plans for the simulator to follow.
 enum TestPlans {
-    /// A plan with one (low, high, p) per domain of `platform` (same for all) and a split per queue.
+    /// A plan with the same (low, high, p) in every domain of `platform` and a split per queue.
     static func fixed(
         platform: Platform, low: Int, high: Int, pHigh: Double,
         splits: [String: [Int: Double]], ditherPeriod: Double? = nil
     ) -> Plan {
+        var speeds: [String: (low: Int, high: Int, p: Double)] = [:]
+        for d in platform.domains { speeds[d.name] = (low, high, pHigh) }
+        return mixed(platform: platform, speeds: speeds, splits: splits, ditherPeriod: ditherPeriod)
+    }
+
+    /// A plan with (low kHz, high kHz, p) per domain name, the MODEL.md θ, and a split per queue.
+    static func mixed(
+        platform: Platform, speeds: [String: (low: Int, high: Int, p: Double)],
+        splits: [String: [Int: Double]], ditherPeriod: Double? = nil
+    ) -> Plan {
         let domains = platform.domains.map { d -> DomainPlan in
+            let (low, high, p) = speeds[d.name]!
             let sL = d.speed(at: Kilohertz(low)), sH = d.speed(at: Kilohertz(high))
-            let theta = (pHigh / sH) / (pHigh / sH + (1 - pHigh) / sL)
+            let theta = (p / sH) / (p / sH + (1 - p) / sL)
             return DomainPlan(name: d.name, cpus: d.cpus, low: Kilohertz(low), high: Kilohertz(high),
-                              pHigh: pHigh, timeShareHigh: theta, ditherPeriod: ditherPeriod)
+                              pHigh: p, timeShareHigh: theta, ditherPeriod: ditherPeriod)
         }
         let queues = splits.keys.sorted().map { name in
             QueuePlan(name: name, target: LatencyTarget(kind: .mean, seconds: 1),
@@ -91,4 +102,42 @@ enum TestPlans {
         }
         return Plan(feasible: true, power: .zero, domains: domains, queues: queues, cpus: [])
     }
+
+    /// MODEL.md's host power for a route-only plan, computed by hand:
+    /// `P_i = Σ_q x λ w (p P_H/s_H + (1−p) P_L/s_L) + (1 − ρ_i) P_idle`.
+    static func power(platform: Platform, workload: Workload, plan: Plan) -> Double {
+        var total = 0.0
+        for domain in platform.domains {
+            let dp = plan.domains.first { $0.name == domain.name }!
+            let sL = domain.speed(at: dp.low), sH = domain.speed(at: dp.high)
+            let pL = domain.operatingPoints.first { $0.frequency == dp.low }!.busyPower.value
+            let pH = domain.operatingPoints.first { $0.frequency == dp.high }!.busyPower.value
+            let p = dp.pHigh
+            for cpu in domain.cpus {
+                var busyPower = 0.0, rho = 0.0
+                for q in workload.queues {
+                    let x = plan.queues.first { $0.name == q.name }?.split[cpu] ?? 0
+                    let workRate = x * q.arrivalRate * q.meanWork
+                    busyPower += workRate * (p * pH / sH + (1 - p) * pL / sL)
+                    rho += workRate * (p / sH + (1 - p) / sL)
+                }
+                total += busyPower + (1 - rho) * domain.idlePower.value
+            }
+        }
+        return total
+    }
+}
+
+/// A big.LITTLE-like host: two big CPUs (capacity 1024) and two little ones (400).
+enum TestHosts {
+    static let bigLittle = Platform(domains: [
+        FrequencyDomain(
+            name: "big", cpus: [0, 1], capacity: 1024, idlePower: Watts(0.05),
+            operatingPoints: [(600_000, 0.25), (1_200_000, 0.6), (1_800_000, 1.3), (2_400_000, 2.4)]
+                .map { OperatingPoint(frequency: Kilohertz($0.0), busyPower: Watts($0.1)) }),
+        FrequencyDomain(
+            name: "little", cpus: [2, 3], capacity: 400, idlePower: Watts(0.02),
+            operatingPoints: [(500_000, 0.08), (1_000_000, 0.18), (1_500_000, 0.35)]
+                .map { OperatingPoint(frequency: Kilohertz($0.0), busyPower: Watts($0.1)) }),
+    ])
 }
