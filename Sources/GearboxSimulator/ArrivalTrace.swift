@@ -24,6 +24,11 @@ public struct TraceError: Error, Hashable, Sendable, CustomStringConvertible {
     public var line: Int
     public var field: String?
     public var message: String
+    public init(line: Int, field: String?, message: String) {
+        self.line = line
+        self.field = field
+        self.message = message
+    }
     public var description: String {
         "line \(line): " + (field.map { "\($0): " } ?? "") + message
     }
