@@ -28,7 +28,9 @@ import Testing
         #expect(big.capacity == 1024)
         #expect(big.operatingPoints.map(\.frequency.value) == [600000, 1200000, 1800000])
         // P = 0.1 + 1.0 x (f/fmax)^3, computed independently here.
-        #expect(abs(big.operatingPoints[1].busyPower.value - (0.1 + 1.0 * (2.0 / 3) * (2.0 / 3) * (2.0 / 3))) < 1e-12)
+        let ratio = 1_200_000.0 / 1_800_000.0
+        let expected = 0.1 + 1.0 * ratio * ratio * ratio
+        #expect(abs(big.operatingPoints[1].busyPower.value - expected) < 1e-12)
         #expect(big.transitionLatencyMicroseconds == nil)
         #expect(platform.domains[0].operatingPoints[1].busyPower == Watts(0.179))
         #expect(abs(platform.domains[0].speed(at: Kilohertz(1416000)) - 381.0 / 1024) < 1e-12)
