@@ -17,13 +17,26 @@ public struct KernelDemand: Sendable {
     /// One queue per busy CPU. `averageSpeed` is each CPU's mean speed over the sampled
     /// interval (ref-s per second), `busy` its busy fraction in [0, 1].
     public func workload(busy: [Int: Double], averageSpeed: [Int: Double]) -> Workload {
+        var rates: [Int: Double] = [:]
+        for (cpu, fraction) in busy {
+            if let speed = averageSpeed[cpu] { rates[cpu] = requestRate(busy: fraction, speed: speed) }
+        }
+        return workload(requestRates: rates)
+    }
+
+    /// Requests per second of the typical size that keep a CPU `busy` of the time at `speed`.
+    public func requestRate(busy: Double, speed: Double) -> Double {
+        min(max(busy, 0), 1) * speed / requestWork
+    }
+
+    /// One queue per CPU from (smoothed) request rates.
+    public func workload(requestRates: [Int: Double]) -> Workload {
         var queues: [WorkQueue] = []
-        for cpu in busy.keys.sorted() {
-            guard let fraction = busy[cpu], let speed = averageSpeed[cpu] else { continue }
-            let demand = min(max(fraction, 0), 1) * speed
-            guard demand >= minimumDemand else { continue }
+        for cpu in requestRates.keys.sorted() {
+            let rate = requestRates[cpu]!
+            guard rate * requestWork >= minimumDemand else { continue }
             queues.append(WorkQueue(
-                name: "cpu\(cpu)", arrivalRate: demand / requestWork, meanWork: requestWork,
+                name: "cpu\(cpu)", arrivalRate: rate, meanWork: requestWork,
                 scv: 1, target: target, cpus: [cpu], dispatch: .route))
         }
         return Workload(queues: queues)
