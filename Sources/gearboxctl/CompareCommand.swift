@@ -25,7 +25,7 @@ struct CompareCommand: ParsableCommand {
 
     func run() throws {
         let simulator: Simulator
-        do { simulator = try options.simulator() } catch { throw error.exit() }
+        do { simulator = try options.simulator() } catch { throw ConfigFailure(message: error.line) }
         var other = simulator
         other.configuration.realisation =
             simulator.configuration.realisation == .timeShare ? .perRequest : .timeShare
@@ -53,7 +53,7 @@ struct CompareCommand: ParsableCommand {
             do {
                 try chart.write(toFile: svg, atomically: true, encoding: .utf8)
             } catch {
-                throw SimulateInputError("\(svg): cannot write the chart (\(error.localizedDescription))").exit()
+                throw ConfigFailure(message: "\(svg): cannot write the chart (\(error.localizedDescription))")
             }
         }
         if !gearbox.allTargetsMet { throw ExitCode(1) }

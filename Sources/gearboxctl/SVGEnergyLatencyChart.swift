@@ -36,8 +36,11 @@ struct SVGEnergyLatencyChart {
     private func panel(queue q: Int, x0: Double, maxWatts: Double) -> String {
         let target = results[0].queues[q].target
         let kind = target.kind.rawValue
-        let latencies = results.map { $0.queues[q].measured * 1000 }.filter { $0.isFinite && $0 > 0 }
         let targetMs = target.seconds * 1000
+        // Far misses (an overloaded powersave runs into seconds) would squeeze everything
+        // else into a corner: the axis stops at 20 × the target and they sit on its edge.
+        let ceiling = 20 * targetMs
+        let latencies = results.map { min($0.queues[q].measured * 1000, ceiling) }.filter { $0.isFinite && $0 > 0 }
         let lo = log10((latencies + [targetMs]).min()! / 1.6)
         let hi = log10((latencies + [targetMs]).max()! * 1.6)
         let plotLeft = x0 + Self.left, plotRight = x0 + Self.panelWidth - Self.right
@@ -55,7 +58,8 @@ struct SVGEnergyLatencyChart {
         s += text(plotRight - 6, plotTop + 16, "misses target", size: 11, anchor: "end", fill: "#b2182b")
         s += "<line x1=\"\(f(tx))\" y1=\"\(f(plotTop))\" x2=\"\(f(tx))\" y2=\"\(f(plotBottom))\" stroke=\"#b2182b\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\n"
         // Axes and grid.
-        for tick in logTicks(lo: lo, hi: hi) {
+        s += text(tx, plotBottom + 16, tickLabel(targetMs), size: 11, anchor: "middle", weight: "bold", fill: "#b2182b")
+        for tick in logTicks(lo: lo, hi: hi) where abs(x(tick) - tx) > 24 {
             let tx = x(tick)
             s += "<line x1=\"\(f(tx))\" y1=\"\(f(plotTop))\" x2=\"\(f(tx))\" y2=\"\(f(plotBottom))\" stroke=\"#e4e4e4\"/>\n"
             s += text(tx, plotBottom + 16, tickLabel(tick), size: 11, anchor: "middle")
@@ -63,18 +67,35 @@ struct SVGEnergyLatencyChart {
         for i in 0...5 {
             let w = yMax * Double(i) / 5, ty = y(w)
             s += "<line x1=\"\(f(plotLeft))\" y1=\"\(f(ty))\" x2=\"\(f(plotRight))\" y2=\"\(f(ty))\" stroke=\"#e4e4e4\"/>\n"
-            s += text(plotLeft - 6, ty + 4, CompareTable.format(w, digits: yMax < 5 ? 2 : 1), size: 11, anchor: "end")
+            s += text(plotLeft - 6, ty + 4, CompareTable.format(w, digits: yMax < 1 ? 2 : (yMax < 10 ? 1 : 0)), size: 11, anchor: "end")
         }
         s += "<rect x=\"\(f(plotLeft))\" y=\"\(f(plotTop))\" width=\"\(f(plotRight - plotLeft))\" height=\"\(f(plotBottom - plotTop))\" fill=\"none\" stroke=\"#333\"/>\n"
         s += text((plotLeft + plotRight) / 2, Self.panelHeight - 18, "\(kind) response time (ms, log scale)", size: 12, anchor: "middle")
         s += "<text x=\"\(f(x0 + 16))\" y=\"\(f((plotTop + plotBottom) / 2))\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 \(f(x0 + 16)) \(f((plotTop + plotBottom) / 2)))\">host power (W)</text>\n"
-        // One point per policy: filled when every target of the run is met, hollow when not.
+        // One point per policy, filled when this queue met its target; policies that land
+        // on the same spot share one label.
+        var labels: [(x: Double, y: Double, text: String, color: String)] = []
         for (i, r) in results.enumerated() {
-            let ms = r.queues[q].measured * 1000
-            guard ms.isFinite, ms > 0 else { continue }
+            let measured = r.queues[q].measured * 1000
+            guard measured.isFinite, measured > 0 else { continue }
+            let px = x(min(measured, ceiling)), py = y(r.power.value)
             let fill = r.queues[q].met ? color(i) : "white"
-            s += "<circle cx=\"\(f(x(ms)))\" cy=\"\(f(y(r.power.value)))\" r=\"7\" fill=\"\(fill)\" stroke=\"\(color(i))\" stroke-width=\"2.5\"/>\n"
-            s += text(x(ms) + 10, y(r.power.value) - 8, "\(i + 1)", size: 11, weight: "bold", fill: color(i))
+            if measured > ceiling {
+                s += "<path d=\"M \(f(px - 8)) \(f(py - 8)) L \(f(px + 2)) \(f(py)) L \(f(px - 8)) \(f(py + 8)) Z\" fill=\"\(fill)\" stroke=\"\(color(i))\" stroke-width=\"2.5\"/>\n"
+            } else {
+                s += "<circle cx=\"\(f(px))\" cy=\"\(f(py))\" r=\"7\" fill=\"\(fill)\" stroke=\"\(color(i))\" stroke-width=\"2.5\"/>\n"
+            }
+            let tag = measured > ceiling ? "\(i + 1): \(CompareTable.milliseconds(measured / 1000)) ms" : "\(i + 1)"
+            if let k = labels.firstIndex(where: { abs($0.x - px) < 7 && abs($0.y - py) < 7 }) {
+                labels[k].text += "," + tag
+            } else {
+                labels.append((px, py, tag, color(i)))
+            }
+        }
+        for l in labels {
+            let flip = l.x > plotRight - 60
+            s += text(flip ? l.x - 12 : l.x + 10, l.y - 9, l.text, size: 11, anchor: flip ? "end" : "start",
+                      weight: "bold", fill: l.color)
         }
         return s + "</g>\n"
     }
@@ -88,8 +109,10 @@ struct SVGEnergyLatencyChart {
             s += text(x0 + 30, y, "\(i + 1) \(CompareTable.label(r)) \(CompareTable.format(r.power.value, digits: 2))", size: 12)
         }
         let y = Self.top + 40 + Double(results.count) * 24
-        s += text(x0 + 8, y, "filled: every target met", size: 11, fill: "#444")
-        s += text(x0 + 8, y + 16, "hollow: a target missed", size: 11, fill: "#444")
+        s += text(x0 + 8, y, "filled: target met", size: 11, fill: "#444")
+        s += text(x0 + 8, y + 16, "hollow: target missed", size: 11, fill: "#444")
+        s += text(x0 + 8, y + 32, "(legend: all targets of the run)", size: 11, fill: "#444")
+        s += text(x0 + 8, y + 48, "▶ at the edge: beyond 20 × target", size: 11, fill: "#444")
         return s + "</g>\n"
     }
 
@@ -112,9 +135,10 @@ struct SVGEnergyLatencyChart {
     /// 1–2–5 ticks between 10^lo and 10^hi.
     private func logTicks(lo: Double, hi: Double) -> [Double] {
         var ticks: [Double] = []
+        let multiples: [Double] = hi - lo > 2.5 ? [1] : (hi - lo > 1.5 ? [1, 3] : [1, 2, 5])
         var decade = Math.pow(10, lo.rounded(.down))
         while log10(decade) <= hi {
-            for m in [1.0, 2, 5] where log10(decade * m) >= lo && log10(decade * m) <= hi {
+            for m in multiples where log10(decade * m) >= lo && log10(decade * m) <= hi {
                 ticks.append(decade * m)
             }
             decade *= 10

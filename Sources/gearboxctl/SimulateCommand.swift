@@ -23,9 +23,9 @@ struct SimulateCommand: ParsableCommand {
 
     func run() throws {
         let simulator: Simulator
-        do { simulator = try options.simulator() } catch { throw error.exit() }
+        do { simulator = try options.simulator() } catch { throw ConfigFailure(message: error.line) }
         guard let policy = GovernorPolicy(name: policy) else {
-            throw SimulateInputError("--policy: '\(self.policy)' is not one of \(GovernorPolicy.named.map(\.name).joined(separator: ", "))").exit()
+            throw ConfigFailure(message: "--policy: '\(self.policy)' is not one of \(GovernorPolicy.named.map(\.name).joined(separator: ", "))")
         }
         let progress = SimulateProgress(label: "simulating \(policy.name)")
         let result = simulator.run(policy: policy, progress: progress.update)

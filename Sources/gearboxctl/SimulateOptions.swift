@@ -84,15 +84,9 @@ struct SimulateOptions: ParsableArguments {
     }
 }
 
-/// Bad input: one line for stderr, exit status 2.
+/// Bad input found while setting up a run: one line naming file and field (exit 2).
 struct SimulateInputError: Error {
     var line: String
     init(_ line: String) { self.line = line }
-
-    /// Prints the line and exits with status 2 (PRODUCT.md: bad input).
-    func exit() -> ExitCode {
-        FileHandle.standardError.write(Data("gearboxctl: \(line)\n".utf8))
-        return ExitCode(2)
-    }
 }
 
