@@ -80,12 +80,7 @@ extension SimulationEngine {
     /// CPU `i` runs at `op` from now (speed 0 while its domain is stalled).
     private mutating func setCPU(_ i: Int, op: Int) {
         account(i)
-        let d = cpus[i].domain
-        cpus[i].op = op
-        cpus[i].speed = domains[d].stalled ? 0 : models[d].speed(op)
-        if cpus[i].busy {
-            cpus[i].power = models[d].busyPower[op]
-            scheduleCompletion(i)
-        }
+        setOperatingPoint(i, op)
+        if cpus[i].busy { scheduleCompletion(i) }
     }
 }

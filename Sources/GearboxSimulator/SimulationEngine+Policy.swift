@@ -18,7 +18,9 @@ extension SimulationEngine {
         switch policy {
         case .ondemand: for d in domains.indices { ondemand(domain: d, period: period) }
         case .conservative: for d in domains.indices { conservative(domain: d, period: period) }
-        case .schedutil: for d in domains.indices { schedutil(domain: d, period: period) }
+        case .schedutil:
+            let decay = Math.pow(2, -period / configuration.baselines.schedutilHalfLife)
+            for d in domains.indices { schedutil(domain: d, period: period, decay: decay) }
         case .gearbox: replanFromEstimates()
         default: break
         }
@@ -67,19 +69,18 @@ extension SimulationEngine {
     /// CPUs' PELT-like averages (32 ms half-life) of frequency-invariant busy time, as
     /// the kernel computes it with frequency invariance (then `fmax · util` is the
     /// frequency that would have done the work at full load).
-    private mutating func schedutil(domain d: Int, period: Double) {
-        let b = configuration.baselines, model = models[d]
-        let decay = Math.pow(2, -period / b.schedutilHalfLife)
+    private mutating func schedutil(domain d: Int, period: Double, decay: Double) {
         var util = 0.0
-        for i in model.cpus {
+        for i in models[d].cpus {
             account(i)
             let busy = (cpus[i].invariantBusyTime - cpus[i].sampledInvariantBusyTime) / period
             cpus[i].sampledInvariantBusyTime = cpus[i].invariantBusyTime
             cpus[i].pelt = cpus[i].pelt * decay + min(1, busy) * (1 - decay)
             util = max(util, cpus[i].pelt)
         }
-        let fmax = model.kilohertz[model.kilohertz.count - 1]
-        requestOperatingPoint(domain: d, model.atOrAbove(b.schedutilHeadroom * fmax * util))
+        let fmax = models[d].kilohertz[models[d].kilohertz.count - 1]
+        let target = configuration.baselines.schedutilHeadroom * fmax * util
+        requestOperatingPoint(domain: d, models[d].atOrAbove(target))
     }
 
     /// gearbox's tick: fold the tick's arrivals into the estimates, and re-plan when an

@@ -26,25 +26,25 @@ extension SimulationEngine {
             recordedWork = trace[queues[q].traceCursor].work
             queues[q].traceCursor += 1
         }
-        let table = queues[q].table
         let meanWork = queues[q].meanWork
+        let k = queues[q].table.needed
         var requestWork: Double
-        if table.needed == 0 {
+        if k == 0 {
             let w = recordedWork ?? meanWork * queues[q].unitWork.draw(&queues[q].stream)
             requestWork = w
-            enqueue(Job(work: w, arrival: now, queue: Int32(q), request: -1), on: pick(table))
+            enqueue(Job(work: w, arrival: now, queue: Int32(q), request: -1), on: pick(queue: q))
         } else {
-            let n = table.cpus.count, k = table.needed
+            let n = queues[q].table.cpus.count
             let declaredParts = queues[q].parts
             let slot = requests.allocate(arrival: now, needed: k, parts: n)
             var total = 0.0
             for j in 0..<max(n, declaredParts) {
                 let unit = recordedWork == nil ? queues[q].unitWork.draw(&queues[q].stream) : 1
                 guard j < n else { continue }
-                let share = k == n ? table.weights[j] : 1 / Double(k)
+                let share = k == n ? queues[q].table.weights[j] : 1 / Double(k)
                 let w = (recordedWork ?? meanWork * unit) * share
                 total += w
-                enqueue(Job(work: w, arrival: now, queue: Int32(q), request: slot), on: table.cpus[j])
+                enqueue(Job(work: w, arrival: now, queue: Int32(q), request: slot), on: queues[q].table.cpus[j])
             }
             requestWork = total * Double(k) / Double(n)
         }
@@ -54,11 +54,12 @@ extension SimulationEngine {
         scheduleNextArrival(queue: q)
     }
 
-    /// A CPU by the route table's cumulative probabilities.
-    private mutating func pick(_ table: DispatchTable) -> Int {
+    /// A CPU for queue `q` by its route table's cumulative probabilities.
+    private mutating func pick(queue q: Int) -> Int {
         let u = routing.uniform()
-        for j in table.weights.indices where u < table.weights[j] { return table.cpus[j] }
-        return table.cpus[table.cpus.count - 1]
+        let count = queues[q].table.weights.count
+        for j in 0..<count where u < queues[q].table.weights[j] { return queues[q].table.cpus[j] }
+        return queues[q].table.cpus[count - 1]
     }
 
     private mutating func enqueue(_ job: Job, on i: Int) {
@@ -80,9 +81,7 @@ extension SimulationEngine {
         cpus[i].busy = true
         cpus[i].job = job
         cpus[i].remaining = job.work
-        cpus[i].op = op
-        cpus[i].speed = domains[d].stalled ? 0 : models[d].speed(op)
-        cpus[i].power = models[d].busyPower[op]
+        setOperatingPoint(i, op)
         scheduleCompletion(i)
     }
 
@@ -130,7 +129,7 @@ extension SimulationEngine {
             return
         }
         cpus[i].busy = false
-        cpus[i].power = models[cpus[i].domain].idlePower
+        cpus[i].power = idlePower[cpus[i].domain]
         timers.schedule(i, at: .infinity)
     }
 

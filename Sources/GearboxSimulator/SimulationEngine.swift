@@ -11,6 +11,13 @@ struct SimulationEngine {
     let configuration: SimulationConfiguration
     let policy: GovernorPolicy
     let models: [DomainModel]
+    /// Every domain's operating points in flat tables (hot-path reads without copying a
+    /// `DomainModel`): domain d's point j is at `pointBase[d] + j`.
+    let pointSpeed: [Double]
+    let pointPower: [Double]
+    let pointFraction: [Double]
+    let pointKilohertz: [Double]
+    let idlePower: [Double]
     /// Linux CPU number of each engine CPU index.
     let cpuNumbers: [Int]
     let cpuIndex: [Int: Int]
@@ -63,12 +70,30 @@ struct SimulationEngine {
                 transitionLatency: max(0, latency),
                 cpus: d.cpus.compactMap { index[$0] }.sorted())
         }
+        var bases: [Int] = []
+        var speed: [Double] = [], power: [Double] = [], fraction: [Double] = [], khz: [Double] = []
+        for m in models {
+            bases.append(speed.count)
+            for j in m.kilohertz.indices {
+                speed.append(m.speed(j))
+                power.append(m.busyPower[j])
+                fraction.append(m.fraction[j])
+                khz.append(m.kilohertz[j])
+            }
+        }
+        pointSpeed = speed
+        pointPower = power
+        pointFraction = fraction
+        pointKilohertz = khz
+        idlePower = models.map(\.idlePower)
         var cpuStates: [CPUState] = []
         for n in cpuNumbers {
             let d = platform.domainIndex(ofCPU: n)!
             let top = models[d].kilohertz.count - 1
-            var c = CPUState(domain: d, op: top, power: models[d].idlePower)
-            c.speed = models[d].speed(top)
+            var c = CPUState(domain: d, pointBase: bases[d], op: top, power: models[d].idlePower)
+            c.speed = speed[bases[d] + top]
+            c.fraction = 1
+            c.kilohertz = khz[bases[d] + top]
             cpuStates.append(c)
         }
         cpus = cpuStates
@@ -181,13 +206,23 @@ struct SimulationEngine {
         cpus[i].last = now
         cpus[i].energy += cpus[i].power * dt
         if cpus[i].busy {
-            let model = models[cpus[i].domain]
-            let op = cpus[i].op
             cpus[i].busyTime += dt
             cpus[i].remaining -= cpus[i].speed * dt
-            cpus[i].invariantBusyTime += dt * model.fraction[op]
-            cpus[i].busyKilohertzTime += dt * model.kilohertz[op]
+            cpus[i].invariantBusyTime += dt * cpus[i].fraction
+            cpus[i].busyKilohertzTime += dt * cpus[i].kilohertz
         }
+    }
+
+    /// CPU `i` runs at its domain's operating point `op` from now: speed (0 while the
+    /// domain is stalled) and busy power. Call after `account(i)`.
+    @inline(__always)
+    mutating func setOperatingPoint(_ i: Int, _ op: Int) {
+        let k = cpus[i].pointBase + op
+        cpus[i].op = op
+        cpus[i].fraction = pointFraction[k]
+        cpus[i].kilohertz = pointKilohertz[k]
+        cpus[i].speed = domains[cpus[i].domain].stalled ? 0 : pointSpeed[k]
+        if cpus[i].busy { cpus[i].power = pointPower[k] }
     }
 
     private func result() -> SimulationResult {

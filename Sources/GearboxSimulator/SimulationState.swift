@@ -60,11 +60,16 @@ struct DomainState {
 /// state first accounts for the time since `last` (see `SimulationEngine.account`).
 struct CPUState {
     let domain: Int
+    /// Where the domain's operating points start in the engine's flat tables.
+    let pointBase: Int
     var busy = false
     var job = Job(work: 0, arrival: 0, queue: 0, request: -1)
     /// Work left of the job in service, in ref-s, as of `last`.
     var remaining = 0.0
     var op: Int
+    /// f / fmax and f in kHz of `op`, kept here so accounting reads no table.
+    var fraction = 1.0
+    var kilohertz = 0.0
     /// Ref-s of work per second now (0 while stalled).
     var speed: Double
     /// Watts drawn now.
@@ -81,8 +86,9 @@ struct CPUState {
     var sampledInvariantBusyTime = 0.0
     var pelt = 0.0
 
-    init(domain: Int, op: Int, power: Double) {
+    init(domain: Int, pointBase: Int, op: Int, power: Double) {
         self.domain = domain
+        self.pointBase = pointBase
         self.op = op
         self.speed = 0
         self.power = power

@@ -6,68 +6,67 @@
 /// update in O(log n), an unset timer sits at +∞. Nothing is allocated while running, and
 /// stale events cannot exist, so memory does not grow with the run's length.
 struct TimerHeap {
-    private var heap: [Int32]
+    struct Entry {
+        var time: Double
+        var timer: Int32
+    }
+
+    private var heap: [Entry]
     private var position: [Int32]
-    private(set) var time: [Double]
-    /// Ties break on the timer number, so runs are reproducible bit for bit.
+
     init(count: Int) {
-        heap = (0..<Int32(count)).map { $0 }
+        heap = (0..<Int32(count)).map { Entry(time: .infinity, timer: $0) }
         position = (0..<Int32(count)).map { $0 }
-        time = Array(repeating: .infinity, count: count)
     }
 
     /// The earliest timer and its time.
-    var first: (timer: Int, time: Double) {
-        let t = Int(heap[0])
-        return (t, time[t])
-    }
+    var first: (timer: Int, time: Double) { (Int(heap[0].timer), heap[0].time) }
 
     /// Sets `timer` to fire at `at` (+∞ to cancel).
     mutating func schedule(_ timer: Int, at: Double) {
-        let old = time[timer]
-        time[timer] = at
         let p = Int(position[timer])
-        if at < old { siftUp(p) } else if at > old { siftDown(p) }
+        let old = heap[p].time
+        let entry = Entry(time: at, timer: Int32(timer))
+        if at < old { siftUp(entry, from: p) } else if at > old { siftDown(entry, from: p) }
     }
 
+    /// Ties break on the timer number, so runs are reproducible bit for bit.
     @inline(__always)
-    private func precedes(_ ta: Double, _ a: Int, _ tb: Double, _ b: Int) -> Bool {
-        ta < tb || (ta == tb && a < b)
+    private static func precedes(_ a: Entry, _ b: Entry) -> Bool {
+        a.time < b.time || (a.time == b.time && a.timer < b.timer)
     }
 
-    @inline(__always)
-    private func less(_ i: Int, _ j: Int) -> Bool {
-        let a = Int(heap[i]), b = Int(heap[j])
-        return precedes(time[a], a, time[b], b)
-    }
-
-    private mutating func swapAt(_ i: Int, _ j: Int) {
-        heap.swapAt(i, j)
-        position[Int(heap[i])] = Int32(i)
-        position[Int(heap[j])] = Int32(j)
-    }
-
-    private mutating func siftUp(_ start: Int) {
+    /// Moves `entry` up from the hole at `start` to its place.
+    private mutating func siftUp(_ entry: Entry, from start: Int) {
         var i = start
         while i > 0 {
             let parent = (i - 1) >> 1
-            guard less(i, parent) else { return }
-            swapAt(i, parent)
+            let p = heap[parent]
+            guard TimerHeap.precedes(entry, p) else { break }
+            heap[i] = p
+            position[Int(p.timer)] = Int32(i)
             i = parent
         }
+        heap[i] = entry
+        position[Int(entry.timer)] = Int32(i)
     }
 
-    private mutating func siftDown(_ start: Int) {
+    /// Moves `entry` down from the hole at `start` to its place.
+    private mutating func siftDown(_ entry: Entry, from start: Int) {
         var i = start
         let n = heap.count
         while true {
             let left = 2 * i + 1
-            if left >= n { return }
+            if left >= n { break }
             var child = left
-            if left + 1 < n && less(left + 1, left) { child = left + 1 }
-            guard less(child, i) else { return }
-            swapAt(i, child)
+            if left + 1 < n && TimerHeap.precedes(heap[left + 1], heap[left]) { child = left + 1 }
+            let c = heap[child]
+            guard TimerHeap.precedes(c, entry) else { break }
+            heap[i] = c
+            position[Int(c.timer)] = Int32(i)
             i = child
         }
+        heap[i] = entry
+        position[Int(entry.timer)] = Int32(i)
     }
 }
