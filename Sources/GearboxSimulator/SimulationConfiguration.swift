@@ -21,6 +21,16 @@ public enum TransitionModel: String, Hashable, Sendable, CaseIterable {
     case stall
 }
 
+/// How the baseline governors' requests are dispatched (they make no plan of their own).
+public enum BaselineDispatch: String, Hashable, Sendable, CaseIterable {
+    /// The split `Planner` gives for the true rates (the oracle's), so that a comparison
+    /// with gearbox differs in the frequency policy only.
+    case plannedSplit = "plan"
+    /// Each queue spread over its CPUs in proportion to capacity (fork-join on the most
+    /// capable ones), as a load balancer that knows nothing of gearbox would.
+    case capacity
+}
+
 /// Settings of the `gearbox` policy as simulated: the agent's own online estimation.
 public struct GearboxPolicyConfiguration: Hashable, Sendable {
     /// Control tick in seconds: estimates are updated and a re-plan considered each tick.
@@ -69,6 +79,7 @@ public struct SimulationConfiguration: Hashable, Sendable {
     /// (queued ones are discarded, running ones aborted). Off by default: the remaining
     /// subtasks keep running, which is what coded or replicated work without cancellation does.
     public var cancelRemainingSubtasks: Bool = false
+    public var baselineDispatch: BaselineDispatch = .plannedSplit
     public var planner: PlannerConfiguration = .init()
     public var gearbox: GearboxPolicyConfiguration = .init()
     public var baselines: BaselineConfiguration = .init()
@@ -92,6 +103,14 @@ public enum GovernorPolicy: Hashable, Sendable {
     public static let named: [GovernorPolicy] = [
         .gearbox, .oracle, .performance, .powersave, .ondemand, .conservative, .schedutil,
     ]
+
+    /// The kernel governors gearbox is compared with (they follow no plan).
+    public var isBaseline: Bool {
+        switch self {
+        case .performance, .powersave, .ondemand, .conservative, .schedutil: true
+        case .gearbox, .oracle, .fixed: false
+        }
+    }
 
     /// The name used on the command line and in reports.
     public var name: String {

@@ -11,6 +11,11 @@ extension SimulationEngine {
             guard let d = domainIndex(of: domainPlan) else { continue }
             setMode(domain: d, mode(for: domainPlan, domain: d))
         }
+        installSplits(plan)
+    }
+
+    /// Installs `plan`'s splits only (what the baselines borrow from the oracle).
+    mutating func installSplits(_ plan: Plan) {
         for queuePlan in plan.queues {
             guard let q = workload.queues.firstIndex(where: { $0.name == queuePlan.name }) else { continue }
             queues[q].table = table(queue: q, split: queuePlan.split)
@@ -75,7 +80,7 @@ extension SimulationEngine {
         }
     }
 
-    /// What the baselines use: route in proportion to capacity over the queue's CPUs (the
+    /// What gearbox starts with, and the baselines under `.capacity`: route in proportion to capacity over the queue's CPUs (the
     /// kernel's load balance); fork-join on the n most capable CPUs, work in proportion
     /// to capacity when k = n.
     func baselineTable(queue q: Int) -> DispatchTable {

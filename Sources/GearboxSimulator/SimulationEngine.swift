@@ -168,8 +168,10 @@ struct SimulationEngine {
         switch policy {
         case .powersave:
             for d in domains.indices { setMode(domain: d, .fixed(0)) }
-        case .performance, .gearbox:
-            break  // top speed; gearbox until its first plan
+        case .gearbox:
+            break  // top speed and capacity split until its first plan
+        case .performance:
+            break
         case .ondemand, .conservative, .schedutil:
             timers.schedule(tickTimer, at: governorPeriod)
         case .oracle:
@@ -179,6 +181,9 @@ struct SimulationEngine {
             install(plan)
         }
         if policy == .gearbox { timers.schedule(tickTimer, at: configuration.gearbox.tick) }
+        if policy.isBaseline && configuration.baselineDispatch == .plannedSplit {
+            installSplits(Planner(configuration: configuration.planner).plan(platform: platform, workload: workload))
+        }
     }
 
     /// Resets every statistic at the end of the warm-up.

@@ -27,6 +27,9 @@ struct SimulateOptions: ParsableArguments {
     @Option(help: "Frequency transitions: delay (run at the old speed meanwhile) or stall.")
     var transition: String = TransitionModel.delay.rawValue
 
+    @Option(name: .customLong("baseline-split"), help: "How the baselines dispatch: plan (the oracle's split, so only frequencies differ) or capacity (in proportion to CPU capacity).")
+    var baselineSplit: String = BaselineDispatch.plannedSplit.rawValue
+
     @Option(help: "CSV of recorded arrivals (columns time_s, work_ms, optional queue) replayed instead of Poisson ones.")
     var trace: String?
 
@@ -52,6 +55,10 @@ struct SimulateOptions: ParsableArguments {
             throw SimulateInputError("--transition: '\(transition)' is not one of delay, stall")
         }
         configuration.transition = t
+        guard let b = BaselineDispatch(rawValue: baselineSplit) else {
+            throw SimulateInputError("--baseline-split: '\(baselineSplit)' is not one of plan, capacity")
+        }
+        configuration.baselineDispatch = b
         let simulator = Simulator(
             platform: platformModel, workload: workloadModel, configuration: configuration,
             traces: try traces(for: workloadModel))

@@ -98,4 +98,33 @@ import Testing
         other.configuration.seed = 2
         #expect(other.run(policy: policy).energyJoules != a.energyJoules)
     }
+
+    /// Baselines dispatch with the planner's split for the true rates, or in proportion to
+    /// capacity: each CPU's utilisation at top speed is its share of the work over its speed.
+    @Test(arguments: BaselineDispatch.allCases)
+    func baselinesDispatchAsConfigured(dispatch: BaselineDispatch) {
+        let platform = TestHosts.bigLittle
+        let workload = Workload(queues: [
+            WorkQueue(name: "web", arrivalRate: 300, meanWork: 0.001,
+                      target: LatencyTarget(kind: .mean, seconds: 0.01))
+        ])
+        var configuration = SimulationConfiguration()
+        configuration.duration = 200
+        configuration.warmUp = 1
+        configuration.baselineDispatch = dispatch
+        let result = Simulator(platform: platform, workload: workload, configuration: configuration)
+            .run(policy: .performance)
+        var shares: [Int: Double] = [:]
+        switch dispatch {
+        case .plannedSplit:
+            shares = Planner().plan(platform: platform, workload: workload).queues[0].split
+        case .capacity:
+            for d in platform.domains { for c in d.cpus { shares[c] = d.capacity / (2 * 1024 + 2 * 400) } }
+        }
+        for cpu in result.cpus {
+            let domain = platform.domains[platform.domainIndex(ofCPU: cpu.cpu)!]
+            let expected = (shares[cpu.cpu] ?? 0) * 300 * 0.001 / domain.speed(at: domain.maxFrequency)
+            #expect(abs(cpu.utilization - expected) < 0.01, "CPU \(cpu.cpu): \(cpu.utilization) vs \(expected)")
+        }
+    }
 }

@@ -66,6 +66,7 @@ extension SimulationConfiguration {
     /// A configuration for about `customers` arrivals at `rate` after `warmUpShare` warm-up.
     static func forCustomers(_ customers: Double, rate: Double, warmUpShare: Double = 0.05) -> Self {
         var c = SimulationConfiguration()
+        c.baselineDispatch = .capacity  // closed forms assume the even split, whatever a planner says
         c.duration = customers / rate
         c.warmUp = c.duration * warmUpShare
         return c
