@@ -71,6 +71,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Test-only child process: sd_notify and sd_listen_fds read the process environment,
+        // so GearboxLinuxTests runs them in this probe. Not a product; never installed.
+        .executableTarget(
+            name: "gearbox-systemd-probe",
+            dependencies: ["GearboxLinux"],
+            path: "Tests/Support/gearbox-systemd-probe"
+        ),
         .testTarget(name: "GearboxCoreTests", dependencies: ["GearboxCore"]),
         .testTarget(name: "GearboxSimulatorTests", dependencies: ["GearboxSimulator", "GearboxCore"]),
         .testTarget(name: "GearboxConfigTests", dependencies: ["GearboxConfig", "GearboxCore"]),
