@@ -5,8 +5,10 @@
 //   gearbox-systemd-probe notify [PINGS]   READY, STATUS, PINGS x WATCHDOG (when enabled), STOPPING
 //   gearbox-systemd-probe listen           take sockets from systemd, report them, answer one peer
 //   gearbox-systemd-probe connect PATH     connect to a Unix stream socket, copy what it says to stdout
+//   gearbox-systemd-probe log DEST ID      bootstrap logging to DEST (journald|stderr|automatic), log one record
 import GearboxLinux
 import Glibc
+import Logging
 
 func writeAll(_ text: String, to descriptor: Int32) {
     let bytes = Array(text.utf8)
@@ -80,10 +82,18 @@ func connect(path: String) {
     }
 }
 
+func log(destination: String, testID: String) {
+    guard let destination = JournalLogging.Destination(rawValue: destination) else { fail("unknown destination \(destination)") }
+    JournalLogging.bootstrap(destination: destination, identifier: "gearbox-probe")
+    let logger = Logger(label: "gearbox.probe")
+    logger.notice("probe record", metadata: ["test.id": "\(testID)", "event": "probe", "cpus": ["0", "1"]])
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 switch arguments.first {
 case "notify": notify(pings: arguments.dropFirst().first.flatMap { Int($0) } ?? 2)
 case "listen": listen()
 case "connect" where arguments.count == 2: connect(path: arguments.last!)
-default: fail("usage: gearbox-systemd-probe notify [PINGS] | listen | connect PATH")
+case "log" where arguments.count == 3: log(destination: arguments.dropFirst().first!, testID: arguments.last!)
+default: fail("usage: gearbox-systemd-probe notify [PINGS] | listen | connect PATH | log DEST ID")
 }
