@@ -14,4 +14,10 @@ struct gearbox_ucred {
 };
 _Static_assert(sizeof(struct gearbox_ucred) == 12, "struct ucred is three 32-bit fields");
 
+/* accept4(2) is declared only under _GNU_SOURCE too; glibc always exports it. Accepting
+   with SOCK_CLOEXEC leaves no window in which a child started by another thread could
+   inherit the connection. */
+struct sockaddr;
+extern int accept4(int fd, struct sockaddr *address, socklen_t *length, int flags);
+
 #endif

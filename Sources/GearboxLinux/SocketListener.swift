@@ -1,3 +1,4 @@
+import CSystemd
 import Glibc
 
 /// A listening Unix stream socket: bound by the agent itself, or inherited from systemd.
@@ -49,15 +50,11 @@ public struct SocketListener: Sendable, Equatable {
         return SocketListener(fileDescriptor: descriptor, path: path, name: nil)
     }
 
-    /// Waits for a connection and returns its descriptor, marked close-on-exec. Calls `accept(2)`
-    /// (Glibc's Swift module lacks `accept4`, which needs `_GNU_SOURCE`).
+    /// Waits for a connection and returns its descriptor (close-on-exec). Calls `accept4(2)`.
     public func accept() throws(SocketError) -> Int32 {
         while true {
-            let connection = Glibc.accept(fileDescriptor, nil, nil)
-            if connection >= 0 {
-                _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
-                return connection
-            }
+            let connection = accept4(fileDescriptor, nil, nil, Int32(SOCK_CLOEXEC.rawValue))
+            if connection >= 0 { return connection }
             if errno == EINTR { continue }
             throw SocketError(.accept, subject: path, errno: errno)
         }
