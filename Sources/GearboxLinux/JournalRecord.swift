@@ -24,11 +24,12 @@ public struct JournalRecord: Sendable, Equatable {
         if let own = event.metadata {
             merged.merge(own) { _, new in new }
         }
-        var entries = Self.flatten(merged)
-        entries.append(Entry(key: "logger", value: label))
-        if let error = event.error {
-            entries.append(Entry(key: "error", value: String(describing: error)))
+        // The logger's label and the event's error, unless the metadata already names them.
+        merged["logger"] = merged["logger"] ?? .string(label)
+        if let error = event.error, merged["error"] == nil {
+            merged["error"] = .string(String(describing: error))
         }
+        let entries = Self.flatten(merged)
         self.message = event.message.description
         self.priority = JournalPriority(event.level)
         self.file = event.file

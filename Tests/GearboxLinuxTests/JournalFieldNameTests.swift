@@ -74,6 +74,20 @@ import Testing
         #expect(record.fields.count == fields.count, "no field name twice")
     }
 
+    @Test func errorAndLabelBecomeFieldsOnce() {
+        struct Fault: Error, CustomStringConvertible { var description: String { "write refused" } }
+        let event = LogEvent(
+            level: .error, message: "m", error: Fault(), metadata: ["logger": "explicit"],
+            source: nil, file: "f", function: "g", line: 1
+        )
+        let record = JournalRecord(event: event, identifier: "gearboxd", label: "gearbox.agent", base: [:])
+        let names = record.fields.map(\.name)
+        #expect(names.filter { $0 == "GEARBOX_LOGGER" }.count == 1)
+        #expect(record.fields.first { $0.name == "GEARBOX_LOGGER" }?.value == "explicit")
+        #expect(record.fields.first { $0.name == "GEARBOX_ERROR" }?.value == "write refused")
+        #expect(record.fields.first { $0.name == "PRIORITY" }?.value == "3")
+    }
+
     @Test func stderrLineIsReadable() {
         let event = LogEvent(
             level: .warning, message: "plan changed",
