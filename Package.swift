@@ -42,7 +42,7 @@ let package = Package(
         .target(
             name: "GearboxLinux",
             dependencies: [
-                "GearboxCore", "CCPUFreq", "CSystemd",
+                "GearboxCore", "GearboxControl", "CCPUFreq", "CSystemd",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
