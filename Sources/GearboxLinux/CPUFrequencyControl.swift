@@ -43,7 +43,7 @@ public protocol CPUFrequencyWriter: Sendable {
 }
 
 /// The governor and limits of a cpufreq policy.
-public struct CPUFreqPolicy: Hashable, Sendable, Codable {
+public struct CPUFreqPolicy: Hashable, Sendable {
     public var governor: String
     public var minimum: Kilohertz
     public var maximum: Kilohertz
@@ -75,14 +75,4 @@ public struct FrequencyResidency: Hashable, Sendable {
     }
     /// The residency in seconds.
     public var seconds: Double { Double(ticks) / 100 }
-}
-
-extension Kilohertz: Codable {
-    public init(from decoder: any Decoder) throws {
-        self.init(try decoder.singleValueContainer().decode(Int.self))
-    }
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(value)
-    }
 }
