@@ -65,3 +65,9 @@ public actor DitherTimer<C: Clock> where C.Duration == Duration {
     public var frequencies: [String: Kilohertz] { applier.frequencies }
     public var heldDomains: [String] { applier.heldDomains }
 }
+
+extension DitherTimer {
+    /// A copy of the applier as it stands (its saved snapshot included), to keep using after
+    /// the timer stops.
+    public var applierSnapshot: PlanApplier { applier }
+}
