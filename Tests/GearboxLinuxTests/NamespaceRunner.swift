@@ -6,6 +6,8 @@ import Foundation
 enum NamespaceRunner {
     struct Result {
         var status: Int32
+        /// True when a signal ended the process (then `status` is the signal number).
+        var killedBySignal = false
         var stdout: String
         var stderr: String
         /// Log lines the probe wrote (JSON objects on stderr).
@@ -84,6 +86,7 @@ enum NamespaceRunner {
         }
         process.waitUntilExit()
         return Result(status: process.terminationStatus,
+                      killedBySignal: process.terminationReason == .uncaughtSignal,
                       stdout: String(decoding: collected.stdout, as: UTF8.self),
                       stderr: String(decoding: collected.stderr, as: UTF8.self))
     }
