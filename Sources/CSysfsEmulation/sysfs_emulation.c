@@ -6,8 +6,9 @@
 // ("800000" over "2400000\n" reads back as "8000000"). This file interposes open(),
 // write() and close() in the probe process only, and for paths under
 // /sys/devices/system/cpu/ it emulates what kernfs does:
-//   - a write replaces the whole value (O_TRUNC is added), and reads back with the
-//     trailing newline the kernel's show methods print;
+//   - a write replaces the whole value (the file is truncated when the store succeeds, not
+//     at open, so a refused store leaves the old value), and reads back with the trailing
+//     newline the kernel's show methods print;
 //   - opening an attribute without write permission bits for writing fails with EACCES,
 //     even for root (kernfs_fop_open checks the mode, not capabilities);
 //   - scaling_setspeed reads "<unsupported>" while the governor is not userspace (the
@@ -116,7 +117,7 @@ static int emulated_open(const char *path, int flags, mode_t mode) {
         errno = EACCES;
         return -1;
     }
-    long fd = syscall(SYS_openat, AT_FDCWD, path, flags | O_TRUNC, mode);
+    long fd = syscall(SYS_openat, AT_FDCWD, path, flags & ~O_TRUNC, mode);
     if (fd >= 0 && fd < MAX_TRACKED) {
         pthread_mutex_lock(&lock);
         free(tracked[fd]);
@@ -162,6 +163,7 @@ ssize_t write(int fd, const void *buf, size_t n) {
         errno = failure;
         return -1;
     }
+    if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0) return -1;
     ssize_t written = raw_write(fd, buf, n);
     if (written > 0 && ((const char *)buf)[written - 1] != '\n') raw_write(fd, "\n", 1);
     if (written >= 0) {

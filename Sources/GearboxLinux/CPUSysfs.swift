@@ -87,6 +87,19 @@ public struct CPUSysfs: Sendable {
         }
     }
 
+    /// The first informative fault among several files (text files first), for a libcpufreq
+    /// call that reads them together.
+    public func diagnose(cpu: Int, numericFiles: [String], textFiles: [String] = []) -> CPUFreqError {
+        let faults = textFiles.map { diagnose(cpu: cpu, file: $0, numeric: false) }
+            + numericFiles.map { diagnose(cpu: cpu, file: $0, numeric: true) }
+        return faults.first { if case .failed = $0.cause { false } else { true } } ?? faults[0]
+    }
+
+    /// Why `cpufreq_get_policy` (governor, min, max) returned nothing.
+    public func diagnosePolicy(cpu: Int) -> CPUFreqError {
+        diagnose(cpu: cpu, numericFiles: ["scaling_min_freq", "scaling_max_freq"], textFiles: ["scaling_governor"])
+    }
+
     /// After libcpufreq failed to write `value` to `cpuN/cpufreq/<file>`: repeats the store
     /// once directly to learn the errno. Nil when the repeat succeeded.
     func explainWriteFailure(cpu: Int, file: String, value: String, libraryCode: Int) -> CPUFreqError? {

@@ -70,14 +70,14 @@ public struct HostDiscovery: Sendable {
             return .failure(sysfs.diagnose(cpu: cpu, file: "scaling_driver", numeric: false))
         }
         guard let limits = control.hardwareLimits(cpu: cpu) else {
-            return .failure(firstFault(cpu: cpu, numericFiles: ["cpuinfo_min_freq", "cpuinfo_max_freq"]))
+            return .failure(sysfs.diagnose(cpu: cpu, numericFiles: ["cpuinfo_min_freq", "cpuinfo_max_freq"]))
         }
         guard limits.minimum <= limits.maximum else {
             return .failure(CPUFreqError(cpu: cpu, file: "cpuinfo_min_freq",
                                          cause: .malformed(text: "\(limits.minimum.value) > cpuinfo_max_freq \(limits.maximum.value)")))
         }
         guard let policy = control.policy(cpu: cpu) else {
-            return .failure(firstFault(cpu: cpu, numericFiles: ["scaling_min_freq", "scaling_max_freq"], textFiles: ["scaling_governor"]))
+            return .failure(sysfs.diagnosePolicy(cpu: cpu))
         }
         let table = control.availableFrequencies(cpu: cpu)
         let frequencies = table.isEmpty ? Self.steps(from: limits.minimum, to: limits.maximum) : table
@@ -92,12 +92,6 @@ public struct HostDiscovery: Sendable {
             energyPerformancePreference: sysfs.energyPerformancePreference(of: cpu))
         // CPUs of one policy share a capacity; if sysfs disagrees, the largest is the policy's.
         return .success(DomainDraft(domain: domain, sysfsCapacity: capacities.max()))
-    }
-
-    private func firstFault(cpu: Int, numericFiles: [String], textFiles: [String] = []) -> CPUFreqError {
-        let faults = textFiles.map { sysfs.diagnose(cpu: cpu, file: $0, numeric: false) }
-            + numericFiles.map { sysfs.diagnose(cpu: cpu, file: $0, numeric: true) }
-        return faults.first { if case .failed = $0.cause { false } else { true } } ?? faults[0]
     }
 
     /// Frequencies for a driver without a table: both hardware limits and every multiple of

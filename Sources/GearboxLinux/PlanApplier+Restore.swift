@@ -20,7 +20,7 @@ extension PlanApplier {
         for i in lanes.indices {
             let cpu = lanes[i].writeCPU
             guard let policy = control.policy(cpu: cpu) else {
-                let error = sysfs.diagnose(cpu: cpu, file: "scaling_governor", numeric: false)
+                let error = sysfs.diagnosePolicy(cpu: cpu)
                 log(key: "\(lanes[i].name)/snapshot", "cannot read \(lanes[i].name)'s policy to save it: \(error); not touching it",
                     ["cpufreq.domain": "\(lanes[i].name)", "cpu.id": "\(cpu)"])
                 lanes[i].held = true

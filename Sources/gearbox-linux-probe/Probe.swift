@@ -56,7 +56,13 @@ struct Probe: ParsableCommand {
             let arguments = Array(words.dropFirst())
             switch verb {
             case "inventory":
-                print(try HostDiscovery().inventory().json().rendered())
+                // Also fixes the applier's view of the host here, so later steps can change
+                // the tree underneath it (faults between discovery and writes).
+                let inventory = try HostDiscovery().inventory()
+                print(inventory.json().rendered())
+                if applier == nil {
+                    applier = PlanApplier(inventory: inventory, writer: writer, configuration: configuration, logger: logger)
+                }
             case "set":
                 var current = try currentApplier()
                 let failed = current.apply(try Self.plan(arguments))
