@@ -55,10 +55,11 @@ public actor DitherTimer<C: Clock> where C.Duration == Duration {
         return applier.restore()
     }
 
-    /// Clears holds on failed domains and re-applies the current schedule (after a new plan).
-    public func retryHeldDomains() {
-        applier.apply(Plan(feasible: true, power: .zero, domains: [], queues: [], cpus: []))
-        applyDue()
+    /// Follows a new plan: clears holds left by failed writes, then runs the plan's schedule
+    /// (τ floored at max(1 ms, 10 × transition latency), see `DitherSchedule(plan:platform:)`).
+    public func follow(_ plan: Plan, platform: Platform) {
+        applier.clearHolds()
+        update(DitherSchedule(plan: plan, platform: platform))
     }
 
     /// The applier's state, for status reports.

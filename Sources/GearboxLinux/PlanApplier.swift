@@ -74,7 +74,7 @@ public struct PlanApplier: Sendable {
     /// Returns the names of domains that could not be set.
     @discardableResult
     public mutating func apply(_ plan: Plan) -> [String] {
-        for i in lanes.indices { lanes[i].held = false }
+        clearHolds()
         var failed: [String] = []
         for domain in plan.domains {
             let frequency = domain.timeShareHigh > 0 ? domain.high : domain.low
@@ -87,6 +87,11 @@ public struct PlanApplier: Sendable {
             if !setFrequency(frequency, domain: name) { failed.append(domain.name) }
         }
         return failed
+    }
+
+    /// Lets domains held after a failed write be written again.
+    public mutating func clearHolds() {
+        for i in lanes.indices { lanes[i].held = false }
     }
 
     /// Sets one domain's frequency; writes nothing when it is already there. False when the
