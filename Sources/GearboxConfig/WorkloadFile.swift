@@ -29,11 +29,13 @@ enum QueueTable {
     /// Keys a `[[queue]]` may hold in a workload file.
     static let keys = ["name", "arrival_rate", "mean_work_ms", "scv", "latency", "cpus", "dispatch", "parts", "needed"]
 
-    static func parse(_ r: inout TableReader, platform: Platform) throws(ConfigError) -> WorkQueue {
+    /// `requireRate: false` lets a live queue (with a source) omit its rate and work: they are
+    /// measured, and the written values, when given, only seed the estimates.
+    static func parse(_ r: inout TableReader, platform: Platform, requireRate: Bool = true) throws(ConfigError) -> WorkQueue {
         let name = try r.require(r.string("name"), "name")
         guard !name.isEmpty else { throw r.error("name", "must not be empty") }
-        let rate = try r.require(r.double("arrival_rate"), "arrival_rate")
-        let workMs = try r.require(r.double("mean_work_ms"), "mean_work_ms")
+        let rate = try requireRate ? r.require(r.double("arrival_rate"), "arrival_rate") : (r.double("arrival_rate") ?? 1)
+        let workMs = try requireRate ? r.require(r.double("mean_work_ms"), "mean_work_ms") : (r.double("mean_work_ms") ?? 1)
         let scv = try r.double("scv") ?? 1
         guard var latency = try r.table("latency") else {
             throw r.error(nil, "missing required field \"latency\" (e.g. latency = { mean_ms = 10 })")
@@ -48,7 +50,7 @@ enum QueueTable {
         return try QueueValidation.validated(queue, platform: platform, fail: fail)
     }
 
-    private static func latencyTarget(_ r: inout TableReader) throws(ConfigError) -> LatencyTarget {
+    static func latencyTarget(_ r: inout TableReader) throws(ConfigError) -> LatencyTarget {
         var found: [(LatencyKind, Double)] = []
         for kind in LatencyKind.allCases {
             if let ms = try r.double("\(kind.rawValue)_ms") { found.append((kind, ms)) }
