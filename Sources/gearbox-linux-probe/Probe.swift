@@ -71,6 +71,8 @@ struct Probe: ParsableCommand {
             case "dither":
                 applier = try Self.dither(arguments, applier: try currentApplier())
                 print("dither done")
+            case "host":
+                print(try Self.host(arguments, dryRun: dryRun, configuration: configuration, logger: logger))
             case "restore":
                 var current = try currentApplier()
                 let failed = current.restore()
@@ -132,6 +134,43 @@ struct Probe: ParsableCommand {
         semaphore.wait()
         return box.applier ?? applier
     }
+}
+
+extension Probe {
+    /// Runs LinuxHost as the agent would: recovery, a plan with dithered domains for
+    /// `SECONDS`, two busy samples, restore.
+    static func host(_ words: [String], dryRun: Bool, configuration: PlanApplier.Configuration, logger: Logger) throws -> String {
+        guard let seconds = words.first.flatMap(Double.init) else { throw ValidationError("host SECONDS LANE...") }
+        let domains = try words.dropFirst().map { word -> DomainPlan in
+            let p = word.split(separator: ":").map(String.init)
+            guard p.count == 5, let low = Int(p[1]), let high = Int(p[2]), let theta = Double(p[3]), let ms = Double(p[4]) else {
+                throw ValidationError("expected NAME:LOW:HIGH:THETA:PERIOD_MS, got \(word)")
+            }
+            return DomainPlan(name: p[0], cpus: [], low: Kilohertz(low), high: Kilohertz(high), pHigh: theta,
+                              timeShareHigh: theta, ditherPeriod: ms / 1000)
+        }
+        let host = try LinuxHost(dryRun: dryRun, configuration: configuration, logger: logger)
+        let plan = Plan(feasible: true, power: .zero, domains: domains, queues: [], cpus: [])
+        let box = TextBox()
+        let semaphore = DispatchSemaphore(value: 0)
+        Task {
+            let sinceBoot = (try? await host.sampleBusyFractions()) ?? [:]
+            await host.apply(plan)
+            try? await Task.sleep(for: .nanoseconds(Int64(seconds * 1e9)))
+            let state = await host.state()
+            let recent = (try? await host.sampleBusyFractions()) ?? [:]
+            await host.restore()
+            box.text = "host recovery=\(host.recovery.map { "\($0)" } ?? "none") cpus=\(sinceBoot.count),\(recent.count) "
+                + "set=\(state.frequencies.keys.sorted().joined(separator: ",")) held=\(state.held.joined(separator: ","))"
+            semaphore.signal()
+        }
+        semaphore.wait()
+        return box.text
+    }
+}
+
+final class TextBox: @unchecked Sendable {
+    var text = ""
 }
 
 /// Carries the applier out of the dither task.

@@ -67,4 +67,28 @@ struct DitherIntegrationTests {
         try expectLimitsOrdered(writes: writes, tree: before)
         #expect(changedFiles(before, try tree.contents()).isEmpty)
     }
+
+    @Test("LinuxHost as the agent uses it: recovers a killed run, dithers a plan, samples /proc/stat, restores")
+    func linuxHost() throws {
+        let tree = try FixtureTree(fixture: "arm-big-little")
+        defer { tree.remove() }
+        let before = try tree.contents()
+        let state = tree.directory.appendingPathComponent("state.json")
+        _ = try NamespaceRunner.probe(["set policy0=600000", "hold"], tree: tree, state: state) { process, stdout in
+            try waitForLine("holding", in: stdout)
+            kill(process.processIdentifier, SIGKILL)
+        }
+        let log = tree.directory.appendingPathComponent("writes.log")
+        let result = try NamespaceRunner.probe(["host 1 policy0:408000:1416000:0.25:20 policy4:1800000:1800000:1:0"],
+                                               tree: tree, state: state, environment: ["GEARBOX_SYSFS_WRITE_LOG": log.path])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(result.stdout.hasPrefix("host recovery=restored(domains: [\"policy0\", \"policy4\"])"), "\(result.stdout)")
+        #expect(result.stdout.contains(" set=policy0,policy4 held=\n"))
+        let cpus = try String(contentsOfFile: "/proc/stat", encoding: .utf8).split(separator: "\n")
+            .filter { $0.hasPrefix("cpu") && !$0.hasPrefix("cpu ") }.count
+        #expect(result.stdout.contains("cpus=\(cpus),\(cpus)"), "\(result.stdout)")
+        let speeds = SysfsWrite.read(log).filter { $0.path == "cpu0/cpufreq/scaling_setspeed" }.map(\.value)
+        #expect(speeds.count >= 40 && Set(speeds) == ["408000", "1416000"])
+        #expect(changedFiles(before, try tree.contents()).isEmpty)
+    }
 }
