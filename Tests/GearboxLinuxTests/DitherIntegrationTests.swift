@@ -24,11 +24,13 @@ struct DitherIntegrationTests {
         defer { tree.remove() }
         let before = try tree.contents()
         let log = tree.directory.appendingPathComponent("writes.log")
-        // policy0: θ = 0.3 of 50 ms; policy1: θ = 0.7 of 20 ms; 3 s.
+        // policy0: θ = 0.3 of 50 ms; policy1: θ = 0.7 of 20 ms; 6 s (one stall of the loaded
+        // test machine is repaid by the timer, but shows in the last interval: a longer run
+        // dilutes it).
         let result = try NamespaceRunner.probe(
-            ["dither 3 policy0:1200000:2400000:0.3:50 policy1:1400000:2600000:0.7:20", "restore"],
+            ["dither 6 policy0:1200000:2400000:0.3:50 policy1:1400000:2600000:0.7:20", "restore"],
             tree: tree, state: tree.directory.appendingPathComponent("state.json"),
-            environment: ["GEARBOX_SYSFS_WRITE_LOG": log.path])
+            environment: ["GEARBOX_SYSFS_WRITE_LOG": log.path], realtime: true)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let writes = SysfsWrite.read(log)
         for (cpu, theta, high, low, period) in [(0, 0.3, "2400000", "1200000", 0.050), (1, 0.7, "2600000", "1400000", 0.020)] {
@@ -43,8 +45,8 @@ struct DitherIntegrationTests {
             }
             print("cpu\(cpu): θ = \(theta), measured \(share) over \(periods) periods of \(period * 1000) ms")
             #expect(abs(share - theta) <= 0.02 * theta, "cpu\(cpu): measured \(share), θ \(theta)")
-            // About 3 s / τ periods ran (allow for start-up and a loaded machine).
-            #expect(Double(periods) >= 0.8 * 3 / period)
+            // About 6 s / τ periods ran (allow for start-up and a loaded machine).
+            #expect(Double(periods) >= 0.5 * 6 / period)
         }
         // The governor went to userspace once per domain; restore put everything back.
         #expect(writes.filter { $0.path.hasSuffix("scaling_governor") && $0.value == "userspace" }.count == 2)
