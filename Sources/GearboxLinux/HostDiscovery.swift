@@ -27,7 +27,8 @@ public struct HostDiscovery: Sendable {
         let present = sysfs.presentCPUs()
         guard !present.isEmpty else { throw DiscoveryError.noCPUs(root: sysfs.root) }
         let online = present.filter(sysfs.isOnline)
-        let offline = present.filter { !sysfs.isOnline($0) }
+        let onlineSet = Set(online)
+        let offline = present.filter { !onlineSet.contains($0) }
         guard online.contains(where: sysfs.hasCPUFreq) else {
             throw DiscoveryError.noCPUFreq(root: sysfs.root, cpus: online)
         }
@@ -43,7 +44,7 @@ public struct HostDiscovery: Sendable {
             var related = control.relatedCPUs(cpu: cpu)
             if related.isEmpty { related = control.affectedCPUs(cpu: cpu) }
             if !related.contains(cpu) { related = (related + [cpu]).sorted() }
-            let cpus = related.filter { online.contains($0) && !assigned.contains($0) }
+            let cpus = related.filter { onlineSet.contains($0) && !assigned.contains($0) }
             assigned.formUnion(cpus)
             assigned.insert(cpu)
             let name = sysfs.policyName(of: cpu) ?? "policy\(related[0])"
@@ -140,7 +141,7 @@ public enum DiscoveryError: Error, Hashable, Sendable, CustomStringConvertible {
         case .noCPUs(let root):
             return "\(root): no CPUs found (is /sys mounted?)"
         case .noCPUFreq(let root, let cpus):
-            return "\(root): no cpufreq on CPUs \(CPUList.format(cpus)) (no cpufreq driver: a VM or container, or cpufreq disabled); give --platform FILE"
+            return "\(root): no cpufreq on CPUs \(CPUList.format(cpus)) (no cpufreq driver: a VM or container, or cpufreq disabled)"
         case .nothingUsable(let unusable):
             let reasons = unusable.prefix(3).map { "\($0.name ?? "cpu \(CPUList.format($0.cpus))"): \($0.reason)" }
             return "no usable cpufreq policy: " + reasons.joined(separator: "; ")
