@@ -113,7 +113,8 @@ extension SimulationEngine {
 
     private mutating func record(_ job: Job) {
         guard job.arrival >= configuration.warmUp else { return }
-        queues[Int(job.queue)].histogram.record(now - job.arrival)
+        let batch = Int((job.arrival - configuration.warmUp) / configuration.duration * Double(QueueOutcome.batchCount))
+        queues[Int(job.queue)].batches[min(batch, QueueOutcome.batchCount - 1)].record(now - job.arrival)
     }
 
     /// Starts CPU `i`'s next waiting job, or leaves it idle.

@@ -198,7 +198,7 @@ struct SimulationEngine {
         }
         for d in domains.indices { domains[d].switches = 0 }
         for q in queues.indices {
-            queues[q].histogram = LatencyHistogram()
+            queues[q].batches = Array(repeating: LatencyHistogram(), count: QueueOutcome.batchCount)
             queues[q].arrived = 0
         }
     }
@@ -234,7 +234,7 @@ struct SimulationEngine {
         let duration = configuration.duration
         let queueOutcomes = workload.queues.indices.map { q in
             QueueOutcome(name: workload.queues[q].name, target: workload.queues[q].target,
-                         arrived: queues[q].arrived, completed: queues[q].histogram.count, histogram: queues[q].histogram)
+                         arrived: queues[q].arrived, batches: queues[q].batches)
         }
         let domainOutcomes = models.indices.map { d in
             let busy = models[d].cpus.reduce(0.0) { $0 + cpus[$1].busyTime }

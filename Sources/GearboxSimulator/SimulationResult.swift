@@ -2,6 +2,9 @@ import GearboxCore
 
 /// Measured response times of one queue over the measured part of a run.
 public struct QueueOutcome: Hashable, Sendable {
+    /// Batches the measured window is cut into for confidence intervals.
+    public static let batchCount = 10
+
     public var name: String
     public var target: LatencyTarget
     /// Requests that arrived after the warm-up (the same for every policy of one seed).
@@ -10,22 +13,51 @@ public struct QueueOutcome: Hashable, Sendable {
     public var completed: Int
     /// Response-time statistics in seconds.
     public var histogram: LatencyHistogram
+    /// The target's statistic (mean, p95 or p99) of each arrival batch, in seconds.
+    public var batchValues: [Double]
+
+    public init(name: String, target: LatencyTarget, arrived: Int, batches: [LatencyHistogram]) {
+        self.name = name
+        self.target = target
+        self.arrived = arrived
+        var all = LatencyHistogram()
+        for b in batches { all.merge(b) }
+        histogram = all
+        completed = all.count
+        batchValues = batches.map { QueueOutcome.statistic(target.kind, of: $0) }
+    }
+
+    static func statistic(_ kind: LatencyKind, of h: LatencyHistogram) -> Double {
+        switch kind {
+        case .mean: h.mean
+        case .p95: h.quantile(0.95)
+        case .p99: h.quantile(0.99)
+        }
+    }
 
     public var mean: Double { histogram.mean }
     public var p95: Double { histogram.quantile(0.95) }
     public var p99: Double { histogram.quantile(0.99) }
 
     /// The measured latency of the target's kind, in seconds.
-    public var measured: Double {
-        switch target.kind {
-        case .mean: mean
-        case .p95: p95
-        case .p99: p99
-        }
+    public var measured: Double { QueueOutcome.statistic(target.kind, of: histogram) }
+
+    /// Half-width in seconds of the 95 % confidence interval of `measured`, from the spread
+    /// of the batch values (Student's t, 9 degrees of freedom); NaN when a batch is empty.
+    public var halfWidth: Double {
+        let values = batchValues
+        guard values.allSatisfy(\.isFinite) else { return .nan }
+        let n = Double(values.count)
+        let mean = values.reduce(0, +) / n
+        let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)
+        return 2.262 * (variance / n).squareRoot()
     }
 
     /// Whether the measured latency is within the target (false when nothing completed).
     public var met: Bool { completed > 0 && measured <= target.seconds }
+
+    /// Whether the target lies inside the 95 % interval: the run cannot tell met from missed.
+    public var undecided: Bool { abs(measured - target.seconds) <= halfWidth }
 }
 
 /// What one frequency domain did.

@@ -114,7 +114,9 @@ struct QueueState {
     var trace: [TraceArrival]?
     var traceCursor = 0
     var table: DispatchTable
-    var histogram = LatencyHistogram()
+    /// Response times by arrival batch: the measured window cut into equal batches, whose
+    /// spread gives the confidence interval of each statistic (batch means).
+    var batches = Array(repeating: LatencyHistogram(), count: QueueOutcome.batchCount)
     /// Arrivals after the warm-up.
     var arrived = 0
     /// Arrivals and their work (ref-s, the request's total) since the last control tick.

@@ -47,11 +47,15 @@ struct CompareTable {
             }
             for q in r.queues {
                 let values = [q.mean, q.p95, q.p99].map(Self.milliseconds).joined(separator: " / ")
-                row.append(values + (q.met ? "  met" : "  MISSED"))
+                row.append(values + (q.met ? "  met" : "  MISSED") + (q.undecided ? "?" : " "))
             }
             rows.append(row)
         }
-        return Self.align(rows)
+        var text = Self.align(rows)
+        if results.contains(where: { $0.queues.contains(where: \.undecided) }) {
+            text += "\n? the target lies inside the 95 % interval of the measurement: run longer to decide"
+        }
+        return text
     }
 
     /// Columns padded to their widest cell; numbers right-aligned, the policy left.

@@ -14,6 +14,10 @@ struct SimulateReport: Codable, Equatable {
         var target_ms: Double
         var kind: String
         var met: Bool
+        /// Half-width of the 95 % interval of the target's statistic (batch means).
+        var ci95_ms: Double?
+        /// The target lies inside that interval: a longer run is needed to decide.
+        var undecided: Bool
     }
     struct Domain: Codable, Equatable {
         var name: String
@@ -53,7 +57,8 @@ struct SimulateReport: Codable, Equatable {
         queues = r.queues.map {
             Queue(name: $0.name, arrived: $0.arrived, completed: $0.completed, mean_ms: ms($0.mean),
                   p95_ms: ms($0.p95), p99_ms: ms($0.p99), target_ms: $0.target.milliseconds,
-                  kind: $0.target.kind.rawValue, met: $0.met)
+                  kind: $0.target.kind.rawValue, met: $0.met, ci95_ms: ms($0.halfWidth),
+                  undecided: $0.undecided)
         }
         domains = r.domains.map {
             Domain(name: $0.name, switches: $0.switches, mean_busy_mhz: $0.meanBusyKilohertz / 1000)

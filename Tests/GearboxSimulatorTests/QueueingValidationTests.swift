@@ -102,3 +102,27 @@ import Testing
         }
     }
 }
+
+/// Each run's own 95 % interval (batch means) of its target statistic.
+@Suite struct BatchIntervalTests {
+    /// Over 20 seeds, the M/M/1 run's batch-means interval contains the exact mean in at
+    /// least 16 (nominal 19), and is narrow enough to mean something.
+    @Test func batchIntervalsCoverTheExactMean() {
+        let lambda = 600.0, mu = 1000.0
+        let workload = Workload(queues: [
+            WorkQueue(name: "q", arrivalRate: lambda, meanWork: 1 / mu,
+                      target: LatencyTarget(kind: .mean, seconds: 1 / (mu - lambda)))
+        ])
+        let simulator = Simulator(platform: TestPlatforms.identical(cpus: 1), workload: workload,
+                                  configuration: .forCustomers(100_000, rate: lambda))
+        let runs = (1...20).map { seed -> QueueOutcome in
+            var s = simulator
+            s.configuration.seed = UInt64(seed)
+            return s.run(policy: .performance).queues[0]
+        }
+        let covered = runs.filter { $0.undecided }.count
+        print("batch-means intervals covering the exact M/M/1 mean: \(covered) of 20")
+        #expect(covered >= 16)
+        #expect(runs.allSatisfy { $0.halfWidth / $0.measured < 0.06 })
+    }
+}
