@@ -16,41 +16,55 @@ public struct CramerLundberg: Hashable, Sendable {
     /// The approximation for an M/G/1 FCFS queue fed by `classes`; nil when nothing arrives.
     /// Requires `ρ < 1`.
     public static func solve<C: Collection>(classes: C) -> CramerLundberg? where C.Element == GammaService {
+        solve(classes: Array(classes), from: 0)
+    }
+
+    /// The approximation for the classes `classes[start...]` (non-generic: the planner's hot path).
+    static func solve(classes: [GammaService], from start: Int) -> CramerLundberg? {
         var rate = 0.0, load = 0.0, pole = Double.infinity
-        for c in classes where c.rate > 0 {
+        for index in start..<classes.count {
+            let c = classes[index]
+            guard c.rate > 0 else { continue }
             rate += c.rate
             load += c.load
-            pole = min(pole, c.pole)
+            pole = min(pole, 1 / c.scale)
         }
         guard rate > 0, load < 1 else { return nil }
         // f(η) = Σ λ_c (M_c(η) - 1) - η is convex on [0, pole) with f(0) = 0, f'(0) = ρ - 1 < 0
         // and f → ∞ at the pole: one positive root. Safeguarded Newton inside a bracket.
-        func f(_ eta: Double) -> (value: Double, slope: Double) {
-            var value = -eta, slope = -1.0
-            for c in classes where c.rate > 0 {
-                value += c.rate * (c.mgf(eta) - 1)
-                slope += c.rate * c.mgfDerivative(eta)
-            }
-            return (value, slope)
-        }
         var low = 0.0, high = pole
         // M/M/1 guess: η = μ (1 - ρ) with μ the pole.
         var eta = pole * (1 - load)
         if !(eta > 0 && eta < pole) { eta = pole / 2 }
+        var slope = 0.0
         for _ in 0..<200 {
-            let (value, slope) = f(eta)
+            var value = -eta
+            slope = -1
+            for index in start..<classes.count {
+                let c = classes[index]
+                guard c.rate > 0 else { continue }
+                let base = 1 - eta * c.scale
+                if c.shape == 1 {
+                    let m = 1 / base
+                    value += c.rate * (m - 1)
+                    slope += c.rate * c.scale * m * m
+                } else {
+                    let m = Math.exp(-c.shape * Math.log(base))
+                    value += c.rate * (m - 1)
+                    slope += c.rate * c.shape * c.scale * m / base
+                }
+            }
             if value > 0 { high = eta } else { low = eta }
             var next = eta - value / slope
-            if !(next > low && next < high) || !next.isFinite { next = low + (high - low) / 2 }
+            if !(next > low && next < high) { next = low + (high - low) / 2 }
             if abs(next - eta) <= 1e-14 * eta || high - low <= 1e-15 * high {
                 eta = next
                 break
             }
             eta = next
         }
-        // A root at the pole's floating-point neighbour has a meaningless C; clamp positive.
-        let slope = f(eta).slope + 1  // λ M'(η)
-        let coefficient = (1 - load) / max(slope - 1, 1e-300)
+        // slope + 1 = λ M'(η), evaluated at the last iterate (the root to ~1e-14).
+        let coefficient = (1 - load) / max(slope, 1e-300)
         return CramerLundberg(decay: eta, coefficient: min(coefficient, 1))
     }
 }
@@ -74,18 +88,25 @@ public struct WaitingTail: Hashable, Sendable {
 
     /// The guarded tail of a CPU fed by `classes`.
     public init(classes: [GammaService]) {
-        let active = classes.filter { $0.rate > 0 }
-        let load = active.reduce(0) { $0 + $1.load }
+        var ordered: [GammaService] = []
+        ordered.reserveCapacity(classes.count)
+        var load = 0.0
+        for c in classes where c.rate > 0 {
+            load += c.load
+            // Insertion by descending scale: the class with the largest scale sets the pole.
+            var index = ordered.count
+            while index > 0 && ordered[index - 1].scale < c.scale { index -= 1 }
+            ordered.insert(c, at: index)
+        }
         guard load < 1 else {
             self.init(terms: [], saturated: true)
             return
         }
-        // Longest service first: the class with the largest scale sets the pole.
-        let ordered = active.sorted { $0.scale > $1.scale }
         var terms: [CramerLundberg] = []
+        terms.reserveCapacity(ordered.count)
         var start = 0
         while start < ordered.count {
-            if let term = CramerLundberg.solve(classes: ordered[start...]) { terms.append(term) }
+            if let term = CramerLundberg.solve(classes: ordered, from: start) { terms.append(term) }
             // Drop the whole group that shares the longest scale.
             let scale = ordered[start].scale
             while start < ordered.count && ordered[start].scale == scale { start += 1 }
@@ -106,6 +127,11 @@ public struct WaitingTail: Hashable, Sendable {
     /// `P(S > t) + ∫_0^t C e^{-η (t-u)} f_S(u) du`.
     public func responseProbabilityExceeding<C: Collection>(_ t: Double, service: C) -> Double
     where C.Element == GammaService {
+        responseProbabilityExceeding(t, service: Array(service))
+    }
+
+    /// `P(Wait + S > t)` for a service mix given as an array (non-generic: the hot path).
+    public func responseProbabilityExceeding(_ t: Double, service: [GammaService]) -> Double {
         if saturated { return 1 }
         var total = 0.0, own = 0.0
         for c in service where c.rate > 0 {
