@@ -63,7 +63,7 @@ extension PlanState {
     /// and relaxes its level. Returns false when no arrangement is feasible.
     @discardableResult
     mutating func settle(_ d: Int) -> Bool {
-        let candidates = routeQueues(onDomain: d).count > 1 ? arrangements(domain: d) : []
+        let candidates = arrangeWhenSettling && routeQueues(onDomain: d).count > 1 ? arrangements(domain: d) : []
         guard !candidates.isEmpty else { return relax(d) }
         let start = mark
         var best = relax(d) ? power : .infinity

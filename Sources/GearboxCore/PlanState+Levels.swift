@@ -52,6 +52,7 @@ extension PlanState {
         counters["relax", default: 0] += 1
         let e0 = evaluations
         defer { counters["relaxEvals", default: 0] += evaluations - e0 }
+        if locked[d] { return isSatisfied(d) }
         let domain = model.domains[d]
         let high = ceiling(d)
         let current = time[d]
@@ -145,7 +146,7 @@ extension PlanState {
         for fraction in [0.25, 0.0625] {
             for _ in 0..<(domains.count * 8) {
                 var best: (score: Double, d: Int, t: Double)?
-                for d in domains {
+                for d in domains where !locked[d] {
                     let top = ceiling(d)
                     guard time[d] < top else { continue }
                     let before = power, values = value
@@ -184,7 +185,7 @@ extension PlanState {
             while improved && rounds < 8 {
                 improved = false
                 rounds += 1
-                for a in domains {
+                for a in domains where !locked[a] {
                     for b in domains where b != a && sharesQueue(a, b) {
                         let before = power
                         let fastest = model.domains[a].fastest
@@ -207,5 +208,21 @@ extension PlanState {
     /// Domains `a` and `b` serve a common queue.
     func sharesQueue(_ a: Int, _ b: Int) -> Bool {
         domainQueues[a].contains { domainQueues[b].contains($0) }
+    }
+}
+
+extension PlanState {
+    /// Whether domain `d` mixes two speeds (its level lies strictly inside a hull segment).
+    func isMixing(_ d: Int) -> Bool {
+        let p = model.mix(domain: d, time: time[d]).pHigh
+        return p > 1e-6 && p < 1 - 1e-6
+    }
+
+    /// The hull vertices just faster and just slower than domain `d`'s level.
+    func neighbouringVertices(_ d: Int) -> [Double] {
+        let times = model.domains[d].times
+        let slower = times.filter { $0 > time[d] }.min()
+        let faster = times.filter { $0 < time[d] }.max()
+        return [faster, slower].compactMap { $0 }
     }
 }

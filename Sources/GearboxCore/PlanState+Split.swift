@@ -92,13 +92,18 @@ extension PlanState {
         }
         let held = move.from.reduce(0) { $0 + share[$1] }
         guard held > 1e-12 else { return nil }
-        let taken = min(amount, held)
+        var taken = min(amount, held)
+        // No move may leave a share below the minimum (MODEL.md: such a share is 0): take
+        // everything rather than leave a trickle behind.
+        let minimum = model.configuration.minimumShare
+        if move.from.contains(where: { share[$0] > 0 && share[$0] * (1 - taken / held) < minimum }) { taken = held }
         for e in move.from { out.append((e, share[e] * (1 - taken / held))) }
         let receiving = move.to.reduce(0) { $0 + share[$1] }
         for e in move.to {
             let add = receiving > 1e-12 ? taken * share[e] / receiving : taken / Double(move.to.count)
             out.append((e, share[e] + add))
         }
+        if out.contains(where: { $0.share > 0 && $0.share < minimum * (1 - 1e-9) }) { return nil }
         let queue = model.queues[move.queue]
         if case .forkJoin = queue.kind {
             // At most n CPUs may take parts.
@@ -190,7 +195,7 @@ extension PlanState {
 
     /// Step sizes of the coarse and the fine share search.
     static let coarseSteps = [1.0, 0.5, 0.25]
-    static let fineSteps = [0.125, 0.0625, 1.0 / 32, 1.0 / 64, 1.0 / 128, 1.0 / 256]
+    static let fineSteps = [0.1, 0.04, 0.016, 0.0064, 0.0025]
 
     /// Drops route and fork-join shares below `minimum` and renormalises each queue, then
     /// re-chooses the levels (in place when the plan stays feasible). Returns feasibility.

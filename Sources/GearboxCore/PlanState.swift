@@ -29,6 +29,10 @@ struct PlanState: Sendable {
     private(set) var measure: [Double]
     /// Per queue: normalised latency, ≤ 1 when the target is met.
     private(set) var value: [Double]
+    /// Whether re-choosing a domain's level also re-chooses its arrangement (costlier).
+    var arrangeWhenSettling = true
+    /// Domains whose level the search must leave as it is.
+    var locked: [Bool] = []
 
     private var logTime: [(Int, Double)] = []
     private var logShare: [(Int, Double)] = []
@@ -75,6 +79,7 @@ struct PlanState: Sendable {
         domainQueues = model.domains.map { domain in
             Array(Set(domain.cpus.flatMap { cpuEntries[$0].map { entryQueue[$0] } })).sorted()
         }
+        locked = [Bool](repeating: false, count: model.domains.count)
         cpu = [CPUCache](repeating: CPUCache(), count: model.cpuNumber.count)
         measure = [Double](repeating: 0, count: entryQueue.count)
         value = [Double](repeating: 0, count: model.queues.count)

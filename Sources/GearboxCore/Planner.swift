@@ -21,9 +21,11 @@ public struct PlannerConfiguration: Hashable, Sendable {
     /// Small route instances are first searched on a grid of shares in steps of 1/gridSteps
     /// (hull vertices and midpoints for levels), when the tables take at most gridEvaluations
     /// CPU evaluations and the queues have at most gridSplits grid splits together.
-    public var gridSteps: Int = 4
+    public var gridSteps: Int = 6
     public var gridEvaluations: Int = 20_000
     public var gridSplits: Int = 2_000
+    /// Hosts with at most this many domains get the vertex-pinning refinement.
+    public var snapDomains: Int = 4
     public init() {}
 }
 
@@ -70,7 +72,9 @@ public struct Planner: Sendable {
                 for d in state.busyDomains { state.relax(d) }
                 state.tradeSlack(state.busyDomains)
                 state.commit()
-                state.improveSplit(feasibleSearch: true, amounts: PlanState.fineSteps)
+                state.arrangeWhenSettling = false
+                state.improveSplit(feasibleSearch: true, amounts: PlanState.fineSteps, rounds: 3)
+                state.arrangeWhenSettling = true
                 if best == nil || state.power < best!.power - 1e-12 * best!.power { best = state }
             }
         } else {
@@ -95,6 +99,12 @@ public struct Planner: Sendable {
                 state.improveSplit(feasibleSearch: true, amounts: PlanState.fineSteps)
                 best = state
             }
+        }
+        if var state = best, model.domains.count <= configuration.snapDomains {
+            state.arrangeWhenSettling = false
+            state = snapToVertices(state)
+            state.arrangeWhenSettling = true
+            best = state
         }
         if var state = best {
             state.improveMembership(feasibleSearch: true)
@@ -121,6 +131,32 @@ public struct Planner: Sendable {
         }
         state.commit()
         return (state, false)
+    }
+
+    /// Host power is linear in each domain's level inside a hull segment, so the optimum
+    /// often has domains exactly on vertices, a point the share and level moves approach
+    /// only from one side. For each domain that mixes, pin it to each neighbouring vertex,
+    /// let the shares follow, and keep what is cheaper.
+    func snapToVertices(_ state: PlanState) -> PlanState {
+        var best = state
+        for d in state.busyDomains where best.isMixing(d) {
+            for vertex in best.neighbouringVertices(d) {
+                var trial = best
+                trial.setTime(d, vertex)
+                trial.commit()
+                trial.locked[d] = true
+                if !trial.isFeasible {
+                    // Faster is always feasible here; slower needs slack from elsewhere.
+                    guard trial.chooseLevels() else { continue }
+                }
+                trial.improveSplit(feasibleSearch: true, amounts: PlanState.fineSteps, rounds: 2)
+                trial.locked[d] = false
+                for e in trial.busyDomains { trial.relax(e) }
+                trial.commit()
+                if trial.isFeasible && trial.power < best.power - 1e-9 * best.power { best = trial }
+            }
+        }
+        return best
     }
 
     /// From the best coarse plan, forces each other arrangement on each domain that two
