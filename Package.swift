@@ -53,6 +53,7 @@ let package = Package(
                 "GearboxCore", "GearboxConfig", "GearboxControl", "GearboxLinux",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -71,10 +72,20 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Test-only child process: sd_notify and sd_listen_fds read the process environment,
+        // so GearboxLinuxTests runs them in this probe. Not a product; never installed.
+        .executableTarget(
+            name: "gearbox-systemd-probe",
+            dependencies: ["GearboxLinux", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/Support/gearbox-systemd-probe"
+        ),
         .testTarget(name: "GearboxCoreTests", dependencies: ["GearboxCore"]),
         .testTarget(name: "GearboxSimulatorTests", dependencies: ["GearboxSimulator", "GearboxCore"]),
         .testTarget(name: "GearboxConfigTests", dependencies: ["GearboxConfig", "GearboxCore"]),
-        .testTarget(name: "GearboxLinuxTests", dependencies: ["GearboxLinux", "GearboxCore"]),
+        .testTarget(
+            name: "GearboxLinuxTests",
+            dependencies: ["GearboxLinux", "GearboxCore", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "GearboxAgentTests", dependencies: ["GearboxAgent", "GearboxLinux", "GearboxConfig", "GearboxCore"]),
         // Runs the built gearboxctl / gearboxd binaries as a user would.
         .testTarget(name: "CLITests", dependencies: ["GearboxCore"]),

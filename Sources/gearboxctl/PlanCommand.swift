@@ -1,6 +1,80 @@
 import ArgumentParser
+import GearboxConfig
+import GearboxControl
+import GearboxCore
 
 struct PlanCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "plan", abstract: "Not built yet.")
-    func run() throws { throw ValidationError("gearboxctl plan is not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Compute a one-shot plan: frequencies and splits that meet every latency target at least power.",
+        discussion: """
+            Exit status: 0 when every target is met, 1 when no plan meets them (the top-speed plan \
+            is printed with feasible: false), 2 on bad input.
+            Example: gearboxctl plan --platform configs/examples/server-8cpu.toml \
+            --queue name=web,rate=800,work-ms=2,mean-ms=10
+            """
+    )
+
+    @OptionGroup var input: PlanInputOptions
+
+    @Flag(help: "Print the plan as JSON (PRODUCT.md fields).")
+    var json = false
+
+    func run() throws {
+        let (platform, workload) = try input.load()
+        let plan = Planner(configuration: input.plannerConfiguration).plan(platform: platform, workload: workload)
+        print(json ? PlanDocument.json(plan).rendered(pretty: true) : PlanReport.text(plan))
+        if !plan.feasible { throw ExitCode(1) }
+    }
+}
+
+/// `--platform`, `--workload`, `--queue`: the inputs of a one-shot plan or simulation.
+struct PlanInputOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Platform file (TOML). Without it, this host's sysfs is read.", valueName: "file"))
+    var platform: String?
+
+    @Option(help: ArgumentHelp("Workload file (TOML).", valueName: "file"))
+    var workload: String?
+
+    @Option(name: .customLong("queue"), help: ArgumentHelp(
+        "A queue instead of a workload file, repeatable: name=web,rate=800,work-ms=2,mean-ms=10[,p99-ms=..][,scv=1][,cpus=0-7][,parts=N,needed=K].",
+        valueName: "spec"))
+    var queues: [String] = []
+
+    @Option(help: ArgumentHelp("Highest utilisation the plan may give any CPU.", valueName: "rho"))
+    var maxUtilization: Double = 0.95
+
+    func validate() throws {
+        if workload == nil && queues.isEmpty { throw ValidationError("give --workload FILE or at least one --queue") }
+        if workload != nil && !queues.isEmpty { throw ValidationError("give --workload or --queue, not both") }
+        guard maxUtilization > 0 && maxUtilization < 1 else { throw ValidationError("--max-utilization must be in (0, 1)") }
+    }
+
+    var plannerConfiguration: PlannerConfiguration {
+        var configuration = PlannerConfiguration()
+        configuration.maxUtilization = maxUtilization
+        return configuration
+    }
+
+    func load() throws -> (Platform, Workload) {
+        let platform: Platform
+        do {
+            if let path = self.platform {
+                platform = try PlatformFile.load(path: path)
+            } else {
+                platform = try HostPlatform.discover()
+            }
+            if let path = workload {
+                return (platform, try WorkloadFile.load(path: path, platform: platform))
+            }
+            var parsed: [WorkQueue] = []
+            for spec in queues { parsed.append(try QueueSpec.parse(spec, platform: platform)) }
+            if let dup = Set(parsed.map(\.name)).first(where: { n in parsed.filter { $0.name == n }.count > 1 }) {
+                throw ConfigFailure(message: "--queue: two queues are named \"\(dup)\"")
+            }
+            return (platform, Workload(queues: parsed))
+        } catch let error as ConfigError {
+            throw ConfigFailure(error)
+        }
+    }
 }

@@ -1,0 +1,101 @@
+import GearboxConfig
+import GearboxCore
+
+/// A queue whose rate and work are measured from an application's counters each tick
+/// (issue 6): counter deltas with resets handled, smoothed, with burst detection, and marked
+/// stale when its source stops answering or answers junk.
+public struct LiveQueue: Sendable {
+    public let configured: AgentQueue
+    public private(set) var arrivalRate: SmoothedRate
+    public private(set) var work: SmoothedRate
+    /// Mean response time measured over the last window (from the histogram), if any.
+    public private(set) var measuredLatency: Double?
+    /// Why the queue is stale, or nil while its source answers.
+    public private(set) var staleReason: String?
+    private var previous: Counters?
+
+    struct Counters: Sendable {
+        var arrivals: Double
+        var completions: Double?
+        var busySeconds: Double?
+        var histogramSum: Double?
+        var histogramCount: Double?
+    }
+
+    /// What an update found.
+    public struct Update: Sendable, Equatable {
+        public var burst = false
+        /// The queue just became stale (log once) or just recovered.
+        public var becameStale = false
+        public var recovered = false
+    }
+
+    public init(_ configured: AgentQueue, halfLife: Double) {
+        self.configured = configured
+        arrivalRate = SmoothedRate(halfLife: halfLife)
+        work = SmoothedRate(halfLife: halfLife, initial: configured.queue.meanWork)
+    }
+
+    /// The queue with its current estimates; nil while stale or before two reads.
+    public var estimate: WorkQueue? {
+        guard staleReason == nil, let rate = arrivalRate.value, rate > 0, let w = work.value, w > 0 else { return nil }
+        var queue = configured.queue
+        queue.arrivalRate = rate
+        queue.meanWork = w
+        return queue
+    }
+
+    /// Folds in one scrape taken `interval` seconds after the previous one. `speed` is the mean
+    /// speed of the queue's CPUs over the interval, to turn busy seconds back into ref-s.
+    public mutating func update(samples: [PrometheusText.Sample], interval: Double, speed: Double) -> Update {
+        guard let source = configured.source else { return Update() }
+        guard let counters = read(source, from: samples) else {
+            return markStale("the source has no series \(source.arrivals)")
+        }
+        var update = Update()
+        if staleReason != nil {
+            staleReason = nil
+            update.recovered = true
+            previous = nil
+        }
+        defer { previous = counters }
+        guard let last = previous, interval > 0 else { return update }
+        let arrivals = counterIncrease(from: last.arrivals, to: counters.arrivals)
+        if arrivalRate.isBurst(count: arrivals, over: interval) {
+            arrivalRate.reset(to: arrivals / interval)
+            update.burst = true
+        } else {
+            arrivalRate.add(arrivals / interval, over: interval)
+        }
+        let completed = counters.completions.flatMap { c in last.completions.map { counterIncrease(from: $0, to: c) } } ?? arrivals
+        if let busy = counters.busySeconds, let lastBusy = last.busySeconds, completed > 0 {
+            // Busy wall-seconds per completion, times the speed it ran at, is work in ref-s.
+            work.add(counterIncrease(from: lastBusy, to: busy) / completed * speed, over: interval)
+        }
+        if let sum = counters.histogramSum, let count = counters.histogramCount,
+           let lastSum = last.histogramSum, let lastCount = last.histogramCount {
+            let n = counterIncrease(from: lastCount, to: count)
+            measuredLatency = n > 0 ? counterIncrease(from: lastSum, to: sum) / n : nil
+        }
+        return update
+    }
+
+    /// The source failed (no answer, junk); returns whether this is news worth one log line.
+    public mutating func markStale(_ reason: String) -> Update {
+        let news = staleReason == nil
+        staleReason = reason
+        measuredLatency = nil
+        return Update(becameStale: news)
+    }
+
+    private func read(_ source: QueueSource, from samples: [PrometheusText.Sample]) -> Counters? {
+        func value(_ name: String?) -> Double? {
+            name.flatMap { PrometheusText.value(of: $0, labels: source.labels, in: samples) }
+        }
+        guard let arrivals = value(source.arrivals), arrivals.isFinite else { return nil }
+        return Counters(
+            arrivals: arrivals, completions: value(source.completions), busySeconds: value(source.busySeconds),
+            histogramSum: value(source.histogram.map { $0 + "_sum" }),
+            histogramCount: value(source.histogram.map { $0 + "_count" }))
+    }
+}

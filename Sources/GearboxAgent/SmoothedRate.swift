@@ -1,0 +1,33 @@
+import GearboxCore
+
+/// An exponentially weighted moving average with a half-life, plus burst detection for counts
+/// (MODEL.md, "Estimating the inputs online").
+public struct SmoothedRate: Hashable, Sendable {
+    public let halfLife: Double
+    public private(set) var value: Double?
+
+    public init(halfLife: Double, initial: Double? = nil) {
+        self.halfLife = halfLife
+        self.value = initial
+    }
+
+    /// Folds in a measurement that covers `interval` seconds. The weight `1 - 2^(-interval/halfLife)`
+    /// makes the average's memory independent of how often it is sampled.
+    public mutating func add(_ measurement: Double, over interval: Double) {
+        guard measurement.isFinite, interval > 0 else { return }
+        guard let current = value else { value = measurement; return }
+        let weight = 1 - Math.exp2(-interval / halfLife)
+        value = current + weight * (measurement - current)
+    }
+
+    /// Replaces the average by a measurement (after a burst, the past is no guide).
+    public mutating func reset(to measurement: Double) { value = measurement }
+
+    /// True when `count` events in `interval` seconds exceed the estimate by more than three
+    /// standard deviations of a Poisson count: the rate rose sharply, re-plan at once.
+    public func isBurst(count: Double, over interval: Double) -> Bool {
+        guard let rate = value, interval > 0 else { return false }
+        let expected = rate * interval
+        return count > expected + 3 * expected.squareRoot() + 1
+    }
+}

@@ -1,0 +1,47 @@
+import GearboxCore
+
+/// The JSON shape of a plan: `gearboxctl plan --json` and `/run/gearbox/plan.json` (PRODUCT.md).
+public enum PlanDocument {
+    public static func json(_ plan: Plan) -> JSONValue {
+        .object([
+            ("feasible", .bool(plan.feasible)),
+            ("power_watts", .finite(plan.power.value)),
+            ("domains", .array(plan.domains.map(domain))),
+            ("queues", .array(plan.queues.map(queue))),
+            ("cpus", .array(plan.cpus.map(cpu))),
+        ])
+    }
+
+    static func domain(_ d: DomainPlan) -> JSONValue {
+        .object([
+            ("name", .string(d.name)),
+            ("cpus", .array(d.cpus.map(JSONValue.int))),
+            ("low_khz", .int(d.low.value)),
+            ("high_khz", .int(d.high.value)),
+            ("p_high", .finite(d.pHigh)),
+            ("time_share_high", .finite(d.timeShareHigh)),
+            ("dither_period_ms", d.ditherPeriod.map { .finite($0 * 1000) } ?? .null),
+            ("fallback", d.fallbackReason.map(JSONValue.string) ?? .null),
+        ])
+    }
+
+    static func queue(_ q: QueuePlan) -> JSONValue {
+        .object([
+            ("name", .string(q.name)),
+            ("kind", .string(q.target.kind.rawValue)),
+            ("target_ms", .finite(q.target.milliseconds)),
+            ("latency_ms", .finite(q.predictedLatency * 1000)),
+            ("met", .bool(q.meetsTarget)),
+            ("margin", .finite(q.margin)),
+            ("split", .object(q.split.keys.sorted().map { (String($0), .finite(q.split[$0]!)) })),
+        ])
+    }
+
+    static func cpu(_ c: CPUPlan) -> JSONValue {
+        .object([
+            ("cpu", .int(c.cpu)),
+            ("utilization", .finite(c.utilization)),
+            ("watts", .finite(c.power.value)),
+        ])
+    }
+}

@@ -1,0 +1,46 @@
+import GearboxCore
+import Testing
+@testable import GearboxAgent
+
+@Suite struct EstimationTests {
+    @Test func halfLifeHalvesTheGapWhateverTheTick() {
+        for tick in [0.1, 0.5, 1.0] {
+            var rate = SmoothedRate(halfLife: 10, initial: 100)
+            var t = 0.0
+            while t < 10 - 1e-9 { rate.add(200, over: tick); t += tick }
+            // After one half-life the gap to the new level has halved: 150.
+            #expect(abs(rate.value! - 150) < 1e-9, "tick \(tick)")
+        }
+    }
+
+    @Test func burstIsThreeStandardDeviationsOfAPoissonCount() {
+        let rate = SmoothedRate(halfLife: 10, initial: 100)
+        // Expected 100 per second, sd 10: 131 is a burst, 125 is not.
+        #expect(!rate.isBurst(count: 125, over: 1))
+        #expect(rate.isBurst(count: 132, over: 1))
+        #expect(!SmoothedRate(halfLife: 10).isBurst(count: 1e6, over: 1))
+    }
+
+    @Test func kernelDemandBecomesOneQueuePerBusyCPU() {
+        let demand = KernelDemand(requestWork: 0.002, target: LatencyTarget(kind: .mean, seconds: 0.02))
+        let workload = demand.workload(busy: [0: 0.5, 1: 0.0, 2: 0.25], averageSpeed: [0: 0.8, 1: 1, 2: 0.4])
+        #expect(workload.queues.map(\.name) == ["cpu0", "cpu2"])
+        // 0.5 busy at speed 0.8 is 0.4 ref-s/s of work: 200 requests of 2 ms per second.
+        #expect(abs(workload.queues[0].arrivalRate - 200) < 1e-9)
+        #expect(abs(workload.queues[1].arrivalRate - 50) < 1e-9)
+        #expect(workload.queues[0].cpus == [0])
+    }
+
+    @Test func replanOnlyBeyondTheHysteresisBand() {
+        let policy = ReplanPolicy(hysteresis: 0.1)
+        let target = LatencyTarget(kind: .mean, seconds: 0.01)
+        let base = Workload(queues: [WorkQueue(name: "q", arrivalRate: 100, meanWork: 0.002, target: target)])
+        var small = base; small.queues[0].arrivalRate = 108
+        var large = base; large.queues[0].arrivalRate = 115
+        #expect(policy.shouldReplan(planned: nil, current: base))
+        #expect(!policy.shouldReplan(planned: base, current: small))
+        #expect(policy.shouldReplan(planned: base, current: large))
+        var retargeted = base; retargeted.queues[0].target.seconds = 0.02
+        #expect(policy.shouldReplan(planned: base, current: retargeted))
+    }
+}
