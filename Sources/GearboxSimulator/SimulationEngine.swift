@@ -10,6 +10,8 @@ struct SimulationEngine {
     let workload: Workload
     let configuration: SimulationConfiguration
     let policy: GovernorPolicy
+    /// The plan for the true rates, when the caller computed it already.
+    let givenReferencePlan: Plan?
     let models: [DomainModel]
     /// Every domain's operating points in flat tables (hot-path reads without copying a
     /// `DomainModel`): domain d's point j is at `pointBase[d] + j`.
@@ -48,8 +50,9 @@ struct SimulationEngine {
     let warmUpTimer: Int
 
     init(platform: Platform, workload: Workload, configuration: SimulationConfiguration,
-         traces: [String: ArrivalTrace], policy: GovernorPolicy) {
+         traces: [String: ArrivalTrace], policy: GovernorPolicy, referencePlan: Plan?) {
         self.platform = platform
+        self.givenReferencePlan = referencePlan
         self.workload = workload
         self.configuration = configuration
         self.policy = policy
@@ -175,15 +178,19 @@ struct SimulationEngine {
         case .ondemand, .conservative, .schedutil:
             timers.schedule(tickTimer, at: governorPeriod)
         case .oracle:
-            install(Planner(configuration: configuration.planner)
-                .plan(platform: platform, workload: workload))
+            install(referencePlan)
         case .fixed(let plan):
             install(plan)
         }
         if policy == .gearbox { timers.schedule(tickTimer, at: configuration.gearbox.tick) }
         if policy.isBaseline && configuration.baselineDispatch == .plannedSplit {
-            installSplits(Planner(configuration: configuration.planner).plan(platform: platform, workload: workload))
+            installSplits(referencePlan)
         }
+    }
+
+    /// The plan for the true rates: the oracle's, and the baselines' split.
+    private var referencePlan: Plan {
+        givenReferencePlan ?? Planner(configuration: configuration.planner).plan(platform: platform, workload: workload)
     }
 
     /// Resets every statistic at the end of the warm-up.

@@ -8,6 +8,10 @@ public struct Simulator: Sendable {
     public var configuration: SimulationConfiguration
     /// Recorded arrivals replayed instead of Poisson ones, by queue name.
     public var traces: [String: ArrivalTrace]
+    /// The plan `Planner` makes for the true rates (the oracle's plan and the baselines'
+    /// split). Runs compute it when nil; set it with `withReferencePlan()` to plan once for
+    /// many runs.
+    public var referencePlan: Plan?
 
     public init(
         platform: Platform, workload: Workload, configuration: SimulationConfiguration = .init(),
@@ -24,8 +28,15 @@ public struct Simulator: Sendable {
     public func run(policy: GovernorPolicy, progress: ((Double) -> Void)? = nil) -> SimulationResult {
         var engine = SimulationEngine(
             platform: platform, workload: workload, configuration: configuration,
-            traces: traces, policy: policy)
+            traces: traces, policy: policy, referencePlan: referencePlan)
         return engine.run(progress: progress)
+    }
+
+    /// This simulator with `referencePlan` computed, so that runs share one planner call.
+    public func withReferencePlan() -> Simulator {
+        var s = self
+        s.referencePlan = Planner(configuration: configuration.planner).plan(platform: platform, workload: workload)
+        return s
     }
 
     /// Checks what the engine relies on; call before `run` on inputs not yet validated.

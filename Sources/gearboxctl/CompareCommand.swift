@@ -25,7 +25,7 @@ struct CompareCommand: ParsableCommand {
 
     func run() throws {
         let simulator: Simulator
-        do { simulator = try options.simulator() } catch { throw ConfigFailure(message: error.line) }
+        do { simulator = try options.simulator().withReferencePlan() } catch { throw ConfigFailure(message: error.line) }
         var other = simulator
         other.configuration.realisation =
             simulator.configuration.realisation == .timeShare ? .perRequest : .timeShare

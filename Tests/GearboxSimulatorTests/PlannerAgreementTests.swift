@@ -1,0 +1,79 @@
+import GearboxCore
+import GearboxSimulator
+import Testing
+
+/// The planner's predictions (power, percentile latency, fork-join margins) against the
+/// simulator running its plans, with 95 % confidence intervals from replications.
+@Suite struct PlannerAgreementTests {
+    /// Runs `plan` for `replications` seeds and returns the interval of `measure`.
+    static func interval(
+        _ plan: Plan, platform: Platform, workload: Workload, duration: Double,
+        realisation: TwoSpeedRealisation = .perRequest, replications: Int = 6,
+        _ measure: (SimulationResult) -> Double
+    ) -> ConfidenceInterval {
+        var configuration = SimulationConfiguration()
+        configuration.duration = duration
+        configuration.warmUp = duration / 20
+        configuration.realisation = realisation
+        let simulator = Simulator(platform: platform, workload: workload, configuration: configuration)
+        return ConfidenceInterval(replicate(replications, simulator: simulator, policy: .fixed(plan), measure))
+    }
+
+    static let bigLittleWorkload = Workload(queues: [
+        WorkQueue(name: "web", arrivalRate: 500, meanWork: 0.001,
+                  target: LatencyTarget(kind: .p99, seconds: 0.012)),
+        WorkQueue(name: "batch", arrivalRate: 60, meanWork: 0.004, scv: 2,
+                  target: LatencyTarget(kind: .mean, seconds: 0.030)),
+    ])
+
+    /// The planner's power within 2 % of the simulated power (the whole interval), in
+    /// both realisations, for a plan that mixes speeds and splits across a big.LITTLE host.
+    @Test(arguments: TwoSpeedRealisation.allCases)
+    func plannedPowerMatchesSimulation(realisation: TwoSpeedRealisation) {
+        let plan = Planner().plan(platform: TestHosts.bigLittle, workload: Self.bigLittleWorkload)
+        #expect(plan.feasible)
+        #expect(plan.domains.contains { $0.pHigh > 0 && $0.pHigh < 1 }, "the plan should mix two speeds somewhere")
+        let ci = Self.interval(plan, platform: TestHosts.bigLittle, workload: Self.bigLittleWorkload,
+                               duration: 100, realisation: realisation) { $0.power.value }
+        print("planner power \(plan.power.value) W, simulated (\(realisation.rawValue)) \(ci) W")
+        #expect(abs(ci.mean - plan.power.value) + ci.halfWidth < 0.02 * plan.power.value)
+    }
+
+    /// MODEL.md's two-queue CPU (2 ms work SCV 1 and 0.5 ms SCV 1.5, 600 requests/s),
+    /// here on a CPU with two operating points and p99 targets tight enough that the
+    /// planner mixes them: each queue's simulated p99 within 2 % of the planner's prediction
+    /// (a mixed service time is where Cramér–Lundberg is no longer exact).
+    @Test func twoQueueP99MatchesPlannerCramerLundberg() {
+        let platform = TestPlatforms.identical(cpus: 1, points: [(1_500_000, 0.5), (2_000_000, 1)])
+        let workload = Workload(queues: [
+            WorkQueue(name: "long", arrivalRate: 200, meanWork: 0.002, scv: 1,
+                      target: LatencyTarget(kind: .p99, seconds: 0.030)),
+            WorkQueue(name: "short", arrivalRate: 400, meanWork: 0.0005, scv: 1.5,
+                      target: LatencyTarget(kind: .p99, seconds: 0.030)),
+        ])
+        let plan = Planner().plan(platform: platform, workload: workload)
+        #expect(plan.feasible)
+        for q in 0..<2 {
+            let predicted = plan.queues[q].predictedLatency
+            let ci = Self.interval(plan, platform: platform, workload: workload, duration: 1500,
+                                   replications: 8) { $0.queues[q].p99 }
+            print("planner p99 \(workload.queues[q].name) \(predicted) s (p_high \(plan.domains[0].pHigh)), simulated \(ci) s")
+            #expect(abs(ci.mean / predicted - 1) < 0.02, "p99 \(ci) vs planner \(predicted)")
+            #expect(ci.relativeHalfWidth < 0.015, "interval too wide for a 2 % check: \(ci)")
+        }
+    }
+
+    /// gearbox re-planning from its own estimates lands within 3 % of the oracle's power
+    /// (the plan for the true rates) on a stationary workload.
+    @Test func onlineEstimatesCostAboutWhatTheOracleCosts() {
+        var configuration = SimulationConfiguration()
+        configuration.duration = 200
+        configuration.warmUp = 20
+        let simulator = Simulator(platform: TestHosts.bigLittle, workload: Self.bigLittleWorkload,
+                                  configuration: configuration)
+        let gearbox = simulator.run(policy: .gearbox), oracle = simulator.run(policy: .oracle)
+        print("gearbox \(gearbox.power.value) W (\(gearbox.plans) plans), oracle \(oracle.power.value) W")
+        #expect(abs(gearbox.power.value / oracle.power.value - 1) < 0.03)
+        #expect(gearbox.plans > 1)
+    }
+}
