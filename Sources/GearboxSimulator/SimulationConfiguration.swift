@@ -42,6 +42,9 @@ public struct GearboxPolicyConfiguration: Hashable, Sendable {
     /// A tick's arrival count this many Poisson standard deviations above the estimate
     /// resets the estimate to the count and re-plans at once.
     public var sharpRiseDeviations: Double = 3
+    /// Plan for targets this fraction shorter than the configured ones (0: plan to the
+    /// targets exactly, as the agent does), to see what a safety margin costs.
+    public var targetHeadroom: Double = 0
     public init() {}
 }
 

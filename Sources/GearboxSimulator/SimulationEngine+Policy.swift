@@ -98,8 +98,10 @@ extension SimulationEngine {
         let estimate = estimator.estimated(workload)
         if sharpRise || moved(estimate, from: plannedWorkload) {
             plannedWorkload = estimate
-            install(Planner(configuration: configuration.planner)
-                .plan(platform: platform, workload: estimate))
+            var planned = estimate
+            let shrink = 1 - configuration.gearbox.targetHeadroom
+            for q in planned.queues.indices { planned.queues[q].target.seconds *= shrink }
+            install(Planner(configuration: configuration.planner).plan(platform: platform, workload: planned))
         }
     }
 

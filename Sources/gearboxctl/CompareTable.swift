@@ -74,7 +74,13 @@ struct CompareTable {
     var summary: String {
         guard let reference else { return "" }
         var lines: [String] = []
-        lines.append("\(Self.label(reference)) meets every target: \(reference.allTargetsMet ? "yes" : "no")")
+        var verdict = "\(Self.label(reference)) meets every target: \(reference.allTargetsMet ? "yes" : "no")"
+        if let worst = reference.queues.max(by: { $0.measured / $0.target.seconds < $1.measured / $1.target.seconds }),
+           !reference.allTargetsMet {
+            let excess = 100 * (worst.measured / worst.target.seconds - 1)
+            verdict += " (worst: \(worst.name) \(worst.target.kind.rawValue) \(Self.milliseconds(worst.measured)) ms against \(Self.milliseconds(worst.target.seconds)) ms, +\(Self.format(excess, digits: 1)) %\(worst.undecided ? ", inside the run's 95 % interval" : ""))"
+        }
+        lines.append(verdict)
         let baselines = results.filter { !["gearbox", "oracle", "plan"].contains($0.policy) }
         let meeting = baselines.filter(\.allTargetsMet)
         if let cheapest = meeting.min(by: { $0.energyJoules < $1.energyJoules }) {

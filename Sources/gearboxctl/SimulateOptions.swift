@@ -30,6 +30,9 @@ struct SimulateOptions: ParsableArguments {
     @Option(name: .customLong("baseline-split"), help: "How the baselines dispatch: plan (the oracle's split, so only frequencies differ) or capacity (in proportion to CPU capacity).")
     var baselineSplit: String = BaselineDispatch.plannedSplit.rawValue
 
+    @Option(name: .customLong("target-headroom"), help: "gearbox plans for targets this fraction shorter (0 to 0.5; default 0).")
+    var targetHeadroom: Double = 0
+
     @Option(help: "CSV of recorded arrivals (columns time_s, work_ms, optional queue) replayed instead of Poisson ones.")
     var trace: String?
 
@@ -59,6 +62,10 @@ struct SimulateOptions: ParsableArguments {
             throw SimulateInputError("--baseline-split: '\(baselineSplit)' is not one of plan, capacity")
         }
         configuration.baselineDispatch = b
+        guard targetHeadroom >= 0, targetHeadroom <= 0.5 else {
+            throw SimulateInputError("--target-headroom: \(targetHeadroom) is not between 0 and 0.5")
+        }
+        configuration.gearbox.targetHeadroom = targetHeadroom
         let simulator = Simulator(
             platform: platformModel, workload: workloadModel, configuration: configuration,
             traces: try traces(for: workloadModel))

@@ -77,3 +77,25 @@ import Testing
         #expect(gearbox.plans > 1)
     }
 }
+
+/// gearbox's optional safety margin on targets.
+@Suite struct TargetHeadroomTests {
+    /// Planning for targets 20 % shorter buys lower latency with at least as much power.
+    @Test func headroomLowersLatencyAndCostsPower() {
+        let workload = Workload(queues: [
+            WorkQueue(name: "web", arrivalRate: 500, meanWork: 0.001,
+                      target: LatencyTarget(kind: .mean, seconds: 0.006))
+        ])
+        var configuration = SimulationConfiguration()
+        configuration.duration = 60
+        configuration.warmUp = 5
+        let plain = Simulator(platform: TestHosts.bigLittle, workload: workload, configuration: configuration)
+        var margined = plain
+        margined.configuration.gearbox.targetHeadroom = 0.2
+        let a = plain.run(policy: .gearbox), b = margined.run(policy: .gearbox)
+        print("headroom 0: \(a.queues[0].mean) s, \(a.power.value) W; headroom 0.2: \(b.queues[0].mean) s, \(b.power.value) W")
+        #expect(b.queues[0].mean < 0.9 * a.queues[0].mean)
+        #expect(b.queues[0].mean < 0.85 * 0.006)
+        #expect(b.power.value >= a.power.value)
+    }
+}
