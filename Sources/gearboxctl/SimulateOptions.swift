@@ -30,7 +30,7 @@ struct SimulateOptions: ParsableArguments {
     @Option(name: .customLong("baseline-split"), help: "How the baselines dispatch: plan (the oracle's split, so only frequencies differ) or capacity (in proportion to CPU capacity).")
     var baselineSplit: String = BaselineDispatch.plannedSplit.rawValue
 
-    @Option(name: .customLong("target-headroom"), help: "gearbox plans for targets this fraction shorter (0 to 0.5; default 0).")
+    @Option(name: .customLong("target-headroom"), help: "gearbox plans for targets this fraction shorter (0 to 0.5).")
     var targetHeadroom: Double = 0
 
     @Option(help: "CSV of recorded arrivals (columns time_s, work_ms, optional queue) replayed instead of Poisson ones.")
