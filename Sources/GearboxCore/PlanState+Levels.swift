@@ -176,6 +176,7 @@ extension PlanState {
     /// queue with it; keep the trade when host power falls. Equalises watts per slack.
     mutating func tradeSlack(_ domains: [Int]) {
         commit()
+        guard budget > 0 else { return }
         let e0 = evaluations
         defer { counters["tradeEvals", default: 0] += evaluations - e0 }
         guard domains.count > 1 else { return }

@@ -35,6 +35,8 @@ struct PlanState: Sendable {
     var arrangeWhenSettling = true
     /// Domains whose level the search must leave as it is.
     var locked: [Bool] = []
+    /// CPU evaluations the optional improvement steps may still spend (bounds plan time).
+    var budget = Int.max
 
     private var logTime: [(Int, Double)] = []
     private var logShare: [(Int, Double)] = []
@@ -262,6 +264,7 @@ struct PlanState: Sendable {
 
     private mutating func refreshCPU(_ i: Int) {
         evaluations += 1
+        budget -= 1
         logCPU.append((i, cpu[i]))
         let mix = model.mix(domain: model.cpuDomain[i], time: time[model.cpuDomain[i]])
         var rho = 0.0, second = 0.0, needsTail = false

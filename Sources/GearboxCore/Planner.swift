@@ -28,6 +28,9 @@ public struct PlannerConfiguration: Hashable, Sendable {
     public var snapDomains: Int = 4
     /// Parts of the host with more domains than this plan identical domains as one.
     public var mergeAbove: Int = 3
+    /// CPU evaluations each search start may spend on improvement moves: bounds the plan
+    /// time of large, heavily shared hosts (about 1 to 5 µs each in a release build).
+    public var searchBudget: Int = 40_000
     public init() {}
 }
 
@@ -66,16 +69,20 @@ public struct Planner: Sendable {
             layout.record(outcome.state, restriction: restriction, reasons: reasons, planner: self)
             feasible = feasible && outcome.feasible
         }
-        if !feasible {
-            // MODEL.md: an infeasible plan runs every domain a queue may use at top speed.
-            for part in model.parts() {
-                for d in part.domains {
-                    layout.times[d] = model.domains[d].fastest
-                    layout.ditherPeriods[d] = nil
-                }
+        if feasible {
+            let plan = render(layout, feasible: true, platform: platform, workload: workload)
+            if plan.feasible { return plan }
+            // The independent evaluation disagrees (it should not, beyond rounding): never
+            // hide it, report the top-speed plan as infeasible.
+        }
+        // MODEL.md: an infeasible plan runs every domain a queue may use at top speed.
+        for part in model.parts() {
+            for d in part.domains {
+                layout.times[d] = model.domains[d].fastest
+                layout.ditherPeriods[d] = nil
             }
         }
-        return render(layout, feasible: feasible, platform: platform, workload: workload)
+        return render(layout, feasible: false, platform: platform, workload: workload)
     }
 
     /// The best state: refined grid plans for small route instances, else a local search
@@ -88,6 +95,7 @@ public struct Planner: Sendable {
         if let grid {
             for solution in grid {
                 var state = PlanState(model: model, time: solution.time, entryShares: solution.shares)
+                state.budget = configuration.searchBudget
                 guard state.isFeasible || state.chooseLevels() else { continue }
                 for d in state.busyDomains { state.relax(d) }
                 state.tradeSlack(state.busyDomains)
@@ -101,6 +109,9 @@ public struct Planner: Sendable {
             // Coarse search from every start; the fine search only from the cheapest.
             for start in starts(model: model) {
                 var state = PlanState(model: model, time: model.domains.map(\.fastest)) { start.shares[$0][$1] }
+                state.budget = configuration.searchBudget
+                // With many queues the arrangement moves run once per step, not per move.
+                state.arrangeWhenSettling = model.queues.count <= 2
                 var feasible = state.chooseLevels()
                 if !feasible {
                     state.improveSplit(feasibleSearch: false, amounts: PlanState.coarseSteps + PlanState.fineSteps)
