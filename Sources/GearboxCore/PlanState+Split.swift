@@ -134,9 +134,6 @@ extension PlanState {
     mutating func tryMove(_ move: Move, amount: Double, feasibleSearch: Bool) -> Bool {
         commit()
         guard budget > 0 else { return false }
-        counters["move", default: 0] += 1
-        let e0 = evaluations
-        defer { counters["moveEvals", default: 0] += evaluations - e0 }
         guard let changes = changes(for: move, amount: amount) else { return false }
         let before = feasibleSearch ? power : violation
         setShares(changes)
