@@ -27,7 +27,7 @@ enum BenchmarkHost {
             ("web", 0.002, 1, LatencyTarget(kind: .mean, seconds: 0.010)),
             ("rpc", 0.0005, 1.5, LatencyTarget(kind: .p99, seconds: 0.015)),
             ("batch", 0.004, 0.5, LatencyTarget(kind: .mean, seconds: 0.040)),
-            ("cache", 0.0002, 1, LatencyTarget(kind: .p99, seconds: 0.004)),
+            ("cache", 0.0002, 1, LatencyTarget(kind: .p99, seconds: 0.005)),
         ]
         let queues = shapes.enumerated().map { k, shape in
             WorkQueue(name: shape.name, arrivalRate: 0.45 * capacity / shape.work, meanWork: shape.work, scv: shape.scv,
