@@ -117,3 +117,79 @@ import Testing
         #expect(records.contains { $0["GEARBOX_EVENT"] == "plan" && $0["GEARBOX_WATTS"] != nil })
     }
 }
+
+@Suite(.serialized) struct GearboxdModesTests {
+    @Test func dryRunOnceAsAnOrdinaryUserChangesNothingAndExitsZero() throws {
+        guard NamespaceRunner.available else { return }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let tree = try FixtureTree(fixture: "acpi-cpufreq-8cpu")
+        defer { tree.remove() }
+        let before = try tree.contents()
+        let configPath = directory.file("gearbox.toml")
+        try GearboxdEndToEndTests.config.replacingOccurrences(of: "STATE", with: directory.file("state"))
+            .write(toFile: configPath, atomically: true, encoding: .utf8)
+        let result = try NamespaceRunner.run(
+            "gearboxd", ["--config", configPath, "--dry-run", "--once", "--log-to", "stderr"], cpuTree: tree.cpuRoot,
+            launcher: ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try tree.contents() == before)
+        // It says what it would have written.
+        #expect(result.stderr.contains("scaling_setspeed") || result.stderr.contains("would write"), "\(result.stderr)")
+    }
+
+    @Test func badConfigIsRefusedWithOneLineAndExitTwo() throws {
+        guard NamespaceRunner.available else { return }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let tree = try FixtureTree(fixture: "acpi-cpufreq-8cpu")
+        defer { tree.remove() }
+        let configPath = directory.file("gearbox.toml")
+        try "[agent]\ntick_ms = \"fast\"\n".write(toFile: configPath, atomically: true, encoding: .utf8)
+        let result = try NamespaceRunner.run("gearboxd", ["--config", configPath, "--once", "--log-to", "stderr"], cpuTree: tree.cpuRoot)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("\(configPath):2: agent.tick_ms: expected a number"), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test func sighupWithABrokenConfigKeepsTheOldOneAndRunning() throws {
+        guard NamespaceRunner.available else { return }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let preload = try GearboxdEndToEndTests.emulationLibrary(in: directory)
+        let tree = try FixtureTree(fixture: "acpi-cpufreq-8cpu")
+        defer { tree.remove() }
+        let before = try tree.contents()
+        let state = directory.file("state")
+        let configPath = directory.file("gearbox.toml")
+        let good = GearboxdEndToEndTests.config.replacingOccurrences(of: "STATE", with: state)
+        try good.write(toFile: configPath, atomically: true, encoding: .utf8)
+        var aliveAfterBadReload = false
+        var planAfterGoodReload: String?
+        let result = try NamespaceRunner.run(
+            "gearboxd", ["--config", configPath, "--log-to", "stderr"], cpuTree: tree.cpuRoot,
+            environment: ["LD_PRELOAD": preload]
+        ) { process, _ in
+            let planPath = state + "/plan.json"
+            _ = waitUntil(timeout: .seconds(20)) { FileManager.default.fileExists(atPath: planPath) }
+            try "[agent]\nmax_utilization = 7\n".write(toFile: configPath, atomically: true, encoding: .utf8)
+            kill(process.processIdentifier, SIGHUP)
+            usleep(600_000)
+            aliveAfterBadReload = process.isRunning
+            // A good reload with a looser target takes effect.
+            try good.replacingOccurrences(of: "mean_ms = 10", with: "mean_ms = 40").write(toFile: configPath, atomically: true, encoding: .utf8)
+            kill(process.processIdentifier, SIGHUP)
+            _ = waitUntil(timeout: .seconds(5)) {
+                (try? String(contentsOfFile: planPath, encoding: .utf8))?.contains("\"target_ms\": 40") == true
+            }
+            planAfterGoodReload = try? String(contentsOfFile: planPath, encoding: .utf8)
+            kill(process.processIdentifier, SIGTERM)
+        }
+        #expect(aliveAfterBadReload)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("configuration refused, keeping the old one") && result.stderr.contains("agent.max_utilization"),
+                "\(result.stderr)")
+        #expect(planAfterGoodReload?.contains("\"target_ms\": 40") == true)
+        #expect(try tree.contents() == before)
+    }
+}
