@@ -93,7 +93,7 @@ extension PlanState {
             guard candidates.count > 1 || !candidates.isEmpty else { continue }
             var best = feasibleSearch ? power : violation
             var choice: [(entry: Int, share: Double)]?
-            for changes in candidates {
+            for changes in candidates where changes.contains(where: { share[$0.entry] != $0.share }) {
                 let start = mark
                 setShares(changes)
                 if feasibleSearch {

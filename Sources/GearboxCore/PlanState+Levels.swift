@@ -85,7 +85,7 @@ extension PlanState {
         // Illinois regula falsi on worstValue(t) - 1, with bisection when values are unusable.
         var side = 0
         for _ in 0..<40 {
-            if upper - low <= 1e-9 * upper { break }
+            if upper - low <= 1e-8 * upper { break }
             var t: Double
             if upperValue.isFinite && upperValue > 1 && lowValue < 1 {
                 t = low + (upper - low) * (1 - lowValue) / (upperValue - lowValue)
@@ -100,7 +100,7 @@ extension PlanState {
                 lowValue = v
                 if side == -1 { upperValue = 1 + (upperValue - 1) / 2 }
                 side = -1
-                if 1 - v < 1e-7 { break }
+                if 1 - v < 1e-6 { break }
             } else {
                 upper = t
                 upperValue = cpu(maxUtilizationExceededOn: d) ? .infinity : v
@@ -179,10 +179,10 @@ extension PlanState {
         let e0 = evaluations
         defer { counters["tradeEvals", default: 0] += evaluations - e0 }
         guard domains.count > 1 else { return }
-        for fraction in [1.0 / 16, 1.0 / 64, 1.0 / 256] {
+        for fraction in [1.0 / 16, 1.0 / 128] {
             var improved = true
             var rounds = 0
-            while improved && rounds < 8 {
+            while improved && rounds < 4 {
                 improved = false
                 rounds += 1
                 for a in domains where !locked[a] {
@@ -216,6 +216,11 @@ extension PlanState {
     func isMixing(_ d: Int) -> Bool {
         let p = model.mix(domain: d, time: time[d]).pHigh
         return p > 1e-6 && p < 1 - 1e-6
+    }
+
+    /// Domain `d` serves a queue that other domains serve too.
+    func isCoupled(_ d: Int) -> Bool {
+        domainQueues[d].contains { q in queueEntries[q].contains { model.cpuDomain[entryCPU[$0]] != d } }
     }
 
     /// The hull vertices just faster and just slower than domain `d`'s level.

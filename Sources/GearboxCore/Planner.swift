@@ -26,6 +26,8 @@ public struct PlannerConfiguration: Hashable, Sendable {
     public var gridSplits: Int = 2_000
     /// Hosts with at most this many domains get the vertex-pinning refinement.
     public var snapDomains: Int = 4
+    /// Parts of the host with more domains than this plan identical domains as one.
+    public var mergeAbove: Int = 3
     public init() {}
 }
 
@@ -42,20 +44,38 @@ public struct Planner: Sendable {
     /// The cheapest plan that meets every target; when none exists, the top-speed plan with
     /// the best split found, `feasible: false` and the latency it reaches.
     public func plan(platform: Platform, workload: Workload) -> Plan {
-        var model = PlanningModel(platform: platform, workload: workload, configuration: configuration)
-        var reasons = [String?](repeating: nil, count: model.domains.count)
-        var outcome = search(model: model)
-        // Domains whose dither period bounds cross run one pure speed; re-plan until none is left.
-        for _ in 0..<model.domains.count where outcome.feasible {
-            let fallbacks = ditherFallbacks(outcome.state)
-            guard !fallbacks.isEmpty else { break }
-            for (d, reason) in fallbacks {
-                model.domains[d].pureOnly = true
-                reasons[d] = reason
+        let model = PlanningModel(platform: platform, workload: workload, configuration: configuration)
+        var layout = Layout(model: model)
+        var feasible = true
+        // Parts of the host that share no queue are planned one by one.
+        for part in model.parts() {
+            let merge = part.domains.count > configuration.mergeAbove && part.queues.allSatisfy { model.queues[$0].isRoute }
+            var restriction = model.restricted(to: part, merge: merge)
+            var reasons = [String?](repeating: nil, count: restriction.model.domains.count)
+            var outcome = search(model: restriction.model)
+            // Domains whose dither period bounds cross run one pure speed; re-plan until none is left.
+            for _ in restriction.model.domains.indices where outcome.feasible {
+                let fallbacks = ditherFallbacks(outcome.state)
+                guard !fallbacks.isEmpty else { break }
+                for (d, reason) in fallbacks {
+                    restriction.model.domains[d].pureOnly = true
+                    reasons[d] = reason
+                }
+                outcome = search(model: restriction.model)
             }
-            outcome = search(model: model)
+            layout.record(outcome.state, restriction: restriction, reasons: reasons, planner: self)
+            feasible = feasible && outcome.feasible
         }
-        return render(outcome.state, feasible: outcome.feasible, reasons: reasons, platform: platform, workload: workload)
+        if !feasible {
+            // MODEL.md: an infeasible plan runs every domain a queue may use at top speed.
+            for part in model.parts() {
+                for d in part.domains {
+                    layout.times[d] = model.domains[d].fastest
+                    layout.ditherPeriods[d] = nil
+                }
+            }
+        }
+        return render(layout, feasible: feasible, platform: platform, workload: workload)
     }
 
     /// The best state: refined grid plans for small route instances, else a local search
@@ -64,7 +84,7 @@ public struct Planner: Sendable {
         var best: PlanState?
         var closest: PlanState?
         let grid = GridSearch(model: model, steps: configuration.gridSteps, maxEvaluations: configuration.gridEvaluations,
-                              maxSplits: configuration.gridSplits).run(count: 2)
+                              maxSplits: configuration.gridSplits).run(count: model.queues.count > 1 ? 2 : 1)
         if let grid {
             for solution in grid {
                 var state = PlanState(model: model, time: solution.time, entryShares: solution.shares)
@@ -100,7 +120,7 @@ public struct Planner: Sendable {
                 best = state
             }
         }
-        if var state = best, model.domains.count <= configuration.snapDomains {
+        if var state = best, model.domains.reduce(0, { $0 + $1.multiplicity }) <= configuration.snapDomains {
             state.arrangeWhenSettling = false
             state = snapToVertices(state)
             state.arrangeWhenSettling = true
@@ -108,7 +128,7 @@ public struct Planner: Sendable {
         }
         if var state = best {
             state.improveMembership(feasibleSearch: true)
-            if state.dropSmallShares(minimum: configuration.minimumShare) { return (state, true) }
+            if state.dropSmallShares() { return (state, true) }
             closest = state
         }
         if closest == nil {
@@ -119,12 +139,12 @@ public struct Planner: Sendable {
             state.improveSplit(feasibleSearch: false, amounts: PlanState.coarseSteps + PlanState.fineSteps)
             if state.chooseLevels() {
                 state.improveSplit(feasibleSearch: true, amounts: PlanState.coarseSteps + PlanState.fineSteps)
-                if state.dropSmallShares(minimum: configuration.minimumShare) { return (state, true) }
+                if state.dropSmallShares() { return (state, true) }
             }
             closest = state
         }
         var state = closest!
-        _ = state.dropSmallShares(minimum: configuration.minimumShare)
+        _ = state.dropSmallShares()
         // Every domain a queue may use runs at top speed.
         for d in model.domains.indices {
             state.setTime(d, state.domainQueues[d].isEmpty ? model.domains[d].slowest : model.domains[d].fastest)
@@ -139,7 +159,7 @@ public struct Planner: Sendable {
     /// let the shares follow, and keep what is cheaper.
     func snapToVertices(_ state: PlanState) -> PlanState {
         var best = state
-        for d in state.busyDomains where best.isMixing(d) {
+        for d in state.busyDomains where best.isMixing(d) && best.isCoupled(d) {
             for vertex in best.neighbouringVertices(d) {
                 var trial = best
                 trial.setTime(d, vertex)
@@ -149,7 +169,7 @@ public struct Planner: Sendable {
                     // Faster is always feasible here; slower needs slack from elsewhere.
                     guard trial.chooseLevels() else { continue }
                 }
-                trial.improveSplit(feasibleSearch: true, amounts: PlanState.fineSteps, rounds: 2)
+                trial.improveSplit(feasibleSearch: true, amounts: PlanState.snapSteps, rounds: 2)
                 trial.locked[d] = false
                 for e in trial.busyDomains { trial.relax(e) }
                 trial.commit()
