@@ -85,10 +85,8 @@ extension PlanState {
     /// violation, in the infeasible search). Returns whether anything improved.
     @discardableResult
     mutating func improveArrangements(feasibleSearch: Bool) -> Bool {
-        let e0 = evaluations
-        defer { counters["arrangeEvals", default: 0] += evaluations - e0 }
         var improved = false
-        for d in model.domains.indices {
+        for d in model.domains.indices where budget > 0 {
             let candidates = arrangements(domain: d)
             guard candidates.count > 1 || !candidates.isEmpty else { continue }
             var best = feasibleSearch ? power : violation

@@ -133,9 +133,7 @@ extension PlanState {
     /// falls (feasible search) or the violation falls (at top speed, infeasible search).
     mutating func tryMove(_ move: Move, amount: Double, feasibleSearch: Bool) -> Bool {
         commit()
-        counters["move", default: 0] += 1
-        let e0 = evaluations
-        defer { counters["moveEvals", default: 0] += evaluations - e0 }
+        guard budget > 0 else { return false }
         guard let changes = changes(for: move, amount: amount) else { return false }
         let before = feasibleSearch ? power : violation
         setShares(changes)

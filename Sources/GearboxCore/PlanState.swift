@@ -35,6 +35,8 @@ struct PlanState: Sendable {
     var arrangeWhenSettling = true
     /// Domains whose level the search must leave as it is.
     var locked: [Bool] = []
+    /// CPU evaluations the optional improvement steps may still spend (bounds plan time).
+    var budget = Int.max
 
     private var logTime: [(Int, Double)] = []
     private var logShare: [(Int, Double)] = []
@@ -94,8 +96,6 @@ struct PlanState: Sendable {
     }
 
     // MARK: Trials
-
-    var isLogging: Bool { !(logTime.isEmpty && logShare.isEmpty && logCPU.isEmpty) }
 
     /// Forgets the log: the changes since the last commit stay.
     mutating func commit() {
@@ -174,8 +174,9 @@ struct PlanState: Sendable {
         let s = share[e]
         switch queue.kind {
         case .route: return (s * queue.rate / Double(model.domains[model.cpuDomain[entryCPU[e]]].multiplicity), queue.work)
-        case .forkJoin(_, let k):
-            if queue.isCoded { return (s > 0 ? queue.rate : 0, queue.work / Double(max(1, min(k, queue.parts.k)))) }
+        case .forkJoin:
+            // Coded work: each chosen CPU carries w / k; else the fraction s of the work.
+            if queue.isCoded { return (s > 0 ? queue.rate : 0, queue.work / Double(queue.parts.k)) }
             return (s > 0 ? queue.rate : 0, s * queue.work)
         }
     }
@@ -206,16 +207,9 @@ struct PlanState: Sendable {
         return total
     }
 
-    /// The largest utilisation on domain `d`'s CPUs.
-    func maxUtilization(domain d: Int) -> Double {
-        model.domains[d].cpus.reduce(0) { max($0, cpu[$1].utilization) }
-    }
-
-    func utilization(_ i: Int) -> Double { cpu[i].utilization }
-
     /// Every queue meets its target and every CPU its utilisation bound.
     var isFeasible: Bool {
-        value.allSatisfy { $0 <= 1 } && cpu.allSatisfy { $0.utilization <= model.configuration.maxUtilization }
+        value.allSatisfy { $0 <= 1 } && cpu.allSatisfy { $0.utilization <= model.configuration.maxUtilization * (1 + 1e-12) }
     }
 
     /// How far the plan is from feasible (0 when feasible): excess normalised latency plus
@@ -230,9 +224,6 @@ struct PlanState: Sendable {
     }
 
     // MARK: Refresh
-
-    var evaluations = 0
-    var counters: [String: Int] = [:]
 
     /// CPUs `i` and `j` of one domain carry the same loads, so their results are equal.
     private func sameLoad(_ i: Int, _ j: Int) -> Bool {
@@ -261,7 +252,7 @@ struct PlanState: Sendable {
     }
 
     private mutating func refreshCPU(_ i: Int) {
-        evaluations += 1
+        budget -= 1
         logCPU.append((i, cpu[i]))
         let mix = model.mix(domain: model.cpuDomain[i], time: time[model.cpuDomain[i]])
         var rho = 0.0, second = 0.0, needsTail = false
@@ -299,7 +290,7 @@ struct PlanState: Sendable {
         let (rate, work) = load(e)
         let queue = model.queues[entryQueue[e]]
         let c = cpu[entryCPU[e]]
-        if work <= 0 || (rate <= 0 && queue.isRoute) { return queue.quantile == nil ? 0 : 0 }
+        if work <= 0 || (rate <= 0 && queue.isRoute) { return 0 }
         if c.utilization >= 1 { return .infinity }
         if queue.quantile == nil { return c.meanWait + work * mix.timePerWork }
         return c.tail?.responseProbabilityExceeding(queue.deadline, work: work, scv: queue.scv, mix: mix) ?? 1

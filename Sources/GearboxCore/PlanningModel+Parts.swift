@@ -60,9 +60,24 @@ extension PlanningModel {
             return x.cpus.count == y.cpus.count && x.idle == y.idle && x.pureOnly == y.pureOnly
                 && x.transitionLatency == y.transitionLatency && pattern(a) == pattern(b) && x.hull == y.hull
         }
-        var classes: [[Int]] = []
+        var identical: [[Int]] = []
         for d in part.domains {
-            if merge, let k = classes.firstIndex(where: { same($0[0], d) }) { classes[k].append(d) } else { classes.append([d]) }
+            if merge, let k = identical.firstIndex(where: { same($0[0], d) }) { identical[k].append(d) } else { identical.append([d]) }
+        }
+        // Copies of a domain several queues may use can specialise (one queue's domains,
+        // another's) at different levels, which one merged plan cannot express: such a
+        // group becomes one class per queue that may use it, of near-equal sizes.
+        var classes: [[Int]] = []
+        for group in identical {
+            let queuesThere = Set(pattern(group[0]).joined()).count
+            let count = min(group.count, max(1, queuesThere))
+            let size = group.count / count, extra = group.count % count
+            var start = 0
+            for k in 0..<count {
+                let end = start + size + (k < extra ? 1 : 0)
+                classes.append(Array(group[start..<end]))
+                start = end
+            }
         }
         var model = self
         model.domains = []
