@@ -42,7 +42,7 @@ let package = Package(
         .target(
             name: "GearboxLinux",
             dependencies: [
-                "GearboxCore", "CCPUFreq", "CSystemd",
+                "GearboxCore", "GearboxControl", "CCPUFreq", "CSystemd",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -79,12 +79,27 @@ let package = Package(
             dependencies: ["GearboxLinux", .product(name: "Logging", package: "swift-log")],
             path: "Tests/Support/gearbox-systemd-probe"
         ),
+        // Test helpers for GearboxLinuxTests: runs GearboxLinux against a fixture tree mounted on
+        // /sys/devices/system/cpu in a private mount namespace; CSysfsEmulation gives the
+        // fixture's regular files the write semantics of sysfs inside that process only.
+        .target(name: "CSysfsEmulation", path: "Sources/CSysfsEmulation"),
+        .executableTarget(
+            name: "gearbox-linux-probe",
+            dependencies: [
+                "GearboxLinux", "GearboxCore", "GearboxControl", "CSysfsEmulation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "GearboxCoreTests", dependencies: ["GearboxCore"]),
         .testTarget(name: "GearboxSimulatorTests", dependencies: ["GearboxSimulator", "GearboxCore"]),
         .testTarget(name: "GearboxConfigTests", dependencies: ["GearboxConfig", "GearboxCore"]),
         .testTarget(
             name: "GearboxLinuxTests",
-            dependencies: ["GearboxLinux", "GearboxCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "GearboxLinux", "GearboxCore", "GearboxConfig", "GearboxControl",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "GearboxAgentTests", dependencies: ["GearboxAgent", "GearboxLinux", "GearboxConfig", "GearboxCore"]),
         // Runs the built gearboxctl / gearboxd binaries as a user would.

@@ -111,7 +111,9 @@ public final class AgentService: Service, Sendable {
 
     private func carryOut(_ decision: ControlLoop.Decision, loop: ControlLoop) async {
         guard let plan = decision.newPlan else { return }
-        await host.apply(plan)
+        // A one-shot run leaves no dither behind: mixed domains keep their higher frequency,
+        // which meets every target the mix meets.
+        await host.apply(options.once ? Self.pureHighSpeeds(plan) : plan)
         do {
             try publisher.publish(plan)
         } catch {
@@ -119,6 +121,17 @@ public final class AgentService: Service, Sendable {
         }
         PlanLog.record(plan, reason: decision.reason ?? "", logger: logger)
         notifier.status(PlanLog.statusLine(plan, mode: options.modeName))
+    }
+
+    static func pureHighSpeeds(_ plan: Plan) -> Plan {
+        var pure = plan
+        for i in pure.domains.indices where pure.domains[i].low != pure.domains[i].high {
+            pure.domains[i].low = pure.domains[i].high
+            pure.domains[i].pHigh = 1
+            pure.domains[i].timeShareHigh = 1
+            pure.domains[i].ditherPeriod = nil
+        }
+        return pure
     }
 
     private func feedWatchdog() async {

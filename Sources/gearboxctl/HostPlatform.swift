@@ -1,8 +1,14 @@
 import GearboxCore
+import GearboxLinux
 
-/// The platform of the host gearboxctl runs on, read from sysfs.
+/// The platform of the host gearboxctl runs on, read from sysfs with the default power model
+/// (README, "Platform from sysfs").
 enum HostPlatform {
     static func discover() throws -> Platform {
-        throw ConfigFailure(message: "reading this host's sysfs is not built yet: give --platform FILE (see configs/examples/)")
+        do {
+            return try HostDiscovery().platform()
+        } catch {
+            throw ConfigFailure(message: "\(error.description) (give --platform FILE to plan for another machine; see configs/examples/)")
+        }
     }
 }

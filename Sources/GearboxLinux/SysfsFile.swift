@@ -1,0 +1,119 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Small attribute files of sysfs and procfs, read and written with the errno kept.
+///
+/// Only for what libcpufreq does not cover (cpu_capacity, online, topology, EPP, powercap,
+/// /proc) and for naming the cause when a libcpufreq call fails.
+enum SysfsFile {
+    /// The whole file as text; `/proc/stat` can be longer than a page, so read to the end.
+    static func read(_ path: String) throws(LinuxIOError) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw LinuxIOError(path: path, operation: .read, errno: errno) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw LinuxIOError(path: path, operation: .read, errno: errno)
+            }
+            if n == 0 { break }
+            bytes.append(contentsOf: buffer[0..<n])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The file's text without surrounding whitespace, or nil when it cannot be read.
+    static func readTrimmed(_ path: String) -> String? {
+        (try? read(path)).map { $0.trimmingWhitespace() }
+    }
+
+    /// Writes `value` as one store, as `echo value > path` does.
+    static func write(_ value: String, to path: String) throws(LinuxIOError) {
+        let fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
+        guard fd >= 0 else { throw LinuxIOError(path: path, operation: .write, errno: errno) }
+        defer { close(fd) }
+        let bytes = Array(value.utf8)
+        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        if n < 0 { throw LinuxIOError(path: path, operation: .write, errno: errno) }
+        if n != bytes.count { throw LinuxIOError(path: path, operation: .write, errno: EIO) }
+    }
+
+    /// Writes a whole file through a temporary file and rename, so readers never see half of it.
+    static func writeAtomically(_ text: String, to path: String, mode: mode_t = 0o644) throws(LinuxIOError) {
+        let temporary = path + ".tmp.\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw LinuxIOError(path: temporary, operation: .write, errno: errno) }
+        let bytes = Array(text.utf8)
+        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        let saved = errno
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard n == bytes.count, synced else {
+            unlink(temporary)
+            throw LinuxIOError(path: temporary, operation: .write, errno: n < 0 ? saved : EIO)
+        }
+        guard rename(temporary, path) == 0 else {
+            let e = errno
+            unlink(temporary)
+            throw LinuxIOError(path: path, operation: .write, errno: e)
+        }
+    }
+
+    /// Creates a directory and its parents, like `mkdir -p`.
+    static func makeDirectories(_ path: String) throws(LinuxIOError) {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                throw LinuxIOError(path: prefix, operation: .write, errno: errno)
+            }
+        }
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    static func exists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+
+    /// Entry names of a directory (without "." and ".."), or nil when it cannot be listed.
+    static func list(_ path: String) -> [String]? {
+        guard let dir = opendir(path) else { return nil }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// The target of a symbolic link, or nil when `path` is not one.
+    static func readLink(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink(path, &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+extension String {
+    /// The string without leading and trailing spaces, tabs and newlines.
+    func trimmingWhitespace() -> String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        guard let start = firstIndex(where: { !isSpace($0) }),
+              let end = lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(self[start...end])
+    }
+}
