@@ -105,7 +105,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "GearboxAgentTests", dependencies: ["GearboxAgent", "GearboxLinux", "GearboxConfig", "GearboxCore"]),
+        // Test-only child process for GearboxAgentTests: a ControlServer with a fixed handler, so
+        // systemd-socket-activate can hand it the control socket. Not a product; never installed.
+        .executableTarget(
+            name: "gearbox-control-probe",
+            dependencies: [
+                "GearboxAgent", "GearboxControl", "GearboxCore", "GearboxLinux",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/Support/gearbox-control-probe"
+        ),
+        .testTarget(
+            name: "GearboxAgentTests",
+            dependencies: [
+                "GearboxAgent", "GearboxLinux", "GearboxConfig", "GearboxCore", "GearboxControl",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
         // Runs the built gearboxctl / gearboxd binaries as a user would.
         .testTarget(name: "CLITests", dependencies: ["GearboxCore"]),
     ]

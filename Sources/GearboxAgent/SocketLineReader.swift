@@ -37,8 +37,11 @@ struct SocketLineReader {
             if buffer.count > maxBytes { return .tooLong }
             if closed {
                 guard !buffer.isEmpty else { return .end }
-                defer { buffer.removeAll() }
-                return .line(buffer)
+                defer {
+                    buffer.removeAll()
+                    scanned = 0
+                }
+                return buffer.count > maxBytes ? .tooLong : .line(buffer)
             }
             var chunk = [UInt8](repeating: 0, count: 4096)
             let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
