@@ -1,3 +1,4 @@
+import Foundation
 import GearboxConfig
 import GearboxCore
 import Logging
@@ -25,6 +26,8 @@ public final class AgentService: Service, Sendable {
     let reload: @Sendable () throws -> AgentConfiguration
     let options: Options
     let logger: Logger
+    let clock = ContinuousClock()
+    let started = ContinuousClock.now
 
     public init(
         platform: Platform, configuration: AgentConfiguration, host: any AgentHost,
@@ -92,10 +95,54 @@ public final class AgentService: Service, Sendable {
             + Double(loop.configuration.tick.components.attoseconds) / 1e18
         do {
             let busy = try await host.sampleBusyFractions()
-            await carryOut(loop.tick(busy: busy, interval: interval), loop: loop)
+            let scrapes = await Self.scrape(loop.configuration.queues)
+            let decision = loop.tick(busy: busy, interval: interval, scrapes: scrapes, now: clock.now.secondsSinceStart(started))
+            for event in decision.queueEvents {
+                if event.stale {
+                    logger.warning("queue \(event.queue) is stale (\(event.reason)): its CPUs fall back to kernel-only mode",
+                                   metadata: ["event": "queue_stale", "queue": "\(event.queue)"])
+                } else {
+                    logger.notice("queue \(event.queue) is answering again", metadata: ["event": "queue_recovered", "queue": "\(event.queue)"])
+                }
+            }
+            for expired in decision.expired {
+                logger.notice("override \(expired.id) expired", metadata: ["event": "override_expired"])
+            }
+            await carryOut(decision, loop: loop)
         } catch {
             // A failed sample keeps the current plan: never act on a reading we do not have.
             logger.warning("sampling failed, keeping the current plan: \(error)", metadata: ["event": "fault"])
+        }
+    }
+
+    /// Reads every live queue's source at once, each with a short deadline, off the caller's thread.
+    static func scrape(_ queues: [AgentQueue]) async -> [String: ControlLoop.Scrape] {
+        await withTaskGroup(of: (String, ControlLoop.Scrape).self) { group in
+            for q in queues {
+                guard let source = q.source else { continue }
+                group.addTask {
+                    await Task.detached { (q.queue.name, Self.read(source)) }.value
+                }
+            }
+            var result: [String: ControlLoop.Scrape] = [:]
+            for await (name, scrape) in group { result[name] = scrape }
+            return result
+        }
+    }
+
+    static func read(_ source: QueueSource) -> ControlLoop.Scrape {
+        let text: String
+        switch source.location {
+        case .http(let url):
+            do { text = try LoopbackHTTP.get(url) } catch { return .failed(error.description) }
+        case .file(let path):
+            guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else { return .failed("cannot read \(path)") }
+            text = contents
+        }
+        do {
+            return .samples(try PrometheusText.parse(text))
+        } catch {
+            return .failed("junk from the source: \(error)")
         }
     }
 
@@ -111,7 +158,9 @@ public final class AgentService: Service, Sendable {
 
     private func carryOut(_ decision: ControlLoop.Decision, loop: ControlLoop) async {
         guard let plan = decision.newPlan else { return }
-        await host.apply(plan)
+        // A one-shot run leaves no dither behind: mixed domains keep their higher frequency,
+        // which meets every target the mix meets.
+        await host.apply(options.once ? Self.pureHighSpeeds(plan) : plan)
         do {
             try publisher.publish(plan)
         } catch {
@@ -119,6 +168,17 @@ public final class AgentService: Service, Sendable {
         }
         PlanLog.record(plan, reason: decision.reason ?? "", logger: logger)
         notifier.status(PlanLog.statusLine(plan, mode: options.modeName))
+    }
+
+    static func pureHighSpeeds(_ plan: Plan) -> Plan {
+        var pure = plan
+        for i in pure.domains.indices where pure.domains[i].low != pure.domains[i].high {
+            pure.domains[i].low = pure.domains[i].high
+            pure.domains[i].pHigh = 1
+            pure.domains[i].timeShareHigh = 1
+            pure.domains[i].ditherPeriod = nil
+        }
+        return pure
     }
 
     private func feedWatchdog() async {
@@ -129,5 +189,13 @@ public final class AgentService: Service, Sendable {
             notifier.watchdog()
             try? await Task.sleep(for: half)
         }
+    }
+}
+
+extension ContinuousClock.Instant {
+    /// Seconds from `start` to this instant: the agent's clock for override expiry.
+    func secondsSinceStart(_ start: ContinuousClock.Instant) -> Double {
+        let d = start.duration(to: self)
+        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 }

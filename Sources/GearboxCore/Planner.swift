@@ -6,27 +6,96 @@ public struct PlannerConfiguration: Hashable, Sendable {
     public var minimumShare: Double = 0.01
     /// Upper bound on the dither period τ, in seconds.
     public var maxDitherPeriod: Double = 0.050
+    /// Lower bound on the dither period τ, in seconds, before the transition-latency floor.
+    public var minDitherPeriod: Double = 0.001
+    /// τ is at most this many times the shortest mean service time on the domain.
+    public var ditherServiceMultiple: Double = 5
+    /// τ is at least this many times the domain's transition latency.
+    public var ditherTransitionMultiple: Double = 10
+    /// Inflation of fork-join k < n predictions (MODEL.md: independence under-estimates
+    /// 1-of-2 by about 13 % and 1-of-3 by about 20 % in simulation; 25 % covers both).
+    public var forkJoinMargin: Double = 0.25
+    /// The most combinations of "which shared domains each queue keeps to" that the planner
+    /// screens as starting points (more than this: proportional and segregated starts only).
+    public var screeningLimit: Int = 64
+    /// Small route instances are first searched on a grid of shares in steps of 1/gridSteps
+    /// (hull vertices and midpoints for levels), when the tables take at most gridEvaluations
+    /// CPU evaluations and the queues have at most gridSplits grid splits together.
+    public var gridSteps: Int = 6
+    public var gridEvaluations: Int = 20_000
+    public var gridSplits: Int = 2_000
+    /// Hosts with at most this many domains get the vertex-pinning refinement.
+    public var snapDomains: Int = 4
+    /// Parts of the host with more domains than this plan identical domains as one.
+    public var mergeAbove: Int = 3
+    /// CPU evaluations each search start may spend on improvement moves: bounds the plan
+    /// time of large, heavily shared hosts (about 1 to 5 µs each in a release build).
+    public var searchBudget: Int = 40_000
     public init() {}
 }
 
-/// Minimises host power subject to every queue's latency target (MODEL.md).
+/// Minimises host power subject to every queue's latency target (MODEL.md, "The optimisation").
 ///
-/// STUB: returns the top-speed plan. Replaced by the planner issue's optimiser.
+/// Per domain it picks two adjacent hull points and the probability of the faster one
+/// (a continuous level), per route queue the share of each CPU, per fork-join queue the
+/// work fractions (k = n) or the CPUs that take the parts (k < n). Deterministic: the
+/// same input gives the same plan, bit for bit.
+///
+/// How: host power is `Σ_d W_d g_d(t_d)` plus idle power (`W_d` the domain's work, `t_d`
+/// its mean time per unit of work, `g_d` convex and piecewise linear), and every latency
+/// measure grows with `t_d`, so for a given split each domain's best level is its slowest
+/// feasible one up to its cheapest vertex. The host splits into parts that share no queue;
+/// in a part of more than `mergeAbove` domains, identical domains are planned as one (one
+/// class per queue that may use them). Small route parts are searched exhaustively on a
+/// coarse grid (shares in sixths, levels on vertices and midpoints; latency measures add up
+/// over domains, so branch and bound combines per-domain tables); larger ones start from
+/// proportional, segregated and screened splits. A local search then moves shares between
+/// domains and CPUs, exchanges work between queues, re-arranges queues inside domains,
+/// trades slack between domains and pins mixing domains to hull vertices, re-choosing the
+/// touched levels after each move. Percentile targets are checked as `P(T > D) ≤ 1 - α`
+/// during the search; the returned plan is evaluated once more by `LatencyModel`.
 public struct Planner: Sendable {
     public var configuration: PlannerConfiguration
     public init(configuration: PlannerConfiguration = .init()) { self.configuration = configuration }
 
+    /// The cheapest plan that meets every target; when none exists, the top-speed plan with
+    /// the best split found, `feasible: false` and the latency it reaches.
     public func plan(platform: Platform, workload: Workload) -> Plan {
-        let domains = platform.domains.map {
-            DomainPlan(name: $0.name, cpus: $0.cpus, low: $0.maxFrequency, high: $0.maxFrequency,
-                       pHigh: 1, timeShareHigh: 1)
+        let model = PlanningModel(platform: platform, workload: workload, configuration: configuration)
+        var layout = Layout(model: model)
+        var feasible = true
+        // Parts of the host that share no queue are planned one by one.
+        for part in model.parts() {
+            let merge = part.domains.count > configuration.mergeAbove && part.queues.allSatisfy { model.queues[$0].isRoute }
+            var restriction = model.restricted(to: part, merge: merge)
+            var reasons = [String?](repeating: nil, count: restriction.model.domains.count)
+            var outcome = search(model: restriction.model)
+            // Domains whose dither period bounds cross run one pure speed; re-plan until none is left.
+            for _ in restriction.model.domains.indices where outcome.feasible {
+                let fallbacks = ditherFallbacks(outcome.state)
+                guard !fallbacks.isEmpty else { break }
+                for (d, reason) in fallbacks {
+                    restriction.model.domains[d].pureOnly = true
+                    reasons[d] = reason
+                }
+                outcome = search(model: restriction.model)
+            }
+            layout.record(outcome.state, restriction: restriction, reasons: reasons, planner: self)
+            feasible = feasible && outcome.feasible
         }
-        let queues = workload.queues.map { q in
-            let cpus = q.allowedCPUs(on: platform)
-            var split: [Int: Double] = [:]
-            for c in cpus { split[c] = 1 / Double(cpus.count) }
-            return QueuePlan(name: q.name, target: q.target, predictedLatency: .infinity, split: split)
+        if feasible {
+            let plan = render(layout, feasible: true, platform: platform, workload: workload)
+            if plan.feasible { return plan }
+            // The independent evaluation disagrees (it should not, beyond rounding): never
+            // hide it, report the top-speed plan as infeasible.
         }
-        return Plan(feasible: false, power: .zero, domains: domains, queues: queues, cpus: [])
+        // MODEL.md: an infeasible plan runs every domain a queue may use at top speed.
+        for part in model.parts() {
+            for d in part.domains {
+                layout.times[d] = model.domains[d].fastest
+                layout.ditherPeriods[d] = nil
+            }
+        }
+        return render(layout, feasible: false, platform: platform, workload: workload)
     }
 }

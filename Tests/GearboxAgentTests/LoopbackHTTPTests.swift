@@ -23,14 +23,20 @@ import Testing
 
     @Test func scrapesARealEndpointAndTimesOutOnAStuckOne() throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", Self.server]
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", Self.server]
+        process.standardInput = FileHandle.nullDevice
         let out = Pipe()
         process.standardOutput = out
         try process.run()
-        defer { process.terminate(); process.waitUntilExit() }
+        // SIGKILL: the test process may run with SIGTERM ignored, which children inherit.
+        defer { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
         var portLine = Data()
-        while !portLine.contains(UInt8(ascii: "\n")) { portLine.append(out.fileHandleForReading.availableData) }
+        while !portLine.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            try #require(!chunk.isEmpty, "the test HTTP server exited before printing its port")
+            portLine.append(chunk)
+        }
         let port = String(decoding: portLine, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
 
         let body = try LoopbackHTTP.get("http://127.0.0.1:\(port)/metrics")

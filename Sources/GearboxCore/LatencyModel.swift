@@ -1,0 +1,262 @@
+/// Predicted latency of one queue under a plan.
+public struct QueuePrediction: Hashable, Sendable {
+    public var name: String
+    public var target: LatencyTarget
+    /// Seconds, of the target's kind, margin included.
+    public var latency: Double
+    /// Margin carried by the prediction (fork-join k < n), as a fraction.
+    public var margin: Double
+
+    public init(name: String, target: LatencyTarget, latency: Double, margin: Double) {
+        self.name = name
+        self.target = target
+        self.latency = latency
+        self.margin = margin
+    }
+
+    public var meetsTarget: Bool { latency <= target.seconds * (1 + 1e-9) }
+}
+
+/// Predicted latency, utilisation and power of a whole plan.
+public struct PlanPrediction: Hashable, Sendable {
+    public var queues: [QueuePrediction]
+    public var cpus: [CPUPlan]
+    public var power: Watts
+    /// Every target met and every CPU's utilisation at most `maxUtilization`.
+    public var feasible: Bool
+}
+
+/// Evaluates a given plan with the model of MODEL.md: per-CPU multi-class M/G/1 FCFS
+/// queues, Pollaczek–Khinchine means, guarded Cramér–Lundberg tails, fork-join with
+/// independent subtasks, busy plus idle power.
+///
+/// Works for any plan, including frequencies off the hull (baseline governors): a
+/// frequency missing from a domain's table gets the power interpolated between neighbours.
+public struct LatencyModel: Sendable {
+    public let platform: Platform
+    public let workload: Workload
+    public let configuration: PlannerConfiguration
+    /// Per domain (platform order): the speed mix of its CPUs.
+    public let mixes: [SpeedMix]
+    /// Per CPU (ascending CPU number): its queue.
+    public let servers: [ServerQueue]
+    let cpuIndex: [Int: Int]
+    let cpuNumbers: [Int]
+    /// Per CPU: its domain (platform order), if any.
+    let cpuDomain: [Int?]
+    /// Waiting tails of the distinct servers (identical CPUs share one), and each CPU's.
+    let waitingTails: [WaitingTail]
+    let tailOfCPU: [Int]
+    /// Per workload queue: its placements (identical ones merged, shares added).
+    let placements: [[Placement]]
+
+    struct Placement: Hashable, Sendable {
+        var cpu: Int
+        var share: Double
+        var classes: [GammaService]
+    }
+
+    /// Builds the per-CPU queues of `plan`.
+    public init(platform: Platform, workload: Workload, plan: Plan, configuration: PlannerConfiguration = .init()) {
+        self.platform = platform
+        self.workload = workload
+        self.configuration = configuration
+        var planOfDomain: [String: DomainPlan] = [:]
+        for domainPlan in plan.domains where planOfDomain[domainPlan.name] == nil { planOfDomain[domainPlan.name] = domainPlan }
+        var mixes: [SpeedMix] = []
+        for (index, domain) in platform.domains.enumerated() {
+            let domainPlan = planOfDomain[domain.name] ?? (index < plan.domains.count ? plan.domains[index] : nil)
+            mixes.append(LatencyModel.mix(domain: domain, plan: domainPlan))
+        }
+        self.mixes = mixes
+        cpuNumbers = platform.cpus
+        var cpuIndex: [Int: Int] = [:]
+        for (index, cpu) in cpuNumbers.enumerated() { cpuIndex[cpu] = index }
+        self.cpuIndex = cpuIndex
+        var cpuDomain = [Int?](repeating: nil, count: cpuNumbers.count)
+        for (d, domain) in platform.domains.enumerated() {
+            for cpu in domain.cpus { if let i = cpuIndex[cpu], cpuDomain[i] == nil { cpuDomain[i] = d } }
+        }
+        self.cpuDomain = cpuDomain
+        var classes = [[GammaService]](repeating: [], count: cpuNumbers.count)
+        var raw: [[Placement]] = []
+        for queue in workload.queues {
+            let queuePlan = plan.queues.first { $0.name == queue.name }
+            var list: [Placement] = []
+            for (cpu, share, rate, work) in LatencyModel.subtasks(queue: queue, plan: queuePlan) {
+                guard let i = cpuIndex[cpu], let d = cpuDomain[i] else { continue }
+                let own = LatencyModel.classes(rate: rate, work: work, scv: queue.scv, mix: mixes[d])
+                classes[i].append(contentsOf: own)
+                list.append(Placement(cpu: i, share: share, classes: own))
+            }
+            raw.append(list)
+        }
+        servers = classes.map { ServerQueue(classes: $0) }
+        // Identical CPUs (same domain mix, same arrivals) share one tail: large hosts repeat.
+        var unique: [ServerQueue: Int] = [:]
+        var tails: [WaitingTail] = []
+        var tailOfCPU: [Int] = []
+        for server in servers {
+            if let k = unique[server] {
+                tailOfCPU.append(k)
+            } else {
+                unique[server] = tails.count
+                tailOfCPU.append(tails.count)
+                tails.append(server.waitingTail)
+            }
+        }
+        waitingTails = tails
+        self.tailOfCPU = tailOfCPU
+        // Route placements on identical CPUs with equal classes act as one with the summed share.
+        placements = zip(workload.queues, raw).map { queue, list in
+            guard case .route = queue.dispatch else { return list }
+            var merged: [Placement] = []
+            var index: [[GammaService]: [Int]] = [:]
+            for placement in list {
+                if let k = index[placement.classes]?.first(where: { tailOfCPU[merged[$0].cpu] == tailOfCPU[placement.cpu] }) {
+                    merged[k].share += placement.share
+                } else {
+                    index[placement.classes, default: []].append(merged.count)
+                    merged.append(placement)
+                }
+            }
+            return merged
+        }
+    }
+
+    /// Predicts latency, utilisation and power of `plan` (the entry point for the simulator and agent).
+    public static func predict(
+        platform: Platform, workload: Workload, plan: Plan, configuration: PlannerConfiguration = .init()
+    ) -> PlanPrediction {
+        LatencyModel(platform: platform, workload: workload, plan: plan, configuration: configuration).prediction
+    }
+
+    /// The prediction for every queue (of its target's kind) and every CPU.
+    public var prediction: PlanPrediction {
+        let queues = workload.queues.indices.map { q in
+            let queue = workload.queues[q]
+            return QueuePrediction(name: queue.name, target: queue.target,
+                                   latency: latency(ofQueue: q, kind: queue.target.kind), margin: margin(ofQueue: q))
+        }
+        var cpus: [CPUPlan] = []
+        var total = 0.0
+        for (i, server) in servers.enumerated() {
+            let domain = cpuDomain[i]
+            let mix = domain.map { mixes[$0] }
+            let idle = domain.map { platform.domains[$0].idlePower.value } ?? 0
+            let rho = server.utilization
+            let busy = min(rho, 1)
+            let busyPower = mix.map { $0.energyPerWork / $0.timePerWork } ?? 0
+            let watts = busy * busyPower + (1 - busy) * idle
+            total += watts
+            cpus.append(CPUPlan(cpu: cpuNumbers[i], utilization: rho, power: Watts(watts)))
+        }
+        let feasible = queues.allSatisfy(\.meetsTarget)
+            && cpus.allSatisfy { $0.utilization <= configuration.maxUtilization * (1 + 1e-9) }
+        return PlanPrediction(queues: queues, cpus: cpus, power: Watts(total), feasible: feasible)
+    }
+
+    /// The margin (fraction) that queue `q`'s prediction carries.
+    public func margin(ofQueue q: Int) -> Double {
+        if case .forkJoin(let parts, let needed) = workload.queues[q].dispatch, needed < parts {
+            return configuration.forkJoinMargin
+        }
+        return 0
+    }
+
+    /// Predicted latency of queue `q` in seconds, of `kind`, margin included.
+    public func latency(ofQueue q: Int, kind: LatencyKind) -> Double {
+        let queue = workload.queues[q]
+        let list = placements[q]
+        guard !list.isEmpty else { return .infinity }
+        let scale = list.reduce(0.0) { $0 + $1.share * servers[$1.cpu].meanWait }
+            + list.reduce(0.0) { acc, p in acc + p.share * LatencyModel.meanService(p.classes) }
+        switch queue.dispatch {
+        case .route:
+            let total = list.reduce(0) { $0 + $1.share }
+            guard total > 0 else { return .infinity }
+            if let quantile = kind.quantile {
+                return TailQuantile.solve(level: 1 - quantile, scale: max(scale, 1e-9)) { t in
+                    list.reduce(0.0) { acc, p in
+                        acc + p.share * waitingTails[tailOfCPU[p.cpu]].responseProbabilityExceeding(t, service: p.classes)
+                    } / total
+                }
+            }
+            return list.reduce(0.0) { acc, p in
+                acc + p.share * (servers[p.cpu].meanWait + LatencyModel.meanService(p.classes))
+            } / total
+        case .forkJoin(_, let needed):
+            let subtasks = list.map { SubtaskResponse(wait: waitingTails[tailOfCPU[$0.cpu]], service: $0.classes) }
+            let k = min(needed, subtasks.count)
+            let raw: Double
+            if let quantile = kind.quantile {
+                raw = ForkJoinLatency.percentile(quantile, needed: k, subtasks: subtasks, scale: max(scale, 1e-9))
+            } else {
+                raw = ForkJoinLatency.meanResponse(needed: k, subtasks: subtasks, scale: max(scale, 1e-9))
+            }
+            return raw * (1 + margin(ofQueue: q))
+        }
+    }
+
+    static func meanService(_ classes: [GammaService]) -> Double {
+        let rate = classes.reduce(0) { $0 + $1.rate }
+        guard rate > 0 else { return 0 }
+        return classes.reduce(0) { $0 + $1.rate * $1.mean } / rate
+    }
+
+    /// The classes a stream of `rate` requests of mean `work` adds to a CPU running `mix`.
+    static func classes(rate: Double, work: Double, scv: Double, mix: SpeedMix) -> [GammaService] {
+        guard work > 0 else { return [] }
+        var out: [GammaService] = []
+        if mix.pHigh > 0 {
+            out.append(GammaService(rate: rate * mix.pHigh, work: work, scv: scv, speed: mix.highSpeed))
+        }
+        if mix.pHigh < 1 {
+            out.append(GammaService(rate: rate * (1 - mix.pHigh), work: work, scv: scv, speed: mix.lowSpeed))
+        }
+        return out
+    }
+
+    /// Per CPU that serves queue `queue` under its plan: (cpu, share, arrival rate, mean work).
+    static func subtasks(queue: WorkQueue, plan: QueuePlan?) -> [(Int, Double, Double, Double)] {
+        guard let plan else { return [] }
+        let cpus = plan.split.keys.sorted()
+        switch queue.dispatch {
+        case .route:
+            return cpus.compactMap { cpu in
+                let share = plan.split[cpu] ?? 0
+                return share > 0 ? (cpu, share, share * queue.arrivalRate, queue.meanWork) : nil
+            }
+        case .forkJoin(let parts, let needed):
+            if needed < parts {
+                return cpus.map { ($0, 1, queue.arrivalRate, queue.meanWork / Double(needed)) }
+            }
+            return cpus.map { cpu in
+                let fraction = plan.split[cpu] ?? 0
+                return (cpu, 1, queue.arrivalRate, fraction * queue.meanWork)
+            }
+        }
+    }
+
+    /// The speed mix a domain plan describes (top speed when the plan has no entry).
+    static func mix(domain: FrequencyDomain, plan: DomainPlan?) -> SpeedMix {
+        let high = plan?.high ?? domain.maxFrequency
+        let low = plan?.low ?? high
+        return SpeedMix(lowSpeed: domain.speed(at: low), highSpeed: domain.speed(at: high),
+                        lowPower: power(domain: domain, at: low), highPower: power(domain: domain, at: high),
+                        pHigh: plan?.pHigh ?? 1)
+    }
+
+    /// Busy power at `frequency`, interpolated between operating points when off the table.
+    static func power(domain: FrequencyDomain, at frequency: Kilohertz) -> Double {
+        let points = domain.operatingPoints
+        if let exact = points.first(where: { $0.frequency == frequency }) { return exact.busyPower.value }
+        guard let upper = points.firstIndex(where: { $0.frequency > frequency }) else {
+            return points.last!.busyPower.value
+        }
+        if upper == 0 { return points[0].busyPower.value }
+        let a = points[upper - 1], b = points[upper]
+        let fraction = Double(frequency.value - a.frequency.value) / Double(b.frequency.value - a.frequency.value)
+        return a.busyPower.value + fraction * (b.busyPower.value - a.busyPower.value)
+    }
+}

@@ -1,0 +1,97 @@
+/// One recorded request: when it arrived and how much work it carried.
+public struct TraceArrival: Hashable, Sendable {
+    /// Arrival time in seconds from the start of the run.
+    public var time: Double
+    /// Work in reference-seconds.
+    public var work: Double
+    public init(time: Double, work: Double) {
+        self.time = time
+        self.work = work
+    }
+}
+
+/// A recorded arrival stream for one queue, replayed instead of Poisson arrivals.
+public struct ArrivalTrace: Hashable, Sendable {
+    /// Arrivals in time order.
+    public var arrivals: [TraceArrival]
+    public init(arrivals: [TraceArrival]) {
+        self.arrivals = arrivals.sorted { $0.time < $1.time }
+    }
+}
+
+/// A malformed trace: names the line and the field.
+public struct TraceError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var line: Int
+    public var field: String?
+    public var message: String
+    public init(line: Int, field: String?, message: String) {
+        self.line = line
+        self.field = field
+        self.message = message
+    }
+    public var description: String {
+        "line \(line): " + (field.map { "\($0): " } ?? "") + message
+    }
+}
+
+extension ArrivalTrace {
+    /// Traces per queue from CSV text with a header naming the columns `time_s`, `work_ms`
+    /// and optionally `queue` (rows without it go under the key ""). Blank lines and lines
+    /// starting with `#` are skipped. Pure: the caller reads the file.
+    public static func parse(csv: String) throws(TraceError) -> [String: ArrivalTrace] {
+        var header: [String]?
+        var rows: [String: [TraceArrival]] = [:]
+        var lineNumber = 0
+        for rawLine in csv.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            let line = rawLine.trimmingSpaces()
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+                .map { $0.trimmingSpaces() }
+            guard let columns = header else {
+                for required in ["time_s", "work_ms"] where !fields.contains(required) {
+                    throw TraceError(line: lineNumber, field: required,
+                                     message: "header must name the columns time_s and work_ms")
+                }
+                header = fields
+                continue
+            }
+            guard fields.count == columns.count else {
+                throw TraceError(line: lineNumber, field: nil,
+                                 message: "expected \(columns.count) fields, found \(fields.count)")
+            }
+            var time = Double.nan, work = Double.nan, queue = ""
+            for (name, value) in zip(columns, fields) {
+                switch name {
+                case "time_s": time = try number(value, line: lineNumber, field: name)
+                case "work_ms": work = try number(value, line: lineNumber, field: name) / 1000
+                case "queue": queue = value
+                default: continue
+                }
+            }
+            rows[queue, default: []].append(TraceArrival(time: time, work: work))
+        }
+        return rows.mapValues { ArrivalTrace(arrivals: $0) }
+    }
+
+    private static func number(_ text: String, line: Int, field: String) throws(TraceError) -> Double {
+        guard let value = Double(text), value.isFinite, value >= 0 else {
+            throw TraceError(line: line, field: field,
+                             message: "'\(text)' is not a non-negative number")
+        }
+        return value
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingSpaces() -> String {
+        var s = self[...]
+        while let c = s.first, c == " " || c == "\t" || c == "\r" { s = s.dropFirst() }
+        while let c = s.last, c == " " || c == "\t" || c == "\r" { s = s.dropLast() }
+        return String(s)
+    }
+}
+
+extension String {
+    fileprivate func trimmingSpaces() -> String { self[...].trimmingSpaces() }
+}

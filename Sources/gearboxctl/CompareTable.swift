@@ -1,0 +1,96 @@
+import GearboxCore
+import GearboxSimulator
+
+/// The text table of one or more runs: watts, energy against a reference run, and each
+/// queue's mean/p95/p99 against its target.
+struct CompareTable {
+    var results: [SimulationResult]
+    /// The run energy is compared with (gearbox), if any.
+    var reference: SimulationResult?
+
+    /// A run's row label: the policy, and the realisation for plan-following policies.
+    static func label(_ r: SimulationResult) -> String {
+        ["gearbox", "oracle", "plan"].contains(r.policy) ? "\(r.policy) \(r.realisation.rawValue)" : r.policy
+    }
+
+    static func milliseconds(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "-" }
+        let ms = seconds * 1000
+        return ms >= 1000 ? String(Int(ms.rounded())) : format(ms, digits: ms >= 100 ? 1 : 2)
+    }
+
+    /// `x` with `digits` decimals (no Foundation formatting: the output must not depend on
+    /// the locale).
+    static func format(_ x: Double, digits: Int) -> String {
+        guard x.isFinite else { return "-" }
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let scaled = (abs(x) * scale).rounded()
+        let whole = Int(scaled / scale)
+        var fraction = String(Int(scaled - Double(whole) * scale))
+        while fraction.count < digits { fraction = "0" + fraction }
+        return (x < 0 && scaled > 0 ? "-" : "") + String(whole) + (digits > 0 ? "." + fraction : "")
+    }
+
+    var text: String {
+        guard let first = results.first else { return "" }
+        var header = ["policy", "watts"]
+        if reference != nil { header.append("vs gearbox") }
+        for q in first.queues {
+            header.append("\(q.name) (\(q.target.kind.rawValue) ≤ \(Self.milliseconds(q.target.seconds)) ms) mean/p95/p99 ms")
+        }
+        var rows = [header]
+        for r in results {
+            var row = [Self.label(r), Self.format(r.power.value, digits: 3)]
+            if let reference {
+                row.append(Self.format(r.energyJoules / reference.energyJoules, digits: 3))
+            }
+            for q in r.queues {
+                let values = [q.mean, q.p95, q.p99].map(Self.milliseconds).joined(separator: " / ")
+                row.append(values + (q.met ? "  met" : "  MISSED") + (q.undecided ? "?" : " "))
+            }
+            rows.append(row)
+        }
+        var text = Self.align(rows)
+        if results.contains(where: { $0.queues.contains(where: \.undecided) }) {
+            text += "\n? the target lies inside the 95 % interval of the measurement: run longer to decide"
+        }
+        return text
+    }
+
+    /// Columns padded to their widest cell; numbers right-aligned, the policy left.
+    static func align(_ rows: [[String]]) -> String {
+        let widths = rows[0].indices.map { c in rows.map { $0[c].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { c, cell in
+                let pad = String(repeating: " ", count: widths[c] - cell.count)
+                return c == 0 ? cell + pad : pad + cell
+            }.joined(separator: "   ")
+        }.joined(separator: "\n")
+    }
+
+    /// One paragraph: whether gearbox met every target, and its energy against the
+    /// cheapest baseline that did and against schedutil and performance.
+    var summary: String {
+        guard let reference else { return "" }
+        var lines: [String] = []
+        lines.append("\(Self.label(reference)) meets every target: \(reference.allTargetsMet ? "yes" : "no")")
+        let baselines = results.filter { !["gearbox", "oracle", "plan"].contains($0.policy) }
+        let meeting = baselines.filter(\.allTargetsMet)
+        if let cheapest = meeting.min(by: { $0.energyJoules < $1.energyJoules }) {
+            lines.append("cheapest baseline meeting every target: \(cheapest.policy), \(Self.format(cheapest.power.value, digits: 3)) W; gearbox saves \(Self.saving(reference, cheapest))")
+        } else {
+            lines.append("no baseline meets every target")
+        }
+        for name in ["schedutil", "performance"] {
+            guard let r = results.first(where: { $0.policy == name }) else { continue }
+            lines.append("against \(name)\(r.allTargetsMet ? "" : " (which misses a target)"): gearbox saves \(Self.saving(reference, r))")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// `1 − E_gearbox / E_other` as a percentage.
+    static func saving(_ gearbox: SimulationResult, _ other: SimulationResult) -> String {
+        "\(format(100 * (1 - gearbox.energyJoules / other.energyJoules), digits: 1)) %"
+    }
+}

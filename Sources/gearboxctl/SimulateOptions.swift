@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import GearboxConfig
+import GearboxCore
+import GearboxSimulator
+
+/// Options `simulate` and `compare` share: the host, the work, and how long to run.
+struct SimulateOptions: ParsableArguments {
+    @Option(help: "Platform file (TOML).")
+    var platform: String
+
+    @Option(help: "Workload file (TOML).")
+    var workload: String
+
+    @Option(help: "Measured simulated seconds, after the warm-up.")
+    var duration: Double = 60
+
+    @Option(name: .customLong("warm-up"), help: "Simulated seconds discarded first.")
+    var warmUp: Double = 10
+
+    @Option(help: "Seed of the random streams (arrivals, work, routing, speeds).")
+    var seed: UInt64 = 1
+
+    @Option(help: "Two-speed realisation: time-share (as the agent does) or per-request (the model's).")
+    var realisation: String = TwoSpeedRealisation.timeShare.rawValue
+
+    @Option(help: "Frequency transitions: delay (run at the old speed meanwhile) or stall.")
+    var transition: String = TransitionModel.delay.rawValue
+
+    @Option(name: .customLong("baseline-split"), help: "How the baselines dispatch: plan (the oracle's split, so only frequencies differ) or capacity (in proportion to CPU capacity).")
+    var baselineSplit: String = BaselineDispatch.plannedSplit.rawValue
+
+    @Option(help: "CSV of recorded arrivals (columns time_s, work_ms, optional queue) replayed instead of Poisson ones.")
+    var trace: String?
+
+    /// The simulator these options describe, or a one-line error naming file and field.
+    func simulator() throws(SimulateInputError) -> Simulator {
+        let platformModel: Platform
+        let workloadModel: Workload
+        do {
+            platformModel = try PlatformFile.load(path: platform)
+            workloadModel = try WorkloadFile.load(path: workload, platform: platformModel)
+        } catch {
+            throw SimulateInputError(error.description)
+        }
+        var configuration = SimulationConfiguration()
+        configuration.duration = duration
+        configuration.warmUp = warmUp
+        configuration.seed = seed
+        guard let r = TwoSpeedRealisation(rawValue: realisation) else {
+            throw SimulateInputError("--realisation: '\(realisation)' is not one of per-request, time-share")
+        }
+        configuration.realisation = r
+        guard let t = TransitionModel(rawValue: transition) else {
+            throw SimulateInputError("--transition: '\(transition)' is not one of delay, stall")
+        }
+        configuration.transition = t
+        guard let b = BaselineDispatch(rawValue: baselineSplit) else {
+            throw SimulateInputError("--baseline-split: '\(baselineSplit)' is not one of plan, capacity")
+        }
+        configuration.baselineDispatch = b
+        let simulator = Simulator(
+            platform: platformModel, workload: workloadModel, configuration: configuration,
+            traces: try traces(for: workloadModel))
+        do {
+            try simulator.validate()
+        } catch {
+            let source = error.field.hasPrefix("queue") ? workload : (error.field.hasPrefix("domain") ? platform : "option")
+            throw SimulateInputError("\(source): \(error.description)")
+        }
+        return simulator
+    }
+
+    private func traces(for workload: Workload) throws(SimulateInputError) -> [String: ArrivalTrace] {
+        guard let trace else { return [:] }
+        guard let text = try? String(contentsOfFile: trace, encoding: .utf8) else {
+            throw SimulateInputError("\(trace): cannot read the file")
+        }
+        let parsed: [String: ArrivalTrace]
+        do { parsed = try ArrivalTrace.parse(csv: text) } catch { throw SimulateInputError("\(trace):\(error.line): \(error.field.map { "\($0): " } ?? "")\(error.message)") }
+        var byQueue: [String: ArrivalTrace] = [:]
+        for (name, arrivals) in parsed {
+            // Rows without a queue column feed the first queue.
+            let queue = name.isEmpty ? workload.queues.first?.name ?? "" : name
+            guard workload.queues.contains(where: { $0.name == queue }) else {
+                throw SimulateInputError("\(trace): queue: '\(name)' is not a queue of the workload")
+            }
+            byQueue[queue] = arrivals
+        }
+        return byQueue
+    }
+}
+
+/// Bad input found while setting up a run: one line naming file and field (exit 2).
+struct SimulateInputError: Error {
+    var line: String
+    init(_ line: String) { self.line = line }
+}
+

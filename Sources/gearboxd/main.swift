@@ -1,1 +1,0 @@
-print("gearboxd: not yet")

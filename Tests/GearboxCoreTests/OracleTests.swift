@@ -1,0 +1,44 @@
+import GearboxCore
+import Testing
+
+/// The planner against the exhaustive oracle on seeded random small instances (issue 2).
+@Suite struct OracleTests {
+    /// Instances whose top-speed feasibility is within this band of the target are skipped:
+    /// there the answer depends on grid resolution, not on the planner.
+    static let band = 0.9...1.1
+
+    /// Two halves (odd and even seeds) of 100 accepted instances each, run in parallel.
+    @Test(arguments: [UInt64(1), 2])
+    func plannerMatchesOracle(firstSeed: UInt64) {
+        var accepted = 0, feasible = 0, seed = firstSeed
+        var worst = 0.0
+        var totalEvaluations = 0
+        let clock = ContinuousClock()
+        var oracleTime = Duration.zero, plannerTime = Duration.zero
+        var ratios: [(Double, UInt64)] = []
+        while accepted < 100 {
+            defer { seed += 2 }
+            let (platform, workload) = RandomInstances.make(seed: seed)
+            let t0 = clock.now
+            let oracle = Oracle(platform: platform, workload: workload, splitSteps: workload.queues.count == 1 ? 20 : 10, pSteps: 10).run()
+            totalEvaluations += oracle.evaluations
+            oracleTime += clock.now - t0
+            if Self.band.contains(oracle.bestTopValue) { continue }
+            accepted += 1
+            let t1 = clock.now
+            let plan = Planner().plan(platform: platform, workload: workload)
+            plannerTime += clock.now - t1
+            #expect(plan.feasible == oracle.feasible, "seed \(seed): planner \(plan.feasible) oracle \(oracle.feasible) top \(oracle.bestTopValue)")
+            guard oracle.feasible, plan.feasible else { continue }
+            feasible += 1
+            let check = LatencyModel.predict(platform: platform, workload: workload, plan: plan)
+            #expect(check.feasible, "seed \(seed): re-evaluated plan misses a target")
+            let ratio = plan.power.value / oracle.power
+            worst = max(worst, ratio)
+            ratios.append((ratio, seed))
+            #expect(ratio <= 1.01, "seed \(seed): planner \(plan.power.value) W, oracle \(oracle.power) W")
+        }
+        print("times: oracle \(oracleTime) planner \(plannerTime); highest ratios \(ratios.sorted { $0.0 > $1.0 }.prefix(6))")
+        print("oracle: \(accepted) instances, \(feasible) feasible, worst ratio \(worst), evaluations \(totalEvaluations)")
+    }
+}

@@ -1,0 +1,83 @@
+import GearboxCore
+import GearboxSimulator
+import Testing
+
+/// The time-shared realisation of a two-speed mix: speed changes mid-service, transitions,
+/// and its latency against the per-request model as τ grows against the service time.
+@Suite struct TimeShareTests {
+    static let platform = TestPlatforms.identical(cpus: 1, points: [(500_000, 0.3), (1_000_000, 1)])
+
+    /// One request per ms with 1 ms of reference work, dithered between 0.5 and 1 with
+    /// θ = 0.5 and a τ far below the service time: every request sees the average speed
+    /// 0.75, so a D/D/1 response of 1/0.75 ms, whichever phase it starts in.
+    static func deterministicRun(
+        period: Double, latency: Double = 0, transition: TransitionModel = .delay
+    ) -> SimulationResult {
+        let trace = ArrivalTrace(arrivals: (0..<1500).map { TraceArrival(time: Double($0) * 0.002, work: 0.001) })
+        let workload = Workload(queues: [
+            WorkQueue(name: "q", arrivalRate: 500, meanWork: 0.001,
+                      target: LatencyTarget(kind: .mean, seconds: 1))
+        ])
+        var configuration = SimulationConfiguration()
+        configuration.warmUp = 0.1
+        configuration.duration = 2.5
+        configuration.transitionLatency = latency
+        configuration.transition = transition
+        let plan = TestPlans.fixed(platform: platform, low: 500_000, high: 1_000_000,
+                                   pHigh: 2.0 / 3.0, splits: ["q": [0: 1]], ditherPeriod: period)
+        #expect(abs(plan.domains[0].timeShareHigh - 0.5) < 1e-12)
+        return Simulator(platform: platform, workload: workload, configuration: configuration,
+                         traces: ["q": trace]).run(policy: .fixed(plan))
+    }
+
+    @Test func shortPeriodGivesTheAverageSpeed() {
+        let r = Self.deterministicRun(period: 0.000_01)
+        #expect(abs(r.queues[0].mean / (0.001 / 0.75) - 1) < 0.01, "mean \(r.queues[0].mean)")
+        // Two switches per period, measured over 2.5 s.
+        #expect(abs(Double(r.domains[0].switches) / (2 * 2.5 / 0.000_01) - 1) < 0.001)
+        // The CPU is busy 1/0.75 ms of every 2: half at each speed.
+        let busy = (0.001 / 0.75) / 0.002
+        #expect(abs(r.power.value - (busy * (0.5 * 1 + 0.5 * 0.3) + (1 - busy) * 0.1)) < 0.01)
+    }
+
+    /// A delayed transition shifts the phases but keeps their lengths; a stalling one
+    /// loses one latency of progress per switch: the average speed becomes
+    /// `((θτ − ℓ) s_H + ((1 − θ) τ − ℓ) s_L) / τ`.
+    @Test func transitionLatencyDelaysOrStalls() {
+        let tau = 0.000_1, latency = 0.000_01
+        let delayed = Self.deterministicRun(period: tau, latency: latency, transition: .delay)
+        #expect(abs(delayed.queues[0].mean / (0.001 / 0.75) - 1) < 0.02)
+        let stalled = Self.deterministicRun(period: tau, latency: latency, transition: .stall)
+        let speed = ((0.5 * tau - latency) * 1 + (0.5 * tau - latency) * 0.5) / tau
+        #expect(abs(stalled.queues[0].mean / (0.001 / speed) - 1) < 0.02,
+                "stalled mean \(stalled.queues[0].mean) vs \(0.001 / speed)")
+    }
+
+    /// MODEL.md: τ short against service times gives no more mean latency than the
+    /// per-request model (Jensen), τ long gives more. Prints the whole curve.
+    @Test func latencyAgainstDitherPeriod() {
+        let lambda = 200.0, w = 0.002, p = 0.5, sH = 1.0, sL = 0.5
+        let meanService = w * (p / sH + (1 - p) / sL)  // 3 ms, ρ = 0.6
+        let workload = Workload(queues: [
+            WorkQueue(name: "q", arrivalRate: lambda, meanWork: w,
+                      target: LatencyTarget(kind: .mean, seconds: 1))
+        ])
+        let es2 = 2 * w * w * (p / (sH * sH) + (1 - p) / (sL * sL))
+        let pk = ClosedForms.pollaczekKhinchine(classes: [(lambda, meanService, es2)], of: 0)
+        var rows: [(ratio: Double, ci: ConfidenceInterval)] = []
+        for ratio in [0.1, 1, 10, 100] {
+            var configuration = SimulationConfiguration.forCustomers(60_000, rate: lambda)
+            configuration.realisation = .timeShare
+            let plan = TestPlans.fixed(platform: Self.platform, low: 500_000, high: 1_000_000, pHigh: p,
+                                       splits: ["q": [0: 1]], ditherPeriod: ratio * meanService)
+            let simulator = Simulator(platform: Self.platform, workload: workload, configuration: configuration)
+            let means = replicate(8, simulator: simulator, policy: .fixed(plan)) { $0.queues[0].mean }
+            rows.append((ratio, ConfidenceInterval(means)))
+        }
+        for row in rows {
+            print("time-share τ = \(row.ratio) × E[S]: mean \(row.ci) s, \(100 * (row.ci.mean / pk - 1)) % vs per-request PK \(pk) s")
+        }
+        #expect(rows[0].ci.mean + rows[0].ci.halfWidth < pk, "short τ should beat per-request")
+        #expect(rows[3].ci.mean - rows[3].ci.halfWidth > 1.1 * pk, "long τ should lose clearly")
+    }
+}
