@@ -29,6 +29,9 @@ import Testing
         tick_ms = 200
         state_directory = "STATE"
         plan_file = "STATE/plan.json"
+        [control]
+        socket = "STATE/control.sock"
+        group = ""
         [[queue]]
         name = "web"
         arrival_rate = 400
@@ -191,5 +194,54 @@ import Testing
                 "\(result.stderr)")
         #expect(planAfterGoodReload?.contains("\"target_ms\": 40") == true)
         #expect(try tree.contents() == before)
+    }
+}
+
+@Suite(.serialized) struct GearboxdControlSocketTests {
+    /// gearboxctl against the running agent: status for anyone, an override from root that
+    /// takes effect on sysfs and expires by itself after 2 s, and a refusal for nobody.
+    @Test func statusOverrideExpiryAndPermission() throws {
+        guard NamespaceRunner.available else { return }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let preload = try GearboxdEndToEndTests.emulationLibrary(in: directory)
+        let tree = try FixtureTree(fixture: "acpi-cpufreq-8cpu")
+        defer { tree.remove() }
+        let state = directory.file("state")
+        let configPath = directory.file("gearbox.toml")
+        try GearboxdEndToEndTests.config.replacingOccurrences(of: "STATE", with: state)
+            .write(toFile: configPath, atomically: true, encoding: .utf8)
+        let socket = state + "/control.sock"
+        let ctl = NamespaceRunner.productsDirectory.appendingPathComponent("gearboxctl").path
+        var status: ChildResult?
+        var refused: ChildResult?
+        var override: ChildResult?
+        var pinned: String?
+        var expired: String?
+        let result = try NamespaceRunner.run(
+            "gearboxd", ["--config", configPath, "--log-to", "stderr"], cpuTree: tree.cpuRoot,
+            environment: ["LD_PRELOAD": preload]
+        ) { process, _ in
+            _ = waitUntil(timeout: .seconds(20)) { FileManager.default.fileExists(atPath: socket) }
+            usleep(300_000)
+            status = try? Child.run(ctl, ["status", "--socket", socket, "--json"])
+            refused = try? Child.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups",
+                                                          ctl, "override", "--socket", socket, "--host", "--mode", "performance", "--duration", "2s"])
+            override = try? Child.run(ctl, ["override", "--socket", socket, "--domain", "policy5", "--mode", "performance", "--duration", "2s"])
+            usleep(500_000)
+            pinned = try? String(contentsOf: tree.cpuRoot.appendingPathComponent("cpufreq/policy5/scaling_setspeed"), encoding: .utf8)
+            usleep(2_500_000)
+            expired = try? String(contentsOf: tree.cpuRoot.appendingPathComponent("cpufreq/policy5/scaling_setspeed"), encoding: .utf8)
+            kill(process.processIdentifier, SIGTERM)
+        }
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(status?.status == 0, "\(status?.standardError ?? "")")
+        #expect(status?.standardOutput.contains("policy5") == true)
+        #expect(refused?.status == 1)
+        #expect(refused?.standardError.contains("permission denied") == true, "\(refused?.standardError ?? "")")
+        #expect(override?.status == 0, "\(override?.standardError ?? "")")
+        #expect(pinned?.trimmingCharacters(in: .whitespacesAndNewlines) == "2601000")
+        #expect(expired?.trimmingCharacters(in: .whitespacesAndNewlines) == "1200000")
+        #expect(result.stderr.contains("override 1 expired"))
     }
 }
