@@ -133,6 +133,7 @@ public final class AgentService: Service, Sendable {
                 logger.notice("override \(expired.id) expired", metadata: ["event": "override_expired"])
             }
             await carryOut(decision, loop: loop)
+            await writeMetrics(loop)
         } catch {
             // A failed sample keeps the current plan: never act on a reading we do not have.
             logger.warning("sampling failed, keeping the current plan: \(error)", metadata: ["event": "fault"])
@@ -189,21 +190,46 @@ public final class AgentService: Service, Sendable {
         }
     }
 
+    /// A snapshot of the agent for `status` and the metrics file.
+    private func status(of loop: ControlLoop) async -> AgentStatus {
+        let (frequencies, held) = await host.state()
+        var measured: [String: Double] = [:]
+        var stale: [String: String] = [:]
+        for (name, queue) in loop.live {
+            if let m = queue.measuredLatency { measured[name] = m }
+            if let reason = queue.staleReason { stale[name] = reason }
+        }
+        return AgentStatus(
+            mode: options.modeName, now: clock.now.secondsSinceStart(started), platform: loop.platform,
+            plan: loop.currentPlan, workload: loop.plannedWorkload ?? Workload(queues: []), measuredLatency: measured,
+            staleQueues: stale, overrides: loop.overrides, currentFrequencies: frequencies, heldDomains: held)
+    }
+
+    /// Writes the Prometheus textfile, when configured (node_exporter's textfile collector).
+    private func writeMetrics(_ loop: ControlLoop) async {
+        guard let metrics = metricsFile(loop.configuration.metricsFile) else { return }
+        do {
+            try metrics.write(await status(of: loop))
+        } catch {
+            logger.warning("could not write the metrics file: \(error)", metadata: ["event": "fault"])
+        }
+    }
+
+    private let metrics = Mutex<MetricsFile?>(nil)
+
+    private func metricsFile(_ path: String?) -> MetricsFile? {
+        guard let path else { return nil }
+        return metrics.withLock { current in
+            if current?.path != path { current = MetricsFile(path: path) }
+            return current
+        }
+    }
+
     private func handleControl(_ command: ControlCommand, loop: inout ControlLoop) async -> Result<JSONValue, ControlFailure> {
         let now = clock.now.secondsSinceStart(started)
         switch command {
         case .status:
-            let (frequencies, held) = await host.state()
-            var measured: [String: Double] = [:]
-            var stale: [String: String] = [:]
-            for (name, queue) in loop.live {
-                if let m = queue.measuredLatency { measured[name] = m }
-                if let reason = queue.staleReason { stale[name] = reason }
-            }
-            return .success(StatusDocument.json(AgentStatus(
-                mode: options.modeName, now: now, platform: loop.platform, plan: loop.currentPlan,
-                workload: loop.plannedWorkload ?? Workload(queues: []), measuredLatency: measured, staleQueues: stale,
-                overrides: loop.overrides, currentFrequencies: frequencies, heldDomains: held)))
+            return .success(StatusDocument.json(await status(of: loop)))
         case .plan:
             return .success(.object([("plan", loop.currentPlan.map(PlanDocument.json) ?? .null)]))
         case .explain:

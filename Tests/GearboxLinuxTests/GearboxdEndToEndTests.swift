@@ -32,6 +32,8 @@ import Testing
         [control]
         socket = "STATE/control.sock"
         group = ""
+        [metrics]
+        textfile = "STATE/gearbox.prom"
         [[queue]]
         name = "web"
         arrival_rate = 400
@@ -243,5 +245,7 @@ import Testing
         #expect(pinned?.trimmingCharacters(in: .whitespacesAndNewlines) == "2601000")
         #expect(expired?.trimmingCharacters(in: .whitespacesAndNewlines) == "1200000")
         #expect(result.stderr.contains("override 1 expired"))
+        let metrics = try String(contentsOfFile: state + "/gearbox.prom", encoding: .utf8)
+        #expect(metrics.contains("gearbox_"), "\(metrics.prefix(400))")
     }
 }
