@@ -1,3 +1,4 @@
+import Foundation
 import GearboxControl
 import GearboxCore
 
@@ -81,7 +82,7 @@ public enum ExplainDocument {
         let slackMs = queue.target.milliseconds - predicted * 1000
         let binding = Binding.classify(
             feasible: base.feasible && (planned?.meetsTarget ?? false), slackFraction: slackMs / queue.target.milliseconds,
-            savesWhenLoosened: (saved ?? 0) > 1e-9 * max(1, abs(p0)) / stepMs,
+            savesWhenLoosened: (saved ?? 0) * stepMs > Binding.powerResolution * abs(p0),
             utilization: utilization, maxUtilization: maxUtilization, atLowest: atLowest)
         return .object([
             ("name", .string(queue.name)),
@@ -114,6 +115,9 @@ public enum ExplainDocument {
         static let tightSlack = 0.02
         /// Within this of ρ_max, the utilisation cap counts as reached.
         static let capTolerance = 0.005
+        /// A change in planned power smaller than this fraction of it is the planner's
+        /// numerical noise, not a saving.
+        static let powerResolution = 1e-4
 
         static func classify(
             feasible: Bool, slackFraction: Double, savesWhenLoosened: Bool,
@@ -132,7 +136,13 @@ public enum ExplainDocument {
             case .infeasible:
                 return "no plan meets the \(target) even at top speed: best predicted \(Self.show(predictedMs)) ms"
             case .latencyTarget:
-                let worth = saved.map { ", each ms more would save \(Self.show($0, digits: 4)) W" } ?? ""
+                var worth = ""
+                if let saved, saved >= 0 {
+                    worth = ", each ms more would save \(Self.watts(saved)) W"
+                } else if let saved {
+                    // Honest about a planner that is not monotone: a looser target cost more.
+                    worth = "; a looser target made the planner's plan dearer by \(Self.watts(-saved)) W per ms"
+                }
                 return "the \(target) binds: predicted \(Self.show(predictedMs)) ms\(worth)"
             case .utilizationCap:
                 return "a CPU it uses is at the utilisation cap (\(rho)); the \(target) has \(Self.show(slackMs)) ms of slack"
@@ -142,6 +152,9 @@ public enum ExplainDocument {
                 return "nothing of this queue binds within a \(Self.show(ExplainDocument.relativeStep * 100, digits: 0)) % step: \(Self.show(slackMs)) ms of slack, \(rho); other queues on its CPUs or the frequency steps set the speed"
             }
         }
+
+        /// Three significant digits: marginals range from microwatts (phones) to watts (servers).
+        static func watts(_ x: Double) -> String { String(format: "%.3g", x) }
 
         static func show(_ x: Double, digits: Int = 2) -> String {
             guard x.isFinite else { return "unbounded" }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import GearboxControl
 
 /// `gearboxctl explain`: why the agent's plan is what it is.
@@ -30,7 +31,8 @@ struct ExplainCommand: ParsableCommand {
             table.add([name, q["binding"]?.stringValue ?? "?",
                        "\(q["kind"]?.stringValue ?? "") \(StatusReport.number(q["target_ms"], 2))",
                        StatusReport.number(q["predicted_ms"], 2), StatusReport.number(q["slack_ms"], 2),
-                       StatusReport.number(q["max_utilization"], 3), StatusReport.number(q["marginal_watts_per_ms"], 4)])
+                       StatusReport.number(q["max_utilization"], 3),
+                       q["marginal_watts_per_ms"]?.doubleValue.map { String(format: "%.3g", $0) } ?? "-"])
             if let reason = q["reason"]?.stringValue {
                 reasons.append("\(name): \(reason)\(q["pinned"]?.boolValue == true ? " (its CPUs are pinned by an override)" : "")")
             }
