@@ -78,6 +78,7 @@ func withControlServer(
             #expect(codes == ["malformed", "malformed", "malformed", "unknown_command", "malformed", "malformed", "malformed", "invalid", nil])
             #expect(answers.dropLast().allSatisfy { $0?["ok"]?.boolValue == false })
             let messages = answers.compactMap { $0?["error"]?["message"]?.stringValue }
+            try #require(messages.count == 8, "\(answers)")
             #expect(messages[2].contains("\"command\" must be a string"))
             #expect(messages[4].contains("\"command\" is missing"))
             #expect(messages[5].contains("unknown field \"extra\""))

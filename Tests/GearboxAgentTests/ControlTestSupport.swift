@@ -60,6 +60,7 @@ final class LineClient: @unchecked Sendable {
         var offset = 0
         while offset < bytes.count {
             let sent = bytes[offset...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if sent < 0 && errno == EINTR { continue }
             guard sent > 0 else { return }
             offset += sent
         }
@@ -74,6 +75,8 @@ final class LineClient: @unchecked Sendable {
             }
             var chunk = [UInt8](repeating: 0, count: 65_536)
             let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            // Children exiting elsewhere in the test process deliver SIGCHLD: retry, not give up.
+            if count < 0 && errno == EINTR { continue }
             guard count > 0 else { return nil }
             buffer += chunk[..<count]
         }
