@@ -168,17 +168,26 @@ func withControlServer(
         }
     }
 
-    @Test func tooManyConnectionsAreToldSo() async throws {
+    @Test(.enabled(if: getuid() == 0, "needs root to connect as another user"))
+    func tooManyConnectionsAreToldSoButRootKeepsAReserve() async throws {
         var configuration = ControlServer.Configuration()
         configuration.maxConnections = 2
+        configuration.reservedForChanges = 1
         try await withControlServer(configuration: configuration) { path, _ in
             let held = [try LineClient(path: path), try LineClient(path: path)]
             // Wait until both are admitted: each answers a status.
             for client in held { #expect(await blocking { client.ask(#"{"command":"status"}"#) }?["ok"]?.boolValue == true) }
-            let third = try LineClient(path: path)
-            let answer = await blocking { third.readLine().flatMap { try? JSONParser.parse($0) } }
+            // An unprivileged user finds every ordinary slot taken.
+            let refused = try await runChild("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups",
+                                                                  BuiltProducts.gearboxctl, "status", "--socket", path])
+            #expect(refused.status == 1)
+            #expect(refused.stderr == "gearboxctl: the agent is serving 2 connections; try again\n", "\(refused)")
+            // Root (this test) still gets the reserved one, and no more.
+            let reserved = try LineClient(path: path)
+            #expect(await blocking { reserved.ask(#"{"command":"status"}"#) }?["ok"]?.boolValue == true)
+            let beyond = try LineClient(path: path)
+            let answer = await blocking { beyond.readLine().flatMap { try? JSONParser.parse($0) } }
             #expect(answer?["error"]?["code"]?.stringValue == "failed")
-            #expect(answer?["error"]?["message"]?.stringValue?.contains("2 connections") == true)
         }
     }
 
