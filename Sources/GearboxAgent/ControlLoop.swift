@@ -46,6 +46,10 @@ public struct ControlLoop: Sendable {
         case failed(String)
     }
 
+    static let missedWindowsBeforeCoolDown = 3
+    /// Seconds at top speed after repeated misses.
+    static let coolDown = 30.0
+
     /// Events worth one log line each (a queue went stale or recovered).
     public struct QueueEvent: Sendable, Equatable {
         public var queue: String
@@ -95,6 +99,15 @@ public struct ControlLoop: Sendable {
             if update.becameStale { events.append(QueueEvent(queue: name, stale: true, reason: queue.staleReason ?? "")) }
             if update.recovered { events.append(QueueEvent(queue: name, stale: false, reason: "answering again")) }
             burst = burst || update.burst
+            // Three windows in a row over target: the model is wrong for this queue right now;
+            // run its CPUs at top speed for a cool-down rather than keep missing.
+            if queue.windowsOverTarget >= Self.missedWindowsBeforeCoolDown, let cpus = queue.configured.queue.cpus ?? Optional(platform.cpus) {
+                queue.acknowledgeMisses()
+                let added = overrides.add(scope: .cpus(cpus), action: .performance, expiresAt: now + Self.coolDown)
+                events.append(QueueEvent(queue: name, stale: false,
+                    reason: "measured latency over target \(Self.missedWindowsBeforeCoolDown) windows in a row: top speed for \(Int(Self.coolDown)) s (override \(added.id))"))
+                burst = true
+            }
             live[name] = queue
         }
         let expired = overrides.expire(now: now)

@@ -72,3 +72,26 @@ import Testing
         #expect(count == 1)
     }
 }
+
+@Suite struct CoolDownTests {
+    @Test func threeWindowsOverTargetRunTheQueuesCPUsAtTopSpeed() {
+        var c = ControlLoopTests.liveConfiguration()
+        c.queues[0].source?.histogram = "latency_seconds"
+        var loop = ControlLoop(platform: ControlLoopTests.platform, configuration: c)
+        func scrape(_ n: Double, latencySum: Double) -> ControlLoop.Scrape {
+            .samples(try! PrometheusText.parse("req_total \(n)\nlatency_seconds_sum \(latencySum)\nlatency_seconds_count \(n)\n"))
+        }
+        var sum = 0.0
+        var decisions: [ControlLoop.Decision] = []
+        for i in 0..<5 {
+            // 100 requests a second, each measured at 30 ms against a 10 ms mean target.
+            sum += 100 * 0.030
+            decisions.append(loop.tick(busy: [:], interval: 1, scrapes: ["api": scrape(Double(i + 1) * 100, latencySum: sum)], now: Double(i)))
+        }
+        let coolDowns = decisions.flatMap(\.queueEvents).filter { $0.reason.hasPrefix("measured latency") }
+        #expect(coolDowns.count == 1)
+        #expect(loop.overrides.active.count == 1)
+        let plan = try! #require(loop.currentPlan)
+        #expect(plan.domains[0].high == Kilohertz(2_000_000) && plan.domains[1].high == Kilohertz(2_000_000))
+    }
+}

@@ -29,6 +29,11 @@ import Testing
         tick_ms = 200
         state_directory = "STATE"
         plan_file = "STATE/plan.json"
+        [control]
+        socket = "STATE/control.sock"
+        group = ""
+        [metrics]
+        textfile = "STATE/gearbox.prom"
         [[queue]]
         name = "web"
         arrival_rate = 400
@@ -191,5 +196,165 @@ import Testing
                 "\(result.stderr)")
         #expect(planAfterGoodReload?.contains("\"target_ms\": 40") == true)
         #expect(try tree.contents() == before)
+    }
+}
+
+@Suite(.serialized) struct GearboxdControlSocketTests {
+    /// gearboxctl against the running agent: status for anyone, an override from root that
+    /// takes effect on sysfs and expires by itself after 2 s, and a refusal for nobody.
+    @Test func statusOverrideExpiryAndPermission() throws {
+        guard NamespaceRunner.available else { return }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let preload = try GearboxdEndToEndTests.emulationLibrary(in: directory)
+        let tree = try FixtureTree(fixture: "acpi-cpufreq-8cpu")
+        defer { tree.remove() }
+        let state = directory.file("state")
+        let configPath = directory.file("gearbox.toml")
+        try GearboxdEndToEndTests.config.replacingOccurrences(of: "STATE", with: state)
+            .write(toFile: configPath, atomically: true, encoding: .utf8)
+        let socket = state + "/control.sock"
+        let ctl = NamespaceRunner.productsDirectory.appendingPathComponent("gearboxctl").path
+        var status: ChildResult?
+        var refused: ChildResult?
+        var override: ChildResult?
+        var pinned: String?
+        var expired: String?
+        let result = try NamespaceRunner.run(
+            "gearboxd", ["--config", configPath, "--log-to", "stderr"], cpuTree: tree.cpuRoot,
+            environment: ["LD_PRELOAD": preload]
+        ) { process, _ in
+            _ = waitUntil(timeout: .seconds(20)) { FileManager.default.fileExists(atPath: socket) }
+            usleep(300_000)
+            status = try? Child.run(ctl, ["status", "--socket", socket, "--json"])
+            refused = try? Child.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups",
+                                                          ctl, "override", "--socket", socket, "--host", "--mode", "performance", "--duration", "2s"])
+            override = try? Child.run(ctl, ["override", "--socket", socket, "--domain", "policy5", "--mode", "performance", "--duration", "2s"])
+            usleep(500_000)
+            pinned = try? String(contentsOf: tree.cpuRoot.appendingPathComponent("cpufreq/policy5/scaling_setspeed"), encoding: .utf8)
+            usleep(2_500_000)
+            expired = try? String(contentsOf: tree.cpuRoot.appendingPathComponent("cpufreq/policy5/scaling_setspeed"), encoding: .utf8)
+            kill(process.processIdentifier, SIGTERM)
+        }
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(status?.status == 0, "\(status?.standardError ?? "")")
+        #expect(status?.standardOutput.contains("policy5") == true)
+        #expect(refused?.status == 1)
+        #expect(refused?.standardError.contains("permission denied") == true, "\(refused?.standardError ?? "")")
+        #expect(override?.status == 0, "\(override?.standardError ?? "")")
+        #expect(pinned?.trimmingCharacters(in: .whitespacesAndNewlines) == "2601000")
+        #expect(expired?.trimmingCharacters(in: .whitespacesAndNewlines) == "1200000")
+        #expect(result.stderr.contains("override 1 expired"))
+        let metrics = try String(contentsOfFile: state + "/gearbox.prom", encoding: .utf8)
+        #expect(metrics.contains("gearbox_"), "\(metrics.prefix(400))")
+    }
+}
+
+@Suite(.serialized) struct GearboxdLiveQueueTests {
+    /// A Prometheus endpoint on 127.0.0.1 whose request counter grows at the rate written in
+    /// a control file.
+    static let server = """
+        import http.server, socketserver, sys, time, threading
+        rate_file = sys.argv[1]
+        state = {"count": 0.0, "last": time.monotonic()}
+        lock = threading.Lock()
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                with lock:
+                    now = time.monotonic()
+                    rate = float(open(rate_file).read().strip())
+                    state["count"] += rate * (now - state["last"])
+                    state["last"] = now
+                    body = ("# TYPE req_total counter\\nreq_total{handler=\\"api\\"} %d\\n" % state["count"]).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.end_headers()
+                self.wfile.write(body)
+            def log_message(self, *a): pass
+        s = socketserver.ThreadingTCPServer(("127.0.0.1", 0), H)
+        print(s.server_address[1], flush=True)
+        s.serve_forever()
+        """
+
+    @Test func frequenciesFollowTheEndpointAndAStaleSourceFallsBack() throws {
+        guard NamespaceRunner.available else { return }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let rateFile = directory.file("rate")
+        try "100".write(toFile: rateFile, atomically: true, encoding: .utf8)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        server.arguments = ["-c", Self.server, rateFile]
+        server.standardInput = FileHandle.nullDevice
+        let out = Pipe()
+        server.standardOutput = out
+        try server.run()
+        defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
+        var portLine = Data()
+        while !portLine.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            try #require(!chunk.isEmpty, "the endpoint exited")
+            portLine.append(chunk)
+        }
+        let port = String(decoding: portLine, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let preload = try GearboxdEndToEndTests.emulationLibrary(in: directory)
+        let tree = try FixtureTree(fixture: "acpi-cpufreq-8cpu")
+        defer { tree.remove() }
+        let state = directory.file("state")
+        let configPath = directory.file("gearbox.toml")
+        try """
+            [agent]
+            tick_ms = 250
+            smoothing_half_life_s = 0.5
+            state_directory = "\(state)"
+            plan_file = "\(state)/plan.json"
+            [control]
+            socket = "\(state)/control.sock"
+            group = ""
+            [[queue]]
+            name = "api"
+            mean_work_ms = 2
+            latency = { mean_ms = 10 }
+            cpus = "0-3"
+            source = { prometheus = "http://127.0.0.1:\(port)/metrics", arrivals = "req_total", labels = { handler = "api" } }
+            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+
+        func topFrequency() -> Int {
+            let data = (try? Data(contentsOf: URL(fileURLWithPath: state + "/plan.json"))) ?? Data()
+            let plan = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+            let domains = plan?["domains"] as? [[String: Any]] ?? []
+            return domains.filter { ($0["cpus"] as? [Int])?.allSatisfy { $0 < 4 } == true }
+                .compactMap { $0["high_khz"] as? Int }.max() ?? 0
+        }
+        func planHasQueue(_ name: String) -> Bool {
+            (try? String(contentsOfFile: state + "/plan.json", encoding: .utf8))?.contains("\"name\": \"\(name)\"") == true
+        }
+        var low = 0, high = 0, lowAgain = 0
+        var fellBack = false
+        let result = try NamespaceRunner.run(
+            "gearboxd", ["--config", configPath, "--log-to", "stderr"], cpuTree: tree.cpuRoot,
+            environment: ["LD_PRELOAD": preload]
+        ) { process, _ in
+            _ = waitUntil(timeout: .seconds(20)) { planHasQueue("api") }
+            usleep(1_500_000)
+            low = topFrequency()
+            try "1700".write(toFile: rateFile, atomically: true, encoding: .utf8)
+            _ = waitUntil(timeout: .seconds(5)) { topFrequency() > low }
+            high = topFrequency()
+            try "100".write(toFile: rateFile, atomically: true, encoding: .utf8)
+            _ = waitUntil(timeout: .seconds(8)) { topFrequency() < high }
+            lowAgain = topFrequency()
+            kill(server.processIdentifier, SIGKILL)
+            fellBack = waitUntil(timeout: .seconds(5)) { !planHasQueue("api") }
+            usleep(1_000_000)
+            kill(process.processIdentifier, SIGTERM)
+        }
+        #expect(result.status == 0, "\(result.stderr.suffix(2000))")
+        #expect(low > 0 && high > low, "low \(low) high \(high)")
+        #expect(lowAgain < high, "fell to \(lowAgain) from \(high)")
+        #expect(fellBack, "the stale queue's CPUs did not fall back to kernel-only queues")
+        let staleLines = result.stderr.split(separator: "\n").filter { $0.contains("queue api is stale") }
+        #expect(staleLines.count == 1, "\(staleLines)")
     }
 }
