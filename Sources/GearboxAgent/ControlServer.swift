@@ -226,10 +226,10 @@ public final class ControlServer: Service, Sendable {
     static func dispatch(_ request: ControlRequest, to handler: any ControlHandling) async -> ControlResponse {
         do throws(ControlFailure) {
             switch request {
-            case .status: return .success(await handler.statusDocument())
-            case .plan: return .success(await handler.planDocument())
-            case .explain: return .success(await handler.explainDocument())
-            case .resume: return .success(await handler.resume())
+            case .status: return .success(try await handler.statusDocument())
+            case .plan: return .success(try await handler.planDocument())
+            case .explain: return .success(try await handler.explainDocument())
+            case .resume: return .success(try await handler.resume())
             case .reload: return .success(try await handler.reload())
             case .override(let o):
                 return .success(try await handler.addOverride(

@@ -18,8 +18,13 @@ actor RecordingHandler: ControlHandling {
     var calls: [String] = []
     var overrides = OverrideSet()
     let statusDelay: Duration
+    /// Answer an override with its id only, as an agent may.
+    let terse: Bool
 
-    init(statusDelay: Duration = .zero) { self.statusDelay = statusDelay }
+    init(statusDelay: Duration = .zero, terse: Bool = false) {
+        self.statusDelay = statusDelay
+        self.terse = terse
+    }
 
     func statusDocument() async -> JSONValue {
         calls.append("status")
@@ -32,7 +37,8 @@ actor RecordingHandler: ControlHandling {
     func addOverride(scope: Override.Scope, action: Override.Action, duration: Double?) throws(ControlFailure) -> JSONValue {
         calls.append("override")
         try OverrideValidation.check(scope: scope, action: action, platform: Self.platform, queueNames: ["web"])
-        return .object([("override", overrides.add(scope: scope, action: action, expiresAt: duration).json(now: 0))])
+        let added = overrides.add(scope: scope, action: action, expiresAt: duration)
+        return .object([("override", terse ? .object([("id", .int(added.id))]) : added.json(now: 0))])
     }
     func resume() -> JSONValue { calls.append("resume"); return .object([("removed", .int(overrides.removeAll()))]) }
     func reload() throws(ControlFailure) -> JSONValue { calls.append("reload"); return .object([]) }
@@ -105,6 +111,20 @@ func withControlServer(
             #expect(answers[0]?["override"]?["expires_in_s"]?.doubleValue == 2)
             #expect(answers[4]?["removed"]?.intValue == 1)
             #expect(await handler.calls == ["override", "plan", "explain", "reload", "resume"])
+        }
+    }
+
+    @Test func gearboxctlConfirmsAnOverrideWhateverTheAgentEchoes() async throws {
+        for terse in [false, true] {
+            try await withControlServer(handler: RecordingHandler(terse: terse)) { path, _ in
+                let result = try await runChild(BuiltProducts.gearboxctl, [
+                    "override", "--domain", "policy0", "--mode", "performance", "--duration", "90s", "--socket", path])
+                #expect(result.status == 0, "\(result)")
+                #expect(result.stdout == "override 1 in force: domain policy0: performance, for 90.0 s.\n", "terse \(terse): \(result.stdout)")
+                let target = try await runChild(BuiltProducts.gearboxctl, [
+                    "override", "--queue", "web", "--p99-ms", "12.5", "--socket", path])
+                #expect(target.stdout == "override 2 in force: host: queue web p99 12.50 ms, until resume.\n", "terse \(terse): \(target.stdout)")
+            }
         }
     }
 
