@@ -13,6 +13,15 @@ import Synchronization
 /// client never holds up the control loop; a request reaches the agent only through
 /// `ControlHandling`, with a deadline. A request that is refused or malformed gets an error
 /// object, never a dropped connection without a word.
+///
+/// Threat model: any local user can connect (the socket is 0666 by default), so everything a
+/// peer sends is untrusted. Who may change policy is decided by the kernel's SO_PEERCRED,
+/// which the peer cannot forge; the group is resolved by name once, at start. Lines are
+/// bounded (`maxLineBytes`), nesting is bounded by the parser, connections are bounded
+/// (`maxConnections`) and time out when idle, writes never raise SIGPIPE and time out when a
+/// peer stops reading, so a local user can neither crash the root daemon nor stall its loop;
+/// at worst one can hold `maxConnections` connections until their idle timeout, and root and
+/// the group still get `reservedForChanges` more.
 public final class ControlServer: Service, Sendable {
     public struct Configuration: Sendable {
         /// Longest request line accepted; a longer one is answered `malformed` and the connection closed.
@@ -23,6 +32,9 @@ public final class ControlServer: Service, Sendable {
         public var handlerTimeout: Duration = .seconds(10)
         /// Connections served at once; more are answered `failed` and closed.
         public var maxConnections = 32
+        /// Further connections kept for peers who may make changes, so that unprivileged users
+        /// holding every ordinary slot cannot lock root out.
+        public var reservedForChanges = 4
         public init() {}
     }
 
@@ -122,8 +134,10 @@ public final class ControlServer: Service, Sendable {
     }
 
     private func admit(_ connection: Int32) {
+        let privileged = (try? SocketPeerCredentials.of(connection: connection)).map(policy.permitsChanges) ?? false
+        let limit = configuration.maxConnections + (privileged ? configuration.reservedForChanges : 0)
         let admitted = connections.withLock { open in
-            guard open.count < configuration.maxConnections, !stopped.load(ordering: .sequentiallyConsistent) else { return false }
+            guard open.count < limit, !stopped.load(ordering: .sequentiallyConsistent) else { return false }
             open.insert(connection)
             return true
         }
@@ -212,10 +226,10 @@ public final class ControlServer: Service, Sendable {
     static func dispatch(_ request: ControlRequest, to handler: any ControlHandling) async -> ControlResponse {
         do throws(ControlFailure) {
             switch request {
-            case .status: return .success(await handler.statusDocument())
-            case .plan: return .success(await handler.planDocument())
-            case .explain: return .success(await handler.explainDocument())
-            case .resume: return .success(await handler.resume())
+            case .status: return .success(try await handler.statusDocument())
+            case .plan: return .success(try await handler.planDocument())
+            case .explain: return .success(try await handler.explainDocument())
+            case .resume: return .success(try await handler.resume())
             case .reload: return .success(try await handler.reload())
             case .override(let o):
                 return .success(try await handler.addOverride(

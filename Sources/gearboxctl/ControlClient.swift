@@ -53,7 +53,12 @@ struct ControlClient {
         while offset < line.count {
             let sent = line[offset...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if sent < 0 && errno == EINTR { continue }
-            guard sent > 0 else { throw ControlFailure(.failed, "cannot send to gearboxd at \(socketPath): \(Self.reason(errno))") }
+            guard sent > 0 else {
+                let failure = ControlFailure(.failed, "cannot send to gearboxd at \(socketPath): \(Self.reason(errno))")
+                // The agent may have answered and closed before reading (too many connections): say what it said.
+                guard let said = try? readLine(descriptor) else { throw failure }
+                return ControlResponse.decode(line: said)
+            }
             offset += sent
         }
         return ControlResponse.decode(line: try readLine(descriptor))

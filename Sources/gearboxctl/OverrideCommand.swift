@@ -57,13 +57,21 @@ struct OverrideCommand: ParsableCommand {
     }
 
     func run() throws {
-        let document = try control.send(.override(try request()))
+        let request = try request()
+        let document = try control.send(.override(request))
         guard !control.json else { return }
-        let override = document["override"]
-        let id = override?["id"]?.intValue.map { " \($0)" } ?? ""
-        let left = override.map { StatusReport.timeLeft($0["expires_in_s"]) } ?? ""
-        let what = override.map { "\(StatusReport.scope($0["scope"])): \(StatusReport.action($0))" } ?? "override accepted"
-        print("override\(id) in force: \(what), \(left == "until resume" ? "until resume" : "for \(left)").")
+        print(Self.confirmation(document["override"], request: request))
+    }
+
+    /// "override 3 in force: domain policy0: 1200 MHz, for 5.0 min." from the agent's answer,
+    /// filled in from the request where the answer is silent.
+    static func confirmation(_ answer: JSONValue?, request: OverrideRequest) -> String {
+        let sent = ControlRequest.override(request).json()
+        let id = answer?["id"]?.intValue.map { " \($0)" } ?? ""
+        let scope = StatusReport.scope(answer?["scope"] ?? sent["scope"])
+        let action = answer.map(StatusReport.action).flatMap { $0 == "?" ? nil : $0 } ?? StatusReport.action(sent)
+        let left = answer?["expires_in_s"].map { StatusReport.timeLeft($0) } ?? StatusReport.timeLeft(sent["duration_s"])
+        return "override\(id) in force: \(scope): \(action), \(left == "until resume" ? "until resume" : "for \(left)")."
     }
 
     /// The request the options describe; a `ValidationError` names what is wrong.

@@ -18,8 +18,13 @@ actor RecordingHandler: ControlHandling {
     var calls: [String] = []
     var overrides = OverrideSet()
     let statusDelay: Duration
+    /// Answer an override with its id only, as an agent may.
+    let terse: Bool
 
-    init(statusDelay: Duration = .zero) { self.statusDelay = statusDelay }
+    init(statusDelay: Duration = .zero, terse: Bool = false) {
+        self.statusDelay = statusDelay
+        self.terse = terse
+    }
 
     func statusDocument() async -> JSONValue {
         calls.append("status")
@@ -32,7 +37,8 @@ actor RecordingHandler: ControlHandling {
     func addOverride(scope: Override.Scope, action: Override.Action, duration: Double?) throws(ControlFailure) -> JSONValue {
         calls.append("override")
         try OverrideValidation.check(scope: scope, action: action, platform: Self.platform, queueNames: ["web"])
-        return .object([("override", overrides.add(scope: scope, action: action, expiresAt: duration).json(now: 0))])
+        let added = overrides.add(scope: scope, action: action, expiresAt: duration)
+        return .object([("override", terse ? .object([("id", .int(added.id))]) : added.json(now: 0))])
     }
     func resume() -> JSONValue { calls.append("resume"); return .object([("removed", .int(overrides.removeAll()))]) }
     func reload() throws(ControlFailure) -> JSONValue { calls.append("reload"); return .object([]) }
@@ -109,6 +115,20 @@ func withControlServer(
         }
     }
 
+    @Test func gearboxctlConfirmsAnOverrideWhateverTheAgentEchoes() async throws {
+        for terse in [false, true] {
+            try await withControlServer(handler: RecordingHandler(terse: terse)) { path, _ in
+                let result = try await runChild(BuiltProducts.gearboxctl, [
+                    "override", "--domain", "policy0", "--mode", "performance", "--duration", "90s", "--socket", path])
+                #expect(result.status == 0, "\(result)")
+                #expect(result.stdout == "override 1 in force: domain policy0: performance, for 90.0 s.\n", "terse \(terse): \(result.stdout)")
+                let target = try await runChild(BuiltProducts.gearboxctl, [
+                    "override", "--queue", "web", "--p99-ms", "12.5", "--socket", path])
+                #expect(target.stdout == "override 2 in force: host: queue web p99 12.50 ms, until resume.\n", "terse \(terse): \(target.stdout)")
+            }
+        }
+    }
+
     @Test func overlongLineIsAnsweredThenClosed() async throws {
         var configuration = ControlServer.Configuration()
         configuration.maxLineBytes = 1024
@@ -169,17 +189,26 @@ func withControlServer(
         }
     }
 
-    @Test func tooManyConnectionsAreToldSo() async throws {
+    @Test(.enabled(if: getuid() == 0, "needs root to connect as another user"))
+    func tooManyConnectionsAreToldSoButRootKeepsAReserve() async throws {
         var configuration = ControlServer.Configuration()
         configuration.maxConnections = 2
+        configuration.reservedForChanges = 1
         try await withControlServer(configuration: configuration) { path, _ in
             let held = [try LineClient(path: path), try LineClient(path: path)]
             // Wait until both are admitted: each answers a status.
             for client in held { #expect(await blocking { client.ask(#"{"command":"status"}"#) }?["ok"]?.boolValue == true) }
-            let third = try LineClient(path: path)
-            let answer = await blocking { third.readLine().flatMap { try? JSONParser.parse($0) } }
+            // An unprivileged user finds every ordinary slot taken.
+            let refused = try await runChild("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups",
+                                                                  BuiltProducts.gearboxctl, "status", "--socket", path])
+            #expect(refused.status == 1)
+            #expect(refused.stderr == "gearboxctl: the agent is serving 2 connections; try again\n", "\(refused)")
+            // Root (this test) still gets the reserved one, and no more.
+            let reserved = try LineClient(path: path)
+            #expect(await blocking { reserved.ask(#"{"command":"status"}"#) }?["ok"]?.boolValue == true)
+            let beyond = try LineClient(path: path)
+            let answer = await blocking { beyond.readLine().flatMap { try? JSONParser.parse($0) } }
             #expect(answer?["error"]?["code"]?.stringValue == "failed")
-            #expect(answer?["error"]?["message"]?.stringValue?.contains("2 connections") == true)
         }
     }
 
