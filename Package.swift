@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Pure core: model, queueing formulas, planner. No Foundation, no I/O.
@@ -59,6 +61,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(
@@ -106,7 +110,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "GearboxAgentTests", dependencies: ["GearboxAgent", "GearboxLinux", "GearboxConfig", "GearboxCore"]),
+        // Test-only child process for GearboxAgentTests: a ControlServer with a fixed handler, so
+        // systemd-socket-activate can hand it the control socket. Not a product; never installed.
+        .executableTarget(
+            name: "gearbox-control-probe",
+            dependencies: [
+                "GearboxAgent", "GearboxControl", "GearboxCore", "GearboxLinux",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/Support/gearbox-control-probe"
+        ),
+        .testTarget(
+            name: "GearboxAgentTests",
+            dependencies: [
+                "GearboxAgent", "GearboxLinux", "GearboxConfig", "GearboxCore", "GearboxControl",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
         // Runs the built gearboxctl / gearboxd binaries as a user would.
         .testTarget(name: "CLITests", dependencies: ["GearboxCore"]),
     ]

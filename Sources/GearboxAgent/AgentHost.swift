@@ -10,6 +10,8 @@ public protocol AgentHost: Sendable {
     func apply(_ plan: Plan) async
     /// Puts back the cpufreq settings found before the first write.
     func restore() async
+    /// Each domain's last written frequency, and the domains held after a failed write.
+    func state() async -> (frequencies: [String: Kilohertz], held: [String])
 }
 
 /// Publishes the current plan for applications (`/run/gearbox/plan.json`).

@@ -1,4 +1,7 @@
+import Foundation
 import GearboxConfig
+import GearboxControl
+import GearboxLinux
 import GearboxCore
 import Logging
 import ServiceLifecycle
@@ -14,6 +17,8 @@ public final class AgentService: Service, Sendable {
         public var once = false
         /// Words for STATUS= and logs: "service" or "dry-run".
         public var modeName = "service"
+        /// Serve the control socket (from the configuration, or systemd's).
+        public var controlSocket = true
         public init() {}
     }
 
@@ -25,6 +30,8 @@ public final class AgentService: Service, Sendable {
     let reload: @Sendable () throws -> AgentConfiguration
     let options: Options
     let logger: Logger
+    let clock = ContinuousClock()
+    let started = ContinuousClock.now
 
     public init(
         platform: Platform, configuration: AgentConfiguration, host: any AgentHost,
@@ -70,14 +77,24 @@ public final class AgentService: Service, Sendable {
                 }
             }
             group.addTask { [self] in await self.feedWatchdog() }
+            if options.controlSocket {
+                let configuration = loop.configuration
+                group.addTask { [self] in
+                    await self.serveControlSocket(configuration, events: continuation)
+                }
+            }
             for await event in events.cancelOnGracefulShutdown() {
                 switch event {
                 case .tick: await handleTick(&loop)
                 case .reload:
                     await handleReload(&loop)
                     tick.withLock { $0 = loop.configuration.tick }
+                case .control(let command, let reply):
+                    reply.resume(returning: await handleControl(command, loop: &loop))
+                    tick.withLock { $0 = loop.configuration.tick }
                 }
             }
+            continuation.finish()
             group.cancelAll()
         }
         notifier.stopping()
@@ -85,17 +102,169 @@ public final class AgentService: Service, Sendable {
         await host.restore()
     }
 
-    private enum LoopEvent: Sendable { case tick, reload }
+    enum LoopEvent: Sendable {
+        case tick
+        case reload
+        /// A control-socket request, answered by the loop so that all state stays inside it.
+        case control(ControlCommand, CheckedContinuation<Result<JSONValue, ControlFailure>, Never>)
+    }
+
+    enum ControlCommand: Sendable {
+        case status, plan, explain, resume, reload
+        case override(Override.Scope, Override.Action, Double?)
+    }
 
     private func handleTick(_ loop: inout ControlLoop) async {
         let interval = Double(loop.configuration.tick.components.seconds)
             + Double(loop.configuration.tick.components.attoseconds) / 1e18
         do {
             let busy = try await host.sampleBusyFractions()
-            await carryOut(loop.tick(busy: busy, interval: interval), loop: loop)
+            let scrapes = await Self.scrape(loop.configuration.queues)
+            let decision = loop.tick(busy: busy, interval: interval, scrapes: scrapes, now: clock.now.secondsSinceStart(started))
+            for event in decision.queueEvents {
+                if event.stale {
+                    logger.warning("queue \(event.queue) is stale (\(event.reason)): its CPUs fall back to kernel-only mode",
+                                   metadata: ["event": "queue_stale", "queue": "\(event.queue)"])
+                } else if event.reason.hasPrefix("measured latency") {
+                    logger.warning("queue \(event.queue): \(event.reason)", metadata: ["event": "cool_down", "queue": "\(event.queue)"])
+                } else {
+                    logger.notice("queue \(event.queue) is answering again", metadata: ["event": "queue_recovered", "queue": "\(event.queue)"])
+                }
+            }
+            for expired in decision.expired {
+                logger.notice("override \(expired.id) expired", metadata: ["event": "override_expired"])
+            }
+            await carryOut(decision, loop: loop)
+            await writeMetrics(loop)
         } catch {
             // A failed sample keeps the current plan: never act on a reading we do not have.
             logger.warning("sampling failed, keeping the current plan: \(error)", metadata: ["event": "fault"])
+        }
+    }
+
+    /// Reads every live queue's source at once, each with a short deadline, off the caller's thread.
+    static func scrape(_ queues: [AgentQueue]) async -> [String: ControlLoop.Scrape] {
+        await withTaskGroup(of: (String, ControlLoop.Scrape).self) { group in
+            for q in queues {
+                guard let source = q.source else { continue }
+                group.addTask {
+                    await Task.detached { (q.queue.name, Self.read(source)) }.value
+                }
+            }
+            var result: [String: ControlLoop.Scrape] = [:]
+            for await (name, scrape) in group { result[name] = scrape }
+            return result
+        }
+    }
+
+    static func read(_ source: QueueSource) -> ControlLoop.Scrape {
+        let text: String
+        switch source.location {
+        case .http(let url):
+            do { text = try LoopbackHTTP.get(url) } catch { return .failed(error.description) }
+        case .file(let path):
+            guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else { return .failed("cannot read \(path)") }
+            text = contents
+        }
+        do {
+            return .samples(try PrometheusText.parse(text))
+        } catch {
+            return .failed("junk from the source: \(error)")
+        }
+    }
+
+    private func serveControlSocket(_ configuration: AgentConfiguration, events: AsyncStream<LoopEvent>.Continuation) async {
+        let listener: SocketListener
+        do {
+            listener = try ControlServer.openListener(
+                path: configuration.controlSocket, mode: configuration.controlSocketMode,
+                groupName: configuration.controlGroup, logger: logger)
+        } catch {
+            logger.error("control socket unavailable, running without it: \(error)", metadata: ["event": "fault"])
+            return
+        }
+        let server = ControlServer(listener: listener, groupName: configuration.controlGroup,
+                                   handler: AgentControl(events: events), logger: logger)
+        await withTaskCancellationHandler {
+            await server.run()
+        } onCancel: {
+            server.stop()
+        }
+    }
+
+    /// A snapshot of the agent for `status` and the metrics file.
+    private func status(of loop: ControlLoop) async -> AgentStatus {
+        let (frequencies, held) = await host.state()
+        var measured: [String: Double] = [:]
+        var stale: [String: String] = [:]
+        for (name, queue) in loop.live {
+            if let m = queue.measuredLatency { measured[name] = m }
+            if let reason = queue.staleReason { stale[name] = reason }
+        }
+        return AgentStatus(
+            mode: options.modeName, now: clock.now.secondsSinceStart(started), platform: loop.platform,
+            plan: loop.currentPlan, workload: loop.plannedWorkload ?? Workload(queues: []), measuredLatency: measured,
+            staleQueues: stale, overrides: loop.overrides, currentFrequencies: frequencies, heldDomains: held)
+    }
+
+    /// Writes the Prometheus textfile, when configured (node_exporter's textfile collector).
+    private func writeMetrics(_ loop: ControlLoop) async {
+        guard let metrics = metricsFile(loop.configuration.metricsFile) else { return }
+        do {
+            try metrics.write(await status(of: loop))
+        } catch {
+            logger.warning("could not write the metrics file: \(error)", metadata: ["event": "fault"])
+        }
+    }
+
+    private let metrics = Mutex<MetricsFile?>(nil)
+
+    private func metricsFile(_ path: String?) -> MetricsFile? {
+        guard let path else { return nil }
+        return metrics.withLock { current in
+            if current?.path != path { current = MetricsFile(path: path) }
+            return current
+        }
+    }
+
+    private func handleControl(_ command: ControlCommand, loop: inout ControlLoop) async -> Result<JSONValue, ControlFailure> {
+        let now = clock.now.secondsSinceStart(started)
+        switch command {
+        case .status:
+            return .success(StatusDocument.json(await status(of: loop)))
+        case .plan:
+            return .success(.object([("plan", loop.currentPlan.map(PlanDocument.json) ?? .null)]))
+        case .explain:
+            guard let plan = loop.currentPlan, let workload = loop.plannedWorkload else {
+                return .failure(ControlFailure(.failed, "no plan yet"))
+            }
+            return .success(ExplainDocument.json(platform: loop.platform, workload: workload, plan: plan, planner: loop.planner))
+        case .override(let scope, let action, let duration):
+            do {
+                try OverrideValidation.check(scope: scope, action: action, platform: loop.platform,
+                                             queueNames: (loop.plannedWorkload?.queues ?? []).map(\.name))
+            } catch {
+                return .failure(error)
+            }
+            let (added, decision) = loop.addOverride(scope: scope, action: action, expiresAt: duration.map { now + $0 })
+            logger.notice("override \(added.id) added", metadata: ["event": "override", "override": "\(added.id)"])
+            await carryOut(decision, loop: loop)
+            return .success(.object([("override", .object([("id", .int(added.id))]))]))
+        case .resume:
+            let (count, decision) = loop.resume()
+            logger.notice("\(count) overrides dropped", metadata: ["event": "resume"])
+            await carryOut(decision, loop: loop)
+            return .success(.object([("removed", .int(count))]))
+        case .reload:
+            do {
+                let configuration = try reload()
+                logger.info("configuration reloaded", metadata: ["event": "reload"])
+                await carryOut(loop.reconfigure(configuration, platform: platform), loop: loop)
+                return .success(.object([("reloaded", .bool(true))]))
+            } catch {
+                logger.error("configuration refused, keeping the old one: \(error)", metadata: ["event": "reload_refused"])
+                return .failure(ControlFailure(.failed, "\(error)"))
+            }
         }
     }
 
@@ -142,5 +311,47 @@ public final class AgentService: Service, Sendable {
             notifier.watchdog()
             try? await Task.sleep(for: half)
         }
+    }
+}
+
+extension ContinuousClock.Instant {
+    /// Seconds from `start` to this instant: the agent's clock for override expiry.
+    func secondsSinceStart(_ start: ContinuousClock.Instant) -> Double {
+        let d = start.duration(to: self)
+        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+}
+
+/// The control socket's view of the agent: every request becomes an event of the control loop,
+/// answered there, so the socket never touches the loop's state from another task.
+struct AgentControl: ControlHandling {
+    let events: AsyncStream<AgentService.LoopEvent>.Continuation
+
+    private func ask(_ command: AgentService.ControlCommand) async -> Result<JSONValue, ControlFailure> {
+        await withCheckedContinuation { reply in
+            if case .terminated = events.yield(.control(command, reply)) {
+                reply.resume(returning: .failure(ControlFailure(.failed, "the agent is stopping")))
+            }
+        }
+    }
+
+    private func document(_ command: AgentService.ControlCommand) async -> JSONValue {
+        switch await ask(command) {
+        case .success(let value): value
+        case .failure(let failure): .object([("error", .string(failure.message))])
+        }
+    }
+
+    func statusDocument() async -> JSONValue { await document(.status) }
+    func planDocument() async -> JSONValue { await document(.plan) }
+    func explainDocument() async -> JSONValue { await document(.explain) }
+    func resume() async -> JSONValue { await document(.resume) }
+
+    func addOverride(scope: Override.Scope, action: Override.Action, duration: Double?) async throws(ControlFailure) -> JSONValue {
+        try await ask(.override(scope, action, duration)).get()
+    }
+
+    func reload() async throws(ControlFailure) -> JSONValue {
+        try await ask(.reload).get()
     }
 }

@@ -11,17 +11,50 @@ public struct ControlLoop: Sendable {
         public var reason: String?
         /// The workload the current plan serves (estimates as of this tick).
         public var workload: Workload
+        public var queueEvents: [QueueEvent] = []
+        public var expired: [Override] = []
     }
 
     public private(set) var platform: Platform
     public private(set) var configuration: AgentConfiguration
     public private(set) var currentPlan: Plan?
     public private(set) var plannedWorkload: Workload?
+    public private(set) var overrides = OverrideSet()
+    /// Live queues by name (those with a `source`), with their estimates.
+    public private(set) var live: [String: LiveQueue] = [:]
     private var demand: [Int: SmoothedRate] = [:]
 
     public init(platform: Platform, configuration: AgentConfiguration) {
         self.platform = platform
         self.configuration = configuration
+        resetLiveQueues()
+    }
+
+    private mutating func resetLiveQueues() {
+        var fresh: [String: LiveQueue] = [:]
+        for q in configuration.queues where q.source != nil {
+            // A reload keeps the estimates of a queue whose definition did not change.
+            fresh[q.queue.name] = live[q.queue.name].flatMap { $0.configured == q ? $0 : nil }
+                ?? LiveQueue(q, halfLife: configuration.smoothingHalfLife)
+        }
+        live = fresh
+    }
+
+    /// What a live queue's source gave this tick: samples, or why there are none.
+    public enum Scrape: Sendable {
+        case samples([PrometheusText.Sample])
+        case failed(String)
+    }
+
+    static let missedWindowsBeforeCoolDown = 3
+    /// Seconds at top speed after repeated misses.
+    static let coolDown = 30.0
+
+    /// Events worth one log line each (a queue went stale or recovered).
+    public struct QueueEvent: Sendable, Equatable {
+        public var queue: String
+        public var stale: Bool
+        public var reason: String
     }
 
     var planner: Planner {
@@ -46,34 +79,111 @@ public struct ControlLoop: Sendable {
 
     /// One tick: `busy` holds each CPU's busy fraction over the last `interval` seconds
     /// (kernel-only mode; ignored when static queues are configured).
-    public mutating func tick(busy: [Int: Double], interval: Double) -> Decision {
-        var burst = false
-        let workload: Workload
-        if configuration.queues.isEmpty {
-            burst = updateKernelDemand(busy: busy, interval: interval)
-            let kernel = KernelDemand(requestWork: configuration.kernelRequestWork, target: configuration.kernelTarget)
-            workload = kernel.workload(requestRates: demand.compactMapValues(\.value))
-        } else {
-            workload = Workload(queues: configuration.queues.map(\.queue))
+    public mutating func tick(
+        busy: [Int: Double], interval: Double, scrapes: [String: Scrape] = [:], now: Double = 0
+    ) -> Decision {
+        // Kernel demand is always tracked (a stale queue's CPUs fall back to it), but it only
+        // triggers a re-plan in kernel-only mode.
+        var burst = updateKernelDemand(busy: busy, interval: interval) && configuration.queues.isEmpty
+        var events: [QueueEvent] = []
+        let speeds = averageSpeeds()
+        for name in live.keys.sorted() {
+            guard var queue = live[name] else { continue }
+            let cpus = queue.configured.queue.allowedCPUs(on: platform)
+            let speed = cpus.compactMap { speeds[$0] }.reduce(0, +) / Double(max(cpus.count, 1))
+            let update: LiveQueue.Update
+            switch scrapes[name] ?? .failed("no answer this tick") {
+            case .samples(let samples): update = queue.update(samples: samples, interval: interval, speed: speed)
+            case .failed(let reason): update = queue.markStale(reason)
+            }
+            if update.becameStale { events.append(QueueEvent(queue: name, stale: true, reason: queue.staleReason ?? "")) }
+            if update.recovered { events.append(QueueEvent(queue: name, stale: false, reason: "answering again")) }
+            burst = burst || update.burst
+            // Three windows in a row over target: the model is wrong for this queue right now;
+            // run its CPUs at top speed for a cool-down rather than keep missing.
+            if queue.windowsOverTarget >= Self.missedWindowsBeforeCoolDown, let cpus = queue.configured.queue.cpus ?? Optional(platform.cpus) {
+                queue.acknowledgeMisses()
+                let added = overrides.add(scope: .cpus(cpus), action: .performance, expiresAt: now + Self.coolDown)
+                events.append(QueueEvent(queue: name, stale: false,
+                    reason: "measured latency over target \(Self.missedWindowsBeforeCoolDown) windows in a row: top speed for \(Int(Self.coolDown)) s (override \(added.id))"))
+                burst = true
+            }
+            live[name] = queue
         }
+        let expired = overrides.expire(now: now)
+        let workload = currentWorkload()
         let policy = ReplanPolicy(hysteresis: configuration.hysteresis)
-        guard burst || policy.shouldReplan(planned: plannedWorkload, current: workload) else {
-            return Decision(newPlan: nil, reason: nil, workload: plannedWorkload ?? workload)
+        guard burst || !expired.isEmpty || !events.isEmpty || policy.shouldReplan(planned: plannedWorkload, current: workload) else {
+            return Decision(newPlan: nil, reason: nil, workload: plannedWorkload ?? workload, queueEvents: events)
         }
-        let reason = currentPlan == nil ? "first plan" : burst ? "burst in demand" : "estimates moved beyond the hysteresis band"
-        return adopt(workload, reason: reason)
+        let reason = currentPlan == nil ? "first plan" : burst ? "burst in demand"
+            : !expired.isEmpty ? "override expired" : !events.isEmpty ? "a queue's source changed state"
+            : "estimates moved beyond the hysteresis band"
+        var decision = adopt(workload, reason: reason)
+        decision.queueEvents = events
+        decision.expired = expired
+        return decision
+    }
+
+    /// The queues to plan for: static queues as written, live queues with their estimates, and
+    /// kernel-only per-CPU queues for every CPU no answering queue covers (MODEL.md: with no
+    /// application queue, or a stale one, the agent still governs from /proc/stat).
+    func currentWorkload() -> Workload {
+        var queues: [WorkQueue] = []
+        var covered = Set<Int>()
+        for q in configuration.queues {
+            let estimate = q.source == nil ? q.queue : live[q.queue.name]?.estimate
+            guard let estimate else { continue }
+            queues.append(estimate)
+            covered.formUnion(estimate.allowedCPUs(on: platform))
+        }
+        let kernel = KernelDemand(requestWork: configuration.kernelRequestWork, target: configuration.kernelTarget)
+        let uncovered = demand.filter { !covered.contains($0.key) }.compactMapValues(\.value)
+        // With application queues configured, only CPUs left by a stale queue fall back.
+        let fallback = configuration.queues.isEmpty ? uncovered : uncovered.filter { cpu, _ in
+            configuration.queues.contains { $0.source != nil && live[$0.queue.name]?.estimate == nil
+                && $0.queue.allowedCPUs(on: platform).contains(cpu) }
+        }
+        queues += kernel.workload(requestRates: fallback).queues
+        return Workload(queues: queues)
+    }
+
+    /// Adds an operator's override and re-plans at once.
+    public mutating func addOverride(scope: Override.Scope, action: Override.Action, expiresAt: Double?) -> (Override, Decision) {
+        let added = overrides.add(scope: scope, action: action, expiresAt: expiresAt)
+        return (added, adopt(plannedWorkload ?? currentWorkload(), reason: "override \(added.id)"))
+    }
+
+    /// Drops every override and re-plans; returns how many there were.
+    public mutating func resume() -> (Int, Decision) {
+        let count = overrides.removeAll()
+        return (count, adopt(plannedWorkload ?? currentWorkload(), reason: "overrides dropped"))
     }
 
     /// Re-plans now with new settings (a reload), keeping the demand estimates.
     public mutating func reconfigure(_ configuration: AgentConfiguration, platform: Platform) -> Decision {
         self.configuration = configuration
         self.platform = platform
-        let workload = configuration.queues.isEmpty ? (plannedWorkload ?? Workload(queues: [])) : Workload(queues: configuration.queues.map(\.queue))
-        return adopt(workload, reason: "configuration reloaded")
+        resetLiveQueues()
+        return adopt(currentWorkload(), reason: "configuration reloaded")
     }
 
     private mutating func adopt(_ workload: Workload, reason: String) -> Decision {
-        let plan = planner.plan(platform: platform, workload: workload)
+        // Overrides: targets change what is planned; pins replace a domain's speeds after, and
+        // the prediction is redone for what will really run.
+        let adjusted = overrides.adjust(workload)
+        var plan = planner.plan(platform: platform, workload: adjusted)
+        let pinned = overrides.apply(to: plan, on: platform)
+        if pinned != plan {
+            let prediction = LatencyModel.predict(platform: platform, workload: adjusted, plan: pinned, configuration: planner.configuration)
+            plan = pinned
+            plan.power = prediction.power
+            plan.cpus = prediction.cpus
+            plan.feasible = prediction.feasible
+            for (i, q) in prediction.queues.enumerated() where i < plan.queues.count {
+                plan.queues[i].predictedLatency = q.latency
+            }
+        }
         let changed = plan != currentPlan
         currentPlan = plan
         plannedWorkload = workload

@@ -13,6 +13,8 @@ public struct LiveQueue: Sendable {
     /// Why the queue is stale, or nil while its source answers.
     public private(set) var staleReason: String?
     private var previous: Counters?
+    /// Consecutive windows whose measured latency exceeded the target.
+    public private(set) var windowsOverTarget = 0
 
     struct Counters: Sendable {
         var arrivals: Double
@@ -76,9 +78,17 @@ public struct LiveQueue: Sendable {
            let lastSum = last.histogramSum, let lastCount = last.histogramCount {
             let n = counterIncrease(from: lastCount, to: count)
             measuredLatency = n > 0 ? counterIncrease(from: lastSum, to: sum) / n : nil
+            // The histogram gives the mean; a mean above the target misses any kind of target
+            // (a percentile is at least the mean for these latency distributions).
+            if let measured = measuredLatency {
+                windowsOverTarget = measured > configured.queue.target.seconds ? windowsOverTarget + 1 : 0
+            }
         }
         return update
     }
+
+    /// Forgets the run of windows over target (after the agent reacted to it).
+    public mutating func acknowledgeMisses() { windowsOverTarget = 0 }
 
     /// The source failed (no answer, junk); returns whether this is news worth one log line.
     public mutating func markStale(_ reason: String) -> Update {

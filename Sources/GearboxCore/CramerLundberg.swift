@@ -81,6 +81,10 @@ public struct WaitingTail: Hashable, Sendable {
     /// `ρ ≥ 1`: the wait is unbounded.
     public var saturated: Bool
 
+    /// A sub-mixture's coefficient below this fraction of its load counts as collapsed, and
+    /// the next sub-mixture (without its longest-service classes) is added to the guard.
+    public static let collapse = 0.5
+
     public init(terms: [CramerLundberg], saturated: Bool) {
         self.terms = terms
         self.saturated = saturated
@@ -106,7 +110,14 @@ public struct WaitingTail: Hashable, Sendable {
         terms.reserveCapacity(ordered.count)
         var start = 0
         while start < ordered.count {
-            if let term = CramerLundberg.solve(classes: ordered, from: start) { terms.append(term) }
+            var subLoad = 0.0
+            for index in start..<ordered.count { subLoad += ordered[index].load }
+            let term = CramerLundberg.solve(classes: ordered, from: start)
+            if let term { terms.append(term) }
+            // The trap shows as a collapsed coefficient (C far below ρ, which it equals for
+            // M/M/1). While the coefficient is healthy, the sub-mixtures without the longest
+            // classes only carry less work and give lower tails, so they are not needed.
+            if let term, term.coefficient >= WaitingTail.collapse * subLoad { break }
             // Drop the whole group that shares the longest scale.
             let scale = ordered[start].scale
             while start < ordered.count && ordered[start].scale == scale { start += 1 }
@@ -128,6 +139,25 @@ public struct WaitingTail: Hashable, Sendable {
     public func responseProbabilityExceeding<C: Collection>(_ t: Double, service: C) -> Double
     where C.Element == GammaService {
         responseProbabilityExceeding(t, service: Array(service))
+    }
+
+    /// `P(Wait + S > t)` for a request of mean work `work` run with the two-speed `mix`
+    /// (the planner's hot path: no arrays).
+    func responseProbabilityExceeding(_ t: Double, work: Double, scv: Double, mix: SpeedMix) -> Double {
+        if saturated { return 1 }
+        let high = GammaService(rate: mix.pHigh, work: work, scv: scv, speed: mix.highSpeed)
+        let low = GammaService(rate: 1 - mix.pHigh, work: work, scv: scv, speed: mix.lowSpeed)
+        var own = 0.0
+        if high.rate > 0 { own += high.rate * high.survival(t) }
+        if low.rate > 0 { own += low.rate * low.survival(t) }
+        var worstWait = 0.0
+        for term in terms {
+            var wait = 0.0
+            if high.rate > 0 { wait += high.rate * high.convolvedWithExponential(decay: term.decay, at: t) }
+            if low.rate > 0 { wait += low.rate * low.convolvedWithExponential(decay: term.decay, at: t) }
+            worstWait = max(worstWait, term.coefficient * wait)
+        }
+        return min(1, own + worstWait)
     }
 
     /// `P(Wait + S > t)` for a service mix given as an array (non-generic: the hot path).

@@ -58,17 +58,22 @@ public enum ForkJoinLatency {
         }
     }
 
-    /// `∫_0^∞ tail(t) dt` for a decreasing tail: 8-point Gauss–Legendre on 16 panels up to
-    /// where the tail is below 1e-12, which is exact to about 1e-9 for exponential-like tails.
+    /// `∫_0^∞ tail(t) dt` for a decreasing tail: 8-point Gauss–Legendre on 32 panels up to
+    /// where the tail is below 1e-12, which is exact to about 1e-10 for exponential-like
+    /// tails. The end is the first power of two (in microseconds) past that point, found the
+    /// same way whatever `scale` says, so that every caller integrates on the same grid.
     public static func integrateTail(scale: Double, tail: (Double) -> Double) -> Double {
-        var end = max(scale, 1e-9)
+        let unit = 1e-6
+        var end = unit
+        while end * 2 < scale { end *= 2 }
         var steps = 0
         while tail(end) > 1e-12 {
             end *= 2
             steps += 1
             if steps > 200 || !end.isFinite { return .infinity }
         }
-        let panels = 16
+        while end > unit && tail(end / 2) <= 1e-12 { end /= 2 }
+        let panels = 32
         let width = end / Double(panels)
         var total = 0.0
         for panel in 0..<panels {

@@ -9,10 +9,14 @@ public struct GammaService: Hashable, Sendable {
     /// Scale in seconds; the mean service time is `shape * scale`.
     public var scale: Double
 
+    /// `log Γ(shape)`, kept because the incomplete gamma functions need it on every call.
+    let logGammaShape: Double
+
     public init(rate: Double, shape: Double, scale: Double) {
         self.rate = rate
         self.shape = shape
         self.scale = scale
+        logGammaShape = shape == 1 ? 0 : Math.lgamma(shape)
     }
 
     /// Work of mean `work` ref-s and squared coefficient of variation `scv`, run at `speed`.
@@ -47,7 +51,7 @@ public struct GammaService: Hashable, Sendable {
     /// `P(S > t)`.
     public func survival(_ t: Double) -> Double {
         if t <= 0 { return 1 }
-        return shape == 1 ? Math.exp(-t / scale) : IncompleteGamma.upper(shape, t / scale)
+        return shape == 1 ? Math.exp(-t / scale) : IncompleteGamma.upper(shape, t / scale, logGamma: logGammaShape)
     }
 
     /// `∫_0^t exp(-η (t - u)) f_S(u) du`: the service time convolved with an exponential
@@ -64,7 +68,8 @@ public struct GammaService: Hashable, Sendable {
         }
         let reduction = 1 - eta * scale
         if reduction > 0 {
-            return Math.exp(-eta * t - shape * Math.log(reduction)) * IncompleteGamma.lower(shape, x * reduction)
+            return Math.exp(-eta * t - shape * Math.log(reduction))
+                * IncompleteGamma.lower(shape, x * reduction, logGamma: logGammaShape)
         }
         // ∫_0^t u^{k-1} e^{βu} du with β = η - 1/θ ≥ 0, as t^k Σ (βt)^n / (n! (k+n)).
         let bt = (eta - 1 / scale) * t
@@ -78,6 +83,6 @@ public struct GammaService: Hashable, Sendable {
             sum += add
             if add < sum * 1e-16 { break }
         }
-        return Math.exp(-eta * t + shape * Math.log(x) - Math.lgamma(shape)) * sum
+        return Math.exp(-eta * t + shape * Math.log(x) - logGammaShape) * sum
     }
 }

@@ -41,6 +41,8 @@ struct GridSearch {
     /// for the grid (fork-join queues, or over the work bounds).
     func run(count: Int) -> [Solution]? {
         guard model.queues.allSatisfy(\.isRoute) else { return nil }
+        // One domain and one queue: nothing to split, the local search is exact there.
+        guard model.domains.count > 1 || model.queues.count > 1 else { return nil }
         let queueCount = model.queues.count
         var probe = PlanState(model: model, time: model.domains.map(\.fastest)) { _, _ in 0 }
         // Domains each queue may use, and queues each domain may serve.
@@ -53,9 +55,11 @@ struct GridSearch {
             if splits > maxSplits { return nil }
         }
         var evaluations = 0
+        // A queue with one domain puts everything there.
+        func counts(_ q: Int) -> [Int] { domainsOf[q].count == 1 ? [steps] : Array(0...steps) }
         for d in model.domains.indices {
             var vectors = 1
-            for _ in queuesOf[d] { vectors *= steps + 1 }
+            for q in queuesOf[d] { vectors *= counts(q).count }
             evaluations += vectors * levels(d).count * model.domains[d].cpus.count
         }
         guard evaluations <= maxEvaluations else { return nil }
@@ -63,7 +67,7 @@ struct GridSearch {
         // Tables: per domain, per share vector (as grid counts), entries sorted by power.
         var tables: [[[Int]: [Entry]]] = Array(repeating: [:], count: model.domains.count)
         for d in model.domains.indices {
-            for vector in GridSearch.vectors(queuesOf[d].count, steps) {
+            for vector in GridSearch.vectors(queuesOf[d].map(counts)) {
                 tables[d][vector] = entries(domain: d, queues: queuesOf[d], counts: vector, probe: &probe)
             }
         }
@@ -167,10 +171,10 @@ struct GridSearch {
         return (0...total).flatMap { first in compositions(parts - 1, total - first).map { [first] + $0 } }
     }
 
-    /// Every vector of `count` grid counts in 0...steps.
-    static func vectors(_ count: Int, _ steps: Int) -> [[Int]] {
-        if count == 0 { return [[]] }
-        return vectors(count - 1, steps).flatMap { rest in (0...steps).map { rest + [$0] } }
+    /// Every vector with one value from each of `choices`.
+    static func vectors(_ choices: [[Int]]) -> [[Int]] {
+        guard let last = choices.last else { return [[]] }
+        return vectors(Array(choices.dropLast())).flatMap { rest in last.map { rest + [$0] } }
     }
 }
 
@@ -191,6 +195,6 @@ extension PlanState {
         var power = Double(domain.cpus.count) * domain.idle
         let w = work(domain: d)
         if w > 0 { power += w * model.marginalEnergy(domain: d, time: time[d]) }
-        return (power, contribution)
+        return (power * Double(domain.multiplicity), contribution)
     }
 }

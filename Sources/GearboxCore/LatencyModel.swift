@@ -42,8 +42,12 @@ public struct LatencyModel: Sendable {
     public let servers: [ServerQueue]
     let cpuIndex: [Int: Int]
     let cpuNumbers: [Int]
+    /// Per CPU: its domain (platform order), if any.
+    let cpuDomain: [Int?]
+    /// Waiting tails of the distinct servers (identical CPUs share one), and each CPU's.
     let waitingTails: [WaitingTail]
-    /// Per workload queue: its placements (CPU index, arrival rate, mean work at the CPU).
+    let tailOfCPU: [Int]
+    /// Per workload queue: its placements (identical ones merged, shares added).
     let placements: [[Placement]]
 
     struct Placement: Hashable, Sendable {
@@ -57,10 +61,11 @@ public struct LatencyModel: Sendable {
         self.platform = platform
         self.workload = workload
         self.configuration = configuration
+        var planOfDomain: [String: DomainPlan] = [:]
+        for domainPlan in plan.domains where planOfDomain[domainPlan.name] == nil { planOfDomain[domainPlan.name] = domainPlan }
         var mixes: [SpeedMix] = []
         for (index, domain) in platform.domains.enumerated() {
-            let domainPlan = plan.domains.first { $0.name == domain.name }
-                ?? (index < plan.domains.count ? plan.domains[index] : nil)
+            let domainPlan = planOfDomain[domain.name] ?? (index < plan.domains.count ? plan.domains[index] : nil)
             mixes.append(LatencyModel.mix(domain: domain, plan: domainPlan))
         }
         self.mixes = mixes
@@ -68,27 +73,55 @@ public struct LatencyModel: Sendable {
         var cpuIndex: [Int: Int] = [:]
         for (index, cpu) in cpuNumbers.enumerated() { cpuIndex[cpu] = index }
         self.cpuIndex = cpuIndex
-        var mixOfCPU = [SpeedMix](repeating: SpeedMix(lowSpeed: 1, highSpeed: 1, lowPower: 0, highPower: 0, pHigh: 1),
-                                  count: cpuNumbers.count)
+        var cpuDomain = [Int?](repeating: nil, count: cpuNumbers.count)
         for (d, domain) in platform.domains.enumerated() {
-            for cpu in domain.cpus { if let i = cpuIndex[cpu] { mixOfCPU[i] = mixes[d] } }
+            for cpu in domain.cpus { if let i = cpuIndex[cpu], cpuDomain[i] == nil { cpuDomain[i] = d } }
         }
+        self.cpuDomain = cpuDomain
         var classes = [[GammaService]](repeating: [], count: cpuNumbers.count)
-        var placements: [[Placement]] = []
+        var raw: [[Placement]] = []
         for queue in workload.queues {
             let queuePlan = plan.queues.first { $0.name == queue.name }
             var list: [Placement] = []
             for (cpu, share, rate, work) in LatencyModel.subtasks(queue: queue, plan: queuePlan) {
-                guard let i = cpuIndex[cpu] else { continue }
-                let own = LatencyModel.classes(rate: rate, work: work, scv: queue.scv, mix: mixOfCPU[i])
+                guard let i = cpuIndex[cpu], let d = cpuDomain[i] else { continue }
+                let own = LatencyModel.classes(rate: rate, work: work, scv: queue.scv, mix: mixes[d])
                 classes[i].append(contentsOf: own)
                 list.append(Placement(cpu: i, share: share, classes: own))
             }
-            placements.append(list)
+            raw.append(list)
         }
-        self.placements = placements
         servers = classes.map { ServerQueue(classes: $0) }
-        waitingTails = servers.map(\.waitingTail)
+        // Identical CPUs (same domain mix, same arrivals) share one tail: large hosts repeat.
+        var unique: [ServerQueue: Int] = [:]
+        var tails: [WaitingTail] = []
+        var tailOfCPU: [Int] = []
+        for server in servers {
+            if let k = unique[server] {
+                tailOfCPU.append(k)
+            } else {
+                unique[server] = tails.count
+                tailOfCPU.append(tails.count)
+                tails.append(server.waitingTail)
+            }
+        }
+        waitingTails = tails
+        self.tailOfCPU = tailOfCPU
+        // Route placements on identical CPUs with equal classes act as one with the summed share.
+        placements = zip(workload.queues, raw).map { queue, list in
+            guard case .route = queue.dispatch else { return list }
+            var merged: [Placement] = []
+            var index: [[GammaService]: [Int]] = [:]
+            for placement in list {
+                if let k = index[placement.classes]?.first(where: { tailOfCPU[merged[$0].cpu] == tailOfCPU[placement.cpu] }) {
+                    merged[k].share += placement.share
+                } else {
+                    index[placement.classes, default: []].append(merged.count)
+                    merged.append(placement)
+                }
+            }
+            return merged
+        }
     }
 
     /// Predicts latency, utilisation and power of `plan` (the entry point for the simulator and agent).
@@ -108,7 +141,7 @@ public struct LatencyModel: Sendable {
         var cpus: [CPUPlan] = []
         var total = 0.0
         for (i, server) in servers.enumerated() {
-            let domain = platform.domainIndex(ofCPU: cpuNumbers[i])
+            let domain = cpuDomain[i]
             let mix = domain.map { mixes[$0] }
             let idle = domain.map { platform.domains[$0].idlePower.value } ?? 0
             let rho = server.utilization
@@ -145,7 +178,7 @@ public struct LatencyModel: Sendable {
             if let quantile = kind.quantile {
                 return TailQuantile.solve(level: 1 - quantile, scale: max(scale, 1e-9)) { t in
                     list.reduce(0.0) { acc, p in
-                        acc + p.share * waitingTails[p.cpu].responseProbabilityExceeding(t, service: p.classes)
+                        acc + p.share * waitingTails[tailOfCPU[p.cpu]].responseProbabilityExceeding(t, service: p.classes)
                     } / total
                 }
             }
@@ -153,7 +186,7 @@ public struct LatencyModel: Sendable {
                 acc + p.share * (servers[p.cpu].meanWait + LatencyModel.meanService(p.classes))
             } / total
         case .forkJoin(_, let needed):
-            let subtasks = list.map { SubtaskResponse(wait: waitingTails[$0.cpu], service: $0.classes) }
+            let subtasks = list.map { SubtaskResponse(wait: waitingTails[tailOfCPU[$0.cpu]], service: $0.classes) }
             let k = min(needed, subtasks.count)
             let raw: Double
             if let quantile = kind.quantile {

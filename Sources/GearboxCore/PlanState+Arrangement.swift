@@ -85,15 +85,13 @@ extension PlanState {
     /// violation, in the infeasible search). Returns whether anything improved.
     @discardableResult
     mutating func improveArrangements(feasibleSearch: Bool) -> Bool {
-        let e0 = evaluations
-        defer { counters["arrangeEvals", default: 0] += evaluations - e0 }
         var improved = false
-        for d in model.domains.indices {
+        for d in model.domains.indices where budget > 0 {
             let candidates = arrangements(domain: d)
             guard candidates.count > 1 || !candidates.isEmpty else { continue }
             var best = feasibleSearch ? power : violation
             var choice: [(entry: Int, share: Double)]?
-            for changes in candidates {
+            for changes in candidates where changes.contains(where: { share[$0.entry] != $0.share }) {
                 let start = mark
                 setShares(changes)
                 if feasibleSearch {

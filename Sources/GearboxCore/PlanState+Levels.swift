@@ -19,7 +19,7 @@ extension PlanState {
             heaviest = max(heaviest, w)
         }
         guard heaviest > 0 else { return domain.slowest }
-        let bound = model.configuration.maxUtilization / heaviest
+        let bound = model.configuration.maxUtilization / heaviest * (1 - 1e-12)
         if domain.pureOnly { return snapDown(d, min(domain.cheapest, bound)) ?? domain.fastest }
         return max(domain.fastest, min(domain.cheapest, bound))
     }
@@ -49,9 +49,6 @@ extension PlanState {
     /// Returns false, leaving `d` at its fastest level, when even that is infeasible.
     @discardableResult
     mutating func relax(_ d: Int) -> Bool {
-        counters["relax", default: 0] += 1
-        let e0 = evaluations
-        defer { counters["relaxEvals", default: 0] += evaluations - e0 }
         if locked[d] { return isSatisfied(d) }
         let domain = model.domains[d]
         let high = ceiling(d)
@@ -85,7 +82,7 @@ extension PlanState {
         // Illinois regula falsi on worstValue(t) - 1, with bisection when values are unusable.
         var side = 0
         for _ in 0..<40 {
-            if upper - low <= 1e-9 * upper { break }
+            if upper - low <= 1e-8 * upper { break }
             var t: Double
             if upperValue.isFinite && upperValue > 1 && lowValue < 1 {
                 t = low + (upper - low) * (1 - lowValue) / (upperValue - lowValue)
@@ -100,7 +97,7 @@ extension PlanState {
                 lowValue = v
                 if side == -1 { upperValue = 1 + (upperValue - 1) / 2 }
                 side = -1
-                if 1 - v < 1e-7 { break }
+                if 1 - v < 1e-6 { break }
             } else {
                 upper = t
                 upperValue = cpu(maxUtilizationExceededOn: d) ? .infinity : v
@@ -113,7 +110,7 @@ extension PlanState {
     }
 
     private func cpu(maxUtilizationExceededOn d: Int) -> Bool {
-        model.domains[d].cpus.contains { cpu[$0].utilization > model.configuration.maxUtilization }
+        model.domains[d].cpus.contains { cpu[$0].utilization > model.configuration.maxUtilization * (1 + 1e-12) }
     }
 
     /// Domains that carry work.
@@ -141,8 +138,6 @@ extension PlanState {
     /// the most watts per unit of slack it uses, with shrinking steps.
     mutating func slowGreedily(_ domains: [Int]) {
         commit()
-        let e0 = evaluations
-        defer { counters["greedyEvals", default: 0] += evaluations - e0 }
         for fraction in [0.25, 0.0625] {
             for _ in 0..<(domains.count * 8) {
                 var best: (score: Double, d: Int, t: Double)?
@@ -176,13 +171,12 @@ extension PlanState {
     /// queue with it; keep the trade when host power falls. Equalises watts per slack.
     mutating func tradeSlack(_ domains: [Int]) {
         commit()
-        let e0 = evaluations
-        defer { counters["tradeEvals", default: 0] += evaluations - e0 }
+        guard budget > 0 else { return }
         guard domains.count > 1 else { return }
-        for fraction in [1.0 / 16, 1.0 / 64, 1.0 / 256] {
+        for fraction in [1.0 / 16, 1.0 / 128] {
             var improved = true
             var rounds = 0
-            while improved && rounds < 8 {
+            while improved && rounds < 4 {
                 improved = false
                 rounds += 1
                 for a in domains where !locked[a] {
@@ -215,7 +209,12 @@ extension PlanState {
     /// Whether domain `d` mixes two speeds (its level lies strictly inside a hull segment).
     func isMixing(_ d: Int) -> Bool {
         let p = model.mix(domain: d, time: time[d]).pHigh
-        return p > 1e-6 && p < 1 - 1e-6
+        return p > 0 && p < 1
+    }
+
+    /// Domain `d` serves a queue that other domains serve too.
+    func isCoupled(_ d: Int) -> Bool {
+        domainQueues[d].contains { q in queueEntries[q].contains { model.cpuDomain[entryCPU[$0]] != d } }
     }
 
     /// The hull vertices just faster and just slower than domain `d`'s level.

@@ -32,14 +32,18 @@ extension PlanState {
         }
         for d in domains {
             // Between CPUs of one domain: one representative per distinct load pattern, two
-            // for a pattern several CPUs share (a move between those breaks the symmetry).
+            // for a pattern several CPUs share (a move between those breaks the symmetry,
+            // which only pays when other queues share the domain: for one queue, latency is
+            // convex in load and an even spread over identical CPUs is best).
+            let alone = routeQueues(onDomain: d).allSatisfy { $0.queue == q }
+            let copies = alone ? 1 : 2
             var chosen: [Int] = []
             var patterns: [[Double]] = []
             var counts: [Int] = []
             for e in entries(ofQueue: q, onDomain: d) {
                 let pattern = cpuEntries[entryCPU[e]].map { share[$0] }
                 if let index = patterns.firstIndex(of: pattern) {
-                    if counts[index] < 2 {
+                    if counts[index] < copies {
                         counts[index] += 1
                         chosen.append(e)
                     }
@@ -95,15 +99,14 @@ extension PlanState {
         var taken = min(amount, held)
         // No move may leave a share below the minimum (MODEL.md: such a share is 0): take
         // everything rather than leave a trickle behind.
-        let minimum = model.configuration.minimumShare
-        if move.from.contains(where: { share[$0] > 0 && share[$0] * (1 - taken / held) < minimum }) { taken = held }
+        if move.from.contains(where: { share[$0] > 0 && share[$0] * (1 - taken / held) < minimumShare($0) }) { taken = held }
         for e in move.from { out.append((e, share[e] * (1 - taken / held))) }
         let receiving = move.to.reduce(0) { $0 + share[$1] }
         for e in move.to {
             let add = receiving > 1e-12 ? taken * share[e] / receiving : taken / Double(move.to.count)
             out.append((e, share[e] + add))
         }
-        if out.contains(where: { $0.share > 0 && $0.share < minimum * (1 - 1e-9) }) { return nil }
+        if out.contains(where: { $0.share > 0 && $0.share < minimumShare($0.entry) * (1 - 1e-9) }) { return nil }
         let queue = model.queues[move.queue]
         if case .forkJoin = queue.kind {
             // At most n CPUs may take parts.
@@ -115,6 +118,12 @@ extension PlanState {
         return out
     }
 
+    /// The least nonzero share of entry `e`: the configured minimum per CPU, times the
+    /// copies a merged domain stands for.
+    func minimumShare(_ e: Int) -> Double {
+        model.configuration.minimumShare * Double(model.domains[model.cpuDomain[entryCPU[e]]].multiplicity)
+    }
+
     /// Domains whose CPUs hold the given entries, ascending.
     func domains(of entries: [Int]) -> [Int] {
         Array(Set(entries.map { model.cpuDomain[entryCPU[$0]] })).sorted()
@@ -124,9 +133,7 @@ extension PlanState {
     /// falls (feasible search) or the violation falls (at top speed, infeasible search).
     mutating func tryMove(_ move: Move, amount: Double, feasibleSearch: Bool) -> Bool {
         commit()
-        counters["move", default: 0] += 1
-        let e0 = evaluations
-        defer { counters["moveEvals", default: 0] += evaluations - e0 }
+        guard budget > 0 else { return false }
         guard let changes = changes(for: move, amount: amount) else { return false }
         let before = feasibleSearch ? power : violation
         setShares(changes)
@@ -189,24 +196,25 @@ extension PlanState {
                 if !improved { break }
                 if !feasibleSearch && violation == 0 { return }
             }
-            if feasibleSearch { tradeSlack(busyDomains) }
         }
+        if feasibleSearch { tradeSlack(busyDomains) }
     }
 
     /// Step sizes of the coarse and the fine share search.
     static let coarseSteps = [1.0, 0.5, 0.25]
-    static let fineSteps = [0.1, 0.04, 0.016, 0.0064, 0.0025]
+    static let fineSteps = [0.08, 0.025, 0.008, 0.0025]
+    static let snapSteps = [0.04, 0.01, 0.0025]
 
     /// Drops route and fork-join shares below `minimum` and renormalises each queue, then
     /// re-chooses the levels (in place when the plan stays feasible). Returns feasibility.
-    mutating func dropSmallShares(minimum: Double) -> Bool {
+    mutating func dropSmallShares() -> Bool {
         var changes: [(entry: Int, share: Double)] = []
         for q in movableQueues {
             let entries = queueEntries[q]
-            let kept = entries.reduce(0.0) { $0 + (share[$1] >= minimum ? share[$1] : 0) }
+            let kept = entries.reduce(0.0) { $0 + (share[$1] >= minimumShare($1) ? share[$1] : 0) }
             guard kept > 0 else { continue }
             for e in entries {
-                let s = share[e] >= minimum ? share[e] / kept : 0
+                let s = share[e] >= minimumShare(e) ? share[e] / kept : 0
                 if s != share[e] { changes.append((e, s)) }
             }
         }

@@ -29,16 +29,21 @@ struct PlanState: Sendable {
     private(set) var measure: [Double]
     /// Per queue: normalised latency, ≤ 1 when the target is met.
     private(set) var value: [Double]
+    /// Per domain: work per second of one copy (ref-s per second).
+    private(set) var domainWork: [Double]
     /// Whether re-choosing a domain's level also re-chooses its arrangement (costlier).
     var arrangeWhenSettling = true
     /// Domains whose level the search must leave as it is.
     var locked: [Bool] = []
+    /// CPU evaluations the optional improvement steps may still spend (bounds plan time).
+    var budget = Int.max
 
     private var logTime: [(Int, Double)] = []
     private var logShare: [(Int, Double)] = []
     private var logCPU: [(Int, CPUCache)] = []
     private var logMeasure: [(Int, Double)] = []
     private var logValue: [(Int, Double)] = []
+    private var logWork: [(Int, Double)] = []
 
     /// A state with the given per-entry shares (entries are numbered queue by queue, in the
     /// order of each queue's CPUs).
@@ -82,15 +87,15 @@ struct PlanState: Sendable {
         locked = [Bool](repeating: false, count: model.domains.count)
         cpu = [CPUCache](repeating: CPUCache(), count: model.cpuNumber.count)
         measure = [Double](repeating: 0, count: entryQueue.count)
+        domainWork = [Double](repeating: 0, count: model.domains.count)
         value = [Double](repeating: 0, count: model.queues.count)
+        for d in model.domains.indices { domainWork[d] = computeWork(domain: d) }
         refreshCPUs(Array(cpu.indices))
         for q in model.queues.indices { refreshValue(q) }
         commit()
     }
 
     // MARK: Trials
-
-    var isLogging: Bool { !(logTime.isEmpty && logShare.isEmpty && logCPU.isEmpty) }
 
     /// Forgets the log: the changes since the last commit stay.
     mutating func commit() {
@@ -99,6 +104,7 @@ struct PlanState: Sendable {
         logCPU.removeAll(keepingCapacity: true)
         logMeasure.removeAll(keepingCapacity: true)
         logValue.removeAll(keepingCapacity: true)
+        logWork.removeAll(keepingCapacity: true)
     }
 
     /// Undoes every change since the last commit.
@@ -109,11 +115,12 @@ struct PlanState: Sendable {
 
     /// A point in the log to roll back to, for trials inside trials.
     struct Mark {
-        var time = 0, share = 0, cpu = 0, measure = 0, value = 0
+        var time = 0, share = 0, cpu = 0, measure = 0, value = 0, work = 0
     }
 
     var mark: Mark {
-        Mark(time: logTime.count, share: logShare.count, cpu: logCPU.count, measure: logMeasure.count, value: logValue.count)
+        Mark(time: logTime.count, share: logShare.count, cpu: logCPU.count, measure: logMeasure.count, value: logValue.count,
+             work: logWork.count)
     }
 
     /// Undoes the changes made since `mark`.
@@ -123,6 +130,7 @@ struct PlanState: Sendable {
         while logValue.count > mark.value { let (q, old) = logValue.removeLast(); value[q] = old }
         while logShare.count > mark.share { let (e, old) = logShare.removeLast(); share[e] = old }
         while logTime.count > mark.time { let (d, old) = logTime.removeLast(); time[d] = old }
+        while logWork.count > mark.work { let (d, old) = logWork.removeLast(); domainWork[d] = old }
     }
 
     /// Sets domain `d`'s level and refreshes what depends on it.
@@ -143,6 +151,12 @@ struct PlanState: Sendable {
             if !cpus.contains(entryCPU[e]) { cpus.append(entryCPU[e]) }
         }
         cpus.sort()
+        var domains: [Int] = []
+        for i in cpus where !domains.contains(model.cpuDomain[i]) { domains.append(model.cpuDomain[i]) }
+        for d in domains {
+            logWork.append((d, domainWork[d]))
+            domainWork[d] = computeWork(domain: d)
+        }
         refreshCPUs(cpus)
         var queues: [Int] = []
         for i in cpus {
@@ -159,15 +173,18 @@ struct PlanState: Sendable {
         let queue = model.queues[entryQueue[e]]
         let s = share[e]
         switch queue.kind {
-        case .route: return (s * queue.rate, queue.work)
-        case .forkJoin(_, let k):
-            if queue.isCoded { return (s > 0 ? queue.rate : 0, queue.work / Double(max(1, min(k, queue.parts.k)))) }
+        case .route: return (s * queue.rate / Double(model.domains[model.cpuDomain[entryCPU[e]]].multiplicity), queue.work)
+        case .forkJoin:
+            // Coded work: each chosen CPU carries w / k; else the fraction s of the work.
+            if queue.isCoded { return (s > 0 ? queue.rate : 0, queue.work / Double(queue.parts.k)) }
             return (s > 0 ? queue.rate : 0, s * queue.work)
         }
     }
 
-    /// Work per second on domain `d` (ref-s per second).
-    func work(domain d: Int) -> Double {
+    /// Work per second on one copy of domain `d` (ref-s per second).
+    func work(domain d: Int) -> Double { domainWork[d] }
+
+    private func computeWork(domain d: Int) -> Double {
         var total = 0.0
         for i in model.domains[d].cpus {
             for e in cpuEntries[i] {
@@ -182,23 +199,17 @@ struct PlanState: Sendable {
     var power: Double {
         var total = 0.0
         for d in model.domains.indices {
-            total += Double(model.domains[d].cpus.count) * model.domains[d].idle
+            var domainPower = Double(model.domains[d].cpus.count) * model.domains[d].idle
             let w = work(domain: d)
-            if w > 0 { total += w * model.marginalEnergy(domain: d, time: time[d]) }
+            if w > 0 { domainPower += w * model.marginalEnergy(domain: d, time: time[d]) }
+            total += Double(model.domains[d].multiplicity) * domainPower
         }
         return total
     }
 
-    /// The largest utilisation on domain `d`'s CPUs.
-    func maxUtilization(domain d: Int) -> Double {
-        model.domains[d].cpus.reduce(0) { max($0, cpu[$1].utilization) }
-    }
-
-    func utilization(_ i: Int) -> Double { cpu[i].utilization }
-
     /// Every queue meets its target and every CPU its utilisation bound.
     var isFeasible: Bool {
-        value.allSatisfy { $0 <= 1 } && cpu.allSatisfy { $0.utilization <= model.configuration.maxUtilization }
+        value.allSatisfy { $0 <= 1 } && cpu.allSatisfy { $0.utilization <= model.configuration.maxUtilization * (1 + 1e-12) }
     }
 
     /// How far the plan is from feasible (0 when feasible): excess normalised latency plus
@@ -213,9 +224,6 @@ struct PlanState: Sendable {
     }
 
     // MARK: Refresh
-
-    var evaluations = 0
-    var counters: [String: Int] = [:]
 
     /// CPUs `i` and `j` of one domain carry the same loads, so their results are equal.
     private func sameLoad(_ i: Int, _ j: Int) -> Bool {
@@ -244,10 +252,9 @@ struct PlanState: Sendable {
     }
 
     private mutating func refreshCPU(_ i: Int) {
-        evaluations += 1
+        budget -= 1
         logCPU.append((i, cpu[i]))
         let mix = model.mix(domain: model.cpuDomain[i], time: time[model.cpuDomain[i]])
-        var classes: [GammaService] = []
         var rho = 0.0, second = 0.0, needsTail = false
         for e in cpuEntries[i] {
             let (rate, work) = load(e)
@@ -256,10 +263,21 @@ struct PlanState: Sendable {
             rho += rate * work * mix.timePerWork
             second += rate * mix.secondMomentService(work: work, scv: queue.scv)
             if queue.quantile != nil || !queue.isRoute { needsTail = true }
-            classes.append(contentsOf: LatencyModel.classes(rate: rate, work: work, scv: queue.scv, mix: mix))
         }
         let wait = rho < 1 ? second / (2 * (1 - rho)) : .infinity
-        let tail = needsTail ? WaitingTail(classes: classes) : nil
+        var tail: WaitingTail?
+        if needsTail {
+            var classes: [GammaService] = []
+            classes.reserveCapacity(2 * cpuEntries[i].count)
+            for e in cpuEntries[i] {
+                let (rate, work) = load(e)
+                guard rate > 0, work > 0 else { continue }
+                let scv = model.queues[entryQueue[e]].scv
+                if mix.pHigh > 0 { classes.append(GammaService(rate: rate * mix.pHigh, work: work, scv: scv, speed: mix.highSpeed)) }
+                if mix.pHigh < 1 { classes.append(GammaService(rate: rate * (1 - mix.pHigh), work: work, scv: scv, speed: mix.lowSpeed)) }
+            }
+            tail = WaitingTail(classes: classes)
+        }
         cpu[i] = CPUCache(utilization: rho, meanWait: wait, tail: tail)
         for e in cpuEntries[i] {
             logMeasure.append((e, measure[e]))
@@ -272,11 +290,10 @@ struct PlanState: Sendable {
         let (rate, work) = load(e)
         let queue = model.queues[entryQueue[e]]
         let c = cpu[entryCPU[e]]
-        if work <= 0 || (rate <= 0 && queue.isRoute) { return queue.quantile == nil ? 0 : 0 }
+        if work <= 0 || (rate <= 0 && queue.isRoute) { return 0 }
         if c.utilization >= 1 { return .infinity }
         if queue.quantile == nil { return c.meanWait + work * mix.timePerWork }
-        let service = LatencyModel.classes(rate: 1, work: work, scv: queue.scv, mix: mix)
-        return c.tail?.responseProbabilityExceeding(queue.deadline, service: service) ?? 1
+        return c.tail?.responseProbabilityExceeding(queue.deadline, work: work, scv: queue.scv, mix: mix) ?? 1
     }
 
     private mutating func refreshValue(_ q: Int) {

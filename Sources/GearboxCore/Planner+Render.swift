@@ -1,33 +1,67 @@
+/// The plan being assembled from the parts of the host, per original domain and queue.
+struct Layout {
+    var times: [Double]
+    var reasons: [String?]
+    var ditherPeriods: [Double?]
+    /// Per queue: CPU number → share.
+    var splits: [[Int: Double]]
+    let model: PlanningModel
+
+    init(model: PlanningModel) {
+        self.model = model
+        // A domain no queue may use has no work: its slowest point (any would do).
+        times = model.domains.map(\.slowest)
+        reasons = [String?](repeating: nil, count: model.domains.count)
+        ditherPeriods = [Double?](repeating: nil, count: model.domains.count)
+        splits = [[Int: Double]](repeating: [:], count: model.queues.count)
+    }
+
+    /// Copies the plan of one part back onto the original domains, CPUs and queues.
+    mutating func record(_ state: PlanState, restriction: PlanningModel.Restriction, reasons: [String?], planner: Planner) {
+        let part = restriction.model
+        for (r, members) in restriction.domains.enumerated() {
+            let mixing = state.isMixing(r)
+            let period = mixing ? planner.ditherBounds(state, domain: r).cap : nil
+            for d in members {
+                times[d] = state.time[r]
+                self.reasons[d] = reasons[r]
+                ditherPeriods[d] = period
+            }
+        }
+        for (local, q) in restriction.queues.enumerated() {
+            let queue = part.queues[local]
+            for e in state.queueEntries[local] where state.share[e] > 0 {
+                let copies = restriction.cpus[state.entryCPU[e]]
+                for i in copies {
+                    let cpu = model.cpuNumber[i]
+                    splits[q][cpu] = queue.isCoded ? 1 / Double(queue.parts.n) : state.share[e] / Double(copies.count)
+                }
+            }
+        }
+    }
+}
+
 extension Planner {
-    /// The public plan for a searched state, with latency, utilisation and power from
-    /// `LatencyModel`, the same evaluation any caller can run on the plan.
-    func render(_ state: PlanState, feasible: Bool, reasons: [String?], platform: Platform, workload: Workload) -> Plan {
-        let model = state.model
+    /// The public plan, with latency, utilisation and power from `LatencyModel`: the same
+    /// evaluation any caller can run on the plan.
+    func render(_ layout: Layout, feasible: Bool, platform: Platform, workload: Workload) -> Plan {
+        let model = layout.model
         let domains = model.domains.indices.map { d -> DomainPlan in
             let domain = model.domains[d]
-            let mix = model.mix(domain: d, time: state.time[d])
+            let mix = model.mix(domain: d, time: layout.times[d])
             let points = domain.hull.points
             let low = points.first { $0.speed == mix.lowSpeed } ?? points[0]
             let high = points.first { $0.speed == mix.highSpeed } ?? points[points.count - 1]
             let mixing = mix.pHigh > 0 && mix.pHigh < 1 && low.frequency != high.frequency
-            var plan = DomainPlan(
+            return DomainPlan(
                 name: domain.name, cpus: domain.cpus.map { model.cpuNumber[$0] },
                 low: mixing ? low.frequency : high.frequency, high: high.frequency,
                 pHigh: mixing ? mix.pHigh : 1, timeShareHigh: mixing ? mix.timeShareHigh : 1,
-                fallbackReason: reasons[d])
-            if mixing {
-                let bounds = ditherBounds(state, domain: d)
-                plan.ditherPeriod = max(bounds.floor, bounds.cap)
-            }
-            return plan
+                ditherPeriod: mixing ? layout.ditherPeriods[d] : nil, fallbackReason: layout.reasons[d])
         }
-        let queues = model.queues.indices.map { q -> QueuePlan in
-            let queue = model.queues[q]
-            var split: [Int: Double] = [:]
-            for e in state.queueEntries[q] where state.share[e] > 0 {
-                split[model.cpuNumber[state.entryCPU[e]]] = queue.isCoded ? 1 / Double(queue.parts.n) : state.share[e]
-            }
-            return QueuePlan(name: queue.name, target: queue.target, predictedLatency: 0, split: split, margin: queue.margin)
+        let queues = model.queues.indices.map { q in
+            QueuePlan(name: model.queues[q].name, target: model.queues[q].target, predictedLatency: 0,
+                      split: layout.splits[q], margin: model.queues[q].margin)
         }
         var plan = Plan(feasible: feasible, power: .zero, domains: domains, queues: queues, cpus: [])
         let prediction = LatencyModel.predict(platform: platform, workload: workload, plan: plan, configuration: configuration)

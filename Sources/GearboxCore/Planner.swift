@@ -26,6 +26,11 @@ public struct PlannerConfiguration: Hashable, Sendable {
     public var gridSplits: Int = 2_000
     /// Hosts with at most this many domains get the vertex-pinning refinement.
     public var snapDomains: Int = 4
+    /// Parts of the host with more domains than this plan identical domains as one.
+    public var mergeAbove: Int = 3
+    /// CPU evaluations each search start may spend on improvement moves: bounds the plan
+    /// time of large, heavily shared hosts (about 1 to 5 µs each in a release build).
+    public var searchBudget: Int = 40_000
     public init() {}
 }
 
@@ -35,6 +40,20 @@ public struct PlannerConfiguration: Hashable, Sendable {
 /// (a continuous level), per route queue the share of each CPU, per fork-join queue the
 /// work fractions (k = n) or the CPUs that take the parts (k < n). Deterministic: the
 /// same input gives the same plan, bit for bit.
+///
+/// How: host power is `Σ_d W_d g_d(t_d)` plus idle power (`W_d` the domain's work, `t_d`
+/// its mean time per unit of work, `g_d` convex and piecewise linear), and every latency
+/// measure grows with `t_d`, so for a given split each domain's best level is its slowest
+/// feasible one up to its cheapest vertex. The host splits into parts that share no queue;
+/// in a part of more than `mergeAbove` domains, identical domains are planned as one (one
+/// class per queue that may use them). Small route parts are searched exhaustively on a
+/// coarse grid (shares in sixths, levels on vertices and midpoints; latency measures add up
+/// over domains, so branch and bound combines per-domain tables); larger ones start from
+/// proportional, segregated and screened splits. A local search then moves shares between
+/// domains and CPUs, exchanges work between queues, re-arranges queues inside domains,
+/// trades slack between domains and pins mixing domains to hull vertices, re-choosing the
+/// touched levels after each move. Percentile targets are checked as `P(T > D) ≤ 1 - α`
+/// during the search; the returned plan is evaluated once more by `LatencyModel`.
 public struct Planner: Sendable {
     public var configuration: PlannerConfiguration
     public init(configuration: PlannerConfiguration = .init()) { self.configuration = configuration }
@@ -42,200 +61,41 @@ public struct Planner: Sendable {
     /// The cheapest plan that meets every target; when none exists, the top-speed plan with
     /// the best split found, `feasible: false` and the latency it reaches.
     public func plan(platform: Platform, workload: Workload) -> Plan {
-        var model = PlanningModel(platform: platform, workload: workload, configuration: configuration)
-        var reasons = [String?](repeating: nil, count: model.domains.count)
-        var outcome = search(model: model)
-        // Domains whose dither period bounds cross run one pure speed; re-plan until none is left.
-        for _ in 0..<model.domains.count where outcome.feasible {
-            let fallbacks = ditherFallbacks(outcome.state)
-            guard !fallbacks.isEmpty else { break }
-            for (d, reason) in fallbacks {
-                model.domains[d].pureOnly = true
-                reasons[d] = reason
-            }
-            outcome = search(model: model)
-        }
-        return render(outcome.state, feasible: outcome.feasible, reasons: reasons, platform: platform, workload: workload)
-    }
-
-    /// The best state: refined grid plans for small route instances, else a local search
-    /// from several starting splits.
-    func search(model: PlanningModel) -> (state: PlanState, feasible: Bool) {
-        var best: PlanState?
-        var closest: PlanState?
-        let grid = GridSearch(model: model, steps: configuration.gridSteps, maxEvaluations: configuration.gridEvaluations,
-                              maxSplits: configuration.gridSplits).run(count: 2)
-        if let grid {
-            for solution in grid {
-                var state = PlanState(model: model, time: solution.time, entryShares: solution.shares)
-                guard state.isFeasible || state.chooseLevels() else { continue }
-                for d in state.busyDomains { state.relax(d) }
-                state.tradeSlack(state.busyDomains)
-                state.commit()
-                state.arrangeWhenSettling = false
-                state.improveSplit(feasibleSearch: true, amounts: PlanState.fineSteps, rounds: 3)
-                state.arrangeWhenSettling = true
-                if best == nil || state.power < best!.power - 1e-12 * best!.power { best = state }
-            }
-        } else {
-            // Coarse search from every start; the fine search only from the cheapest.
-            for start in starts(model: model) {
-                var state = PlanState(model: model, time: model.domains.map(\.fastest)) { start.shares[$0][$1] }
-                var feasible = state.chooseLevels()
-                if !feasible {
-                    state.improveSplit(feasibleSearch: false, amounts: PlanState.coarseSteps + PlanState.fineSteps)
-                    state.improveMembership(feasibleSearch: false)
-                    feasible = state.chooseLevels()
+        let model = PlanningModel(platform: platform, workload: workload, configuration: configuration)
+        var layout = Layout(model: model)
+        var feasible = true
+        // Parts of the host that share no queue are planned one by one.
+        for part in model.parts() {
+            let merge = part.domains.count > configuration.mergeAbove && part.queues.allSatisfy { model.queues[$0].isRoute }
+            var restriction = model.restricted(to: part, merge: merge)
+            var reasons = [String?](repeating: nil, count: restriction.model.domains.count)
+            var outcome = search(model: restriction.model)
+            // Domains whose dither period bounds cross run one pure speed; re-plan until none is left.
+            for _ in restriction.model.domains.indices where outcome.feasible {
+                let fallbacks = ditherFallbacks(outcome.state)
+                guard !fallbacks.isEmpty else { break }
+                for (d, reason) in fallbacks {
+                    restriction.model.domains[d].pureOnly = true
+                    reasons[d] = reason
                 }
-                if feasible {
-                    state.improveSplit(feasibleSearch: true, amounts: PlanState.coarseSteps)
-                    if best == nil || state.power < best!.power - 1e-12 * best!.power { best = state }
-                } else if closest == nil || state.violation < closest!.violation {
-                    closest = state
-                }
+                outcome = search(model: restriction.model)
             }
-            if var state = best {
-                state = perturbArrangements(state)
-                state.improveSplit(feasibleSearch: true, amounts: PlanState.fineSteps)
-                best = state
+            layout.record(outcome.state, restriction: restriction, reasons: reasons, planner: self)
+            feasible = feasible && outcome.feasible
+        }
+        if feasible {
+            let plan = render(layout, feasible: true, platform: platform, workload: workload)
+            if plan.feasible { return plan }
+            // The independent evaluation disagrees (it should not, beyond rounding): never
+            // hide it, report the top-speed plan as infeasible.
+        }
+        // MODEL.md: an infeasible plan runs every domain a queue may use at top speed.
+        for part in model.parts() {
+            for d in part.domains {
+                layout.times[d] = model.domains[d].fastest
+                layout.ditherPeriods[d] = nil
             }
         }
-        if var state = best, model.domains.count <= configuration.snapDomains {
-            state.arrangeWhenSettling = false
-            state = snapToVertices(state)
-            state.arrangeWhenSettling = true
-            best = state
-        }
-        if var state = best {
-            state.improveMembership(feasibleSearch: true)
-            if state.dropSmallShares(minimum: configuration.minimumShare) { return (state, true) }
-            closest = state
-        }
-        if closest == nil {
-            // No grid plan is feasible: the best split at top speed.
-            let start = SplitStart.proportional(model: model)
-            var state = PlanState(model: model, time: model.domains.map(\.fastest)) { start.shares[$0][$1] }
-            _ = state.chooseLevels()
-            state.improveSplit(feasibleSearch: false, amounts: PlanState.coarseSteps + PlanState.fineSteps)
-            if state.chooseLevels() {
-                state.improveSplit(feasibleSearch: true, amounts: PlanState.coarseSteps + PlanState.fineSteps)
-                if state.dropSmallShares(minimum: configuration.minimumShare) { return (state, true) }
-            }
-            closest = state
-        }
-        var state = closest!
-        _ = state.dropSmallShares(minimum: configuration.minimumShare)
-        // Every domain a queue may use runs at top speed.
-        for d in model.domains.indices {
-            state.setTime(d, state.domainQueues[d].isEmpty ? model.domains[d].slowest : model.domains[d].fastest)
-        }
-        state.commit()
-        return (state, false)
+        return render(layout, feasible: false, platform: platform, workload: workload)
     }
-
-    /// Host power is linear in each domain's level inside a hull segment, so the optimum
-    /// often has domains exactly on vertices, a point the share and level moves approach
-    /// only from one side. For each domain that mixes, pin it to each neighbouring vertex,
-    /// let the shares follow, and keep what is cheaper.
-    func snapToVertices(_ state: PlanState) -> PlanState {
-        var best = state
-        for d in state.busyDomains where best.isMixing(d) {
-            for vertex in best.neighbouringVertices(d) {
-                var trial = best
-                trial.setTime(d, vertex)
-                trial.commit()
-                trial.locked[d] = true
-                if !trial.isFeasible {
-                    // Faster is always feasible here; slower needs slack from elsewhere.
-                    guard trial.chooseLevels() else { continue }
-                }
-                trial.improveSplit(feasibleSearch: true, amounts: PlanState.fineSteps, rounds: 2)
-                trial.locked[d] = false
-                for e in trial.busyDomains { trial.relax(e) }
-                trial.commit()
-                if trial.isFeasible && trial.power < best.power - 1e-9 * best.power { best = trial }
-            }
-        }
-        return best
-    }
-
-    /// From the best coarse plan, forces each other arrangement on each domain that two
-    /// queues share, re-runs the coarse search, and keeps what is cheaper: the share that
-    /// suits an arrangement only follows once the arrangement is in place.
-    func perturbArrangements(_ state: PlanState) -> PlanState {
-        var best = state
-        for d in state.model.domains.indices where state.routeQueues(onDomain: d).count > 1 {
-            for changes in state.arrangements(domain: d) {
-                var trial = best
-                trial.setShares(changes)
-                trial.commit()
-                guard trial.chooseLevels() else { continue }
-                trial.improveSplit(feasibleSearch: true, amounts: PlanState.coarseSteps, rounds: 2)
-                if trial.power < best.power - 1e-9 * best.power { best = trial }
-            }
-        }
-        return best
-    }
-
-    /// The starting splits: proportional and segregated, plus the two cheapest of the
-    /// presence combinations after a quick screening (levels and arrangements only).
-    func starts(model: PlanningModel) -> [SplitStart] {
-        var out = SplitStart.all(model: model)
-        guard let presence = SplitStart.presence(model: model, limit: configuration.screeningLimit) else { return out }
-        var scored: [(power: Double, index: Int)] = []
-        for (index, start) in presence.enumerated() {
-            var state = PlanState(model: model, time: model.domains.map(\.fastest)) { start.shares[$0][$1] }
-            if !state.chooseLevels() {
-                // A quick repair at top speed: coarse share moves against the violation.
-                state.improveSplit(feasibleSearch: false, amounts: PlanState.coarseSteps, rounds: 2)
-                guard state.chooseLevels() else { continue }
-            }
-            state.improveArrangements(feasibleSearch: true)
-            scored.append((state.power, index))
-        }
-        scored.sort { ($0.power, $0.index) < ($1.power, $1.index) }
-        for (_, index) in scored.prefix(2) where !out.contains(where: { $0.shares == presence[index].shares }) {
-            out.append(presence[index])
-        }
-        return out
-    }
-
-    /// Domains that mix two speeds but whose dither period cannot be both at most
-    /// `min(maxDitherPeriod, 5 × shortest mean service)` and at least `max(1 ms, 10 × transition latency)`.
-    func ditherFallbacks(_ state: PlanState) -> [(Int, String)] {
-        var out: [(Int, String)] = []
-        for d in state.model.domains.indices where !state.model.domains[d].pureOnly {
-            let mix = state.model.mix(domain: d, time: state.time[d])
-            guard mix.pHigh > 0 && mix.pHigh < 1 else { continue }
-            let bounds = ditherBounds(state, domain: d)
-            if bounds.cap < bounds.floor {
-                let reason = "dither period bounds cross: at most \(milliseconds(bounds.cap)) ms "
-                    + "(\(configuration.ditherServiceMultiple)× shortest mean service time) but at least "
-                    + "\(milliseconds(bounds.floor)) ms (transition latency); running one pure speed"
-                out.append((d, reason))
-            }
-        }
-        return out
-    }
-
-    /// The dither period's upper bound (cap) and lower bound (floor) for domain `d`.
-    func ditherBounds(_ state: PlanState, domain d: Int) -> (cap: Double, floor: Double) {
-        let t = state.model.mix(domain: d, time: state.time[d]).timePerWork
-        var shortest = Double.infinity
-        for i in state.model.domains[d].cpus {
-            for e in state.cpuEntries[i] {
-                let l = state.load(e)
-                if l.rate > 0 && l.work > 0 { shortest = min(shortest, l.work * t) }
-            }
-        }
-        let cap = min(configuration.maxDitherPeriod, configuration.ditherServiceMultiple * shortest)
-        var floor = configuration.minDitherPeriod
-        // 0 and CPUFREQ_ETERNAL (4294967295 ns) mean unknown: the 1 ms floor alone.
-        if let latency = state.model.domains[d].transitionLatency, latency > 0, latency < 4.29 {
-            floor = max(floor, configuration.ditherTransitionMultiple * latency)
-        }
-        return (cap, floor)
-    }
-
-    func milliseconds(_ seconds: Double) -> Double { (seconds * 1e6).rounded() / 1000 }
 }

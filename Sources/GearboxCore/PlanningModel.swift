@@ -21,6 +21,8 @@ struct PlanningModel: Sendable {
         /// The domain cannot realise a two-speed mix (MODEL.md: dither bounds cross).
         var pureOnly: Bool
         var transitionLatency: Double?
+        /// Identical domains planned as one: this many copies share the representative's plan.
+        var multiplicity = 1
     }
 
     enum Kind: Sendable { case route, forkJoin(parts: Int, needed: Int) }
@@ -64,8 +66,14 @@ struct PlanningModel: Sendable {
         for (i, cpu) in cpuNumber.enumerated() { index[cpu] = i }
         cpuDomain = [Int](repeating: 0, count: cpuNumber.count)
         domains = []
+        // Identical domains (common on large hosts) share one hull computation.
+        var hulls: [FrequencyDomain: PowerHull] = [:]
         for (d, domain) in platform.domains.enumerated() {
-            let hull = domain.hull
+            var key = domain
+            key.name = ""
+            key.cpus = []
+            let hull = hulls[key] ?? domain.hull
+            hulls[key] = hull
             let times = hull.points.map { 1 / $0.speed }
             let cheapest = hull.points.indices.min {
                 (hull.points[$0].busyPower.value - domain.idlePower.value) / hull.points[$0].speed

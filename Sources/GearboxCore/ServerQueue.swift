@@ -23,35 +23,55 @@ public struct ServerQueue: Hashable, Sendable {
     public var waitingTail: WaitingTail { WaitingTail(classes: classes) }
 }
 
-/// Solves a decreasing tail `P(T > t) = level` for `t` by bisection.
+/// Solves a decreasing tail `P(T > t) = level` for `t`.
 public enum TailQuantile {
-    /// The smallest `t` with `tail(t) ≤ level`, to a relative accuracy of about 1e-10.
+    /// The smallest `t` with `tail(t) ≤ level`, to a relative accuracy of about 1e-11.
     /// `scale` is a guess of the answer's size (e.g. a mean); returns infinity when the tail
-    /// does not fall to `level`.
+    /// does not fall to `level`. Bracketing, then regula falsi (Illinois) on `log tail`,
+    /// which is close to linear in `t` for queueing tails, with bisection as the fallback.
     public static func solve(level: Double, scale: Double, tail: (Double) -> Double) -> Double {
         var high = max(scale, 1e-9)
+        var highTail = tail(high)
         var grow = 0
-        while tail(high) > level {
+        while highTail > level {
             high *= 2
+            highTail = tail(high)
             grow += 1
             if grow > 200 || !high.isFinite { return .infinity }
         }
-        var low = 0.0
-        if grow == 0 {
-            // Shrink to bracket from below too, so the bisection starts tight.
-            var probe = high / 2
-            while probe > 1e-15 && tail(probe) <= level {
-                high = probe
-                probe /= 2
-            }
-            low = probe
-        } else {
-            low = high / 2
+        var low = high / 2
+        var lowTail = tail(low)
+        while lowTail <= level {
+            high = low
+            highTail = lowTail
+            low /= 2
+            if low < 1e-15 { return high }
+            lowTail = tail(low)
         }
+        // g(t) = log(tail(t) / level): positive at low, at most 0 at high.
+        var gLow = Math.log(lowTail / level)
+        var gHigh = highTail > 0 ? Math.log(highTail / level) : -Double.infinity
+        var side = 0
         for _ in 0..<200 {
-            let mid = (low + high) / 2
-            if tail(mid) > level { low = mid } else { high = mid }
             if high - low <= 1e-11 * high { break }
+            var t = (low + high) / 2
+            if gHigh.isFinite && gLow.isFinite && gLow > gHigh {
+                t = low + (high - low) * gLow / (gLow - gHigh)
+                t = min(max(t, low + 1e-3 * (high - low)), high - 1e-3 * (high - low))
+            }
+            let value = tail(t)
+            if value > level {
+                low = t
+                gLow = Math.log(value / level)
+                if side == 1 { gHigh /= 2 }
+                side = 1
+            } else {
+                high = t
+                gHigh = value > 0 ? Math.log(value / level) : -Double.infinity
+                if side == -1 { gLow /= 2 }
+                side = -1
+                if gHigh > -1e-12 { break }
+            }
         }
         return high
     }

@@ -50,9 +50,10 @@ struct SplitStart: Sendable {
         return out
     }
 
-    /// Top speed of CPU `i`.
+    /// Top speed of CPU `i`, times the copies it stands for.
     static func speed(_ model: PlanningModel, _ i: Int) -> Double {
-        model.domains[model.cpuDomain[i]].hull.highest.speed
+        let domain = model.domains[model.cpuDomain[i]]
+        return domain.hull.highest.speed * Double(domain.multiplicity)
     }
 
     /// Weights over `cpus` restricted to the first `n` by speed (ties: lower CPU), normalised.

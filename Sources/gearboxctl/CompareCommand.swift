@@ -33,7 +33,8 @@ struct CompareCommand: ParsableCommand {
             [(simulator, .gearbox), (other, .gearbox)] + GovernorPolicy.named.dropFirst().map { (simulator, $0) }
         var results: [SimulationResult] = []
         for (s, policy) in runs {
-            let progress = SimulateProgress(label: "simulating \(policy.name) (\(results.count + 1)/\(runs.count))")
+            let progress = SimulateProgress(
+                label: "simulating \(policy.name) (\(results.count + 1)/\(runs.count))", after: options.progressAfter)
             results.append(s.run(policy: policy, progress: progress.update))
             progress.finish()
         }

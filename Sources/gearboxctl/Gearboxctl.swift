@@ -7,7 +7,7 @@ struct Gearboxctl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gearboxctl",
         abstract: "Plan, simulate and steer gearbox, the energy-aware CPU frequency governor.",
-        subcommands: [PlanCommand.self, InspectCommand.self, SimulateCommand.self, CompareCommand.self]
+        subcommands: [PlanCommand.self, InspectCommand.self, SimulateCommand.self, CompareCommand.self, StatusCommand.self, OverrideCommand.self, ResumeCommand.self, ReloadCommand.self, ExplainCommand.self]
     )
 
     /// Exit codes of PRODUCT.md: 0 success, 1 an infeasible or failed result that was still

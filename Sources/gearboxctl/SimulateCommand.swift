@@ -27,7 +27,7 @@ struct SimulateCommand: ParsableCommand {
         guard let policy = GovernorPolicy(name: policy) else {
             throw ConfigFailure(message: "--policy: '\(self.policy)' is not one of \(GovernorPolicy.named.map(\.name).joined(separator: ", "))")
         }
-        let progress = SimulateProgress(label: "simulating \(policy.name)")
+        let progress = SimulateProgress(label: "simulating \(policy.name)", after: options.progressAfter)
         let result = simulator.run(policy: policy, progress: progress.update)
         progress.finish()
         if json {

@@ -33,6 +33,9 @@ struct SimulateOptions: ParsableArguments {
     @Option(name: .customLong("target-headroom"), help: "gearbox plans for targets this fraction shorter (0 to 0.5).")
     var targetHeadroom: Double = 0
 
+    @Option(name: .customLong("progress-after"), help: ArgumentHelp("Seconds of wall time before progress shows on stderr.", visibility: .hidden))
+    var progressAfter: Double = 2
+
     @Option(help: "CSV of recorded arrivals (columns time_s, work_ms, optional queue) replayed instead of Poisson ones.")
     var trace: String?
 

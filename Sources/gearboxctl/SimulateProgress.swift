@@ -4,13 +4,17 @@ import Foundation
 final class SimulateProgress {
     private let start = ContinuousClock.now
     private let label: String
+    private let delay: Duration
     private var shown = false
     private var lastPercent = -1
 
-    init(label: String) { self.label = label }
+    init(label: String, after seconds: Double = 2) {
+        self.label = label
+        self.delay = .milliseconds(Int64(max(0, seconds) * 1000))
+    }
 
     func update(_ fraction: Double) {
-        guard ContinuousClock.now - start > .seconds(2) else { return }
+        guard ContinuousClock.now - start >= delay else { return }
         let percent = Int(fraction * 100)
         guard percent != lastPercent else { return }
         lastPercent = percent

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
-@Suite struct PlanCLITests {
+// Serialized: each case blocks a thread of the shared pool for seconds while gearboxctl runs;
+// in parallel they starved the async tests (control socket) on a 2-core machine.
+@Suite(.serialized) struct PlanCLITests {
     static let scenarios = ["phone-rk3399", "server-8cpu", "laptop-hybrid"].flatMap { platform in
         ["low", "medium", "high"].map { (platform, $0) }
     }

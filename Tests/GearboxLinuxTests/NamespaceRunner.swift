@@ -65,7 +65,7 @@ enum NamespaceRunner {
     static func run(
         _ tool: String, _ arguments: [String], cpuTree: URL, classTree: URL? = nil,
         environment: [String: String] = [:], timeout: TimeInterval = 60, realtime: Bool = false,
-        start: ((Process, FileHandle) throws -> Void)? = nil
+        launcher: [String] = [], start: ((Process, FileHandle) throws -> Void)? = nil
     ) throws -> Result {
         var script = "mount --bind \"$1\" /sys/devices/system/cpu || exit 97\n"
         if classTree != nil { script += "mount --bind \"$2\" /sys/class || exit 98\n" }
@@ -75,8 +75,8 @@ enum NamespaceRunner {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
         process.arguments = ["-m", "--propagation", "private", "/bin/sh", "-c", script, "sh",
-                             cpuTree.path, classTree?.path ?? "-",
-                             productsDirectory.appendingPathComponent(tool).path] + arguments
+                             cpuTree.path, classTree?.path ?? "-"] + launcher
+            + [productsDirectory.appendingPathComponent(tool).path] + arguments
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { $1 }
         process.environment = env

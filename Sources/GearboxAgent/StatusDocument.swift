@@ -1,0 +1,56 @@
+import GearboxControl
+import GearboxCore
+
+/// The JSON shape of `gearboxctl status --json` (the `status` answer of the control socket):
+///
+///     mode, feasible, power_watts,
+///     domains: name, cpus, low_khz, high_khz, p_high, time_share_high, current_khz, pinned_khz, held
+///     queues: name, arrival_rate, mean_work_ms, kind, target_ms, predicted_ms, measured_mean_ms, met, stale
+///     overrides: id, scope, action fields, expires_in_s
+///     plan: the plan in force, as `plan --json` prints it (null before the first)
+public enum StatusDocument {
+    public static func json(_ status: AgentStatus) -> JSONValue {
+        let pins = status.overrides.pins(on: status.platform)
+        return .object([
+            ("mode", .string(status.mode)),
+            ("feasible", status.plan.map { .bool($0.feasible) } ?? .null),
+            ("power_watts", status.plan.map { .finite($0.power.value) } ?? .null),
+            ("domains", .array(status.platform.domains.map { domain($0, status: status, pin: pins[$0.name]) })),
+            ("queues", .array(status.queueNames.map { queue($0, status: status) })),
+            ("overrides", .array(status.overrides.active.map { $0.json(now: status.now) })),
+            ("plan", status.plan.map(PlanDocument.json) ?? .null),
+        ])
+    }
+
+    static func domain(_ d: FrequencyDomain, status: AgentStatus, pin: Kilohertz?) -> JSONValue {
+        let planned = status.plan?.domains.first { $0.name == d.name }
+        return .object([
+            ("name", .string(d.name)),
+            ("cpus", .array(d.cpus.map(JSONValue.int))),
+            ("low_khz", planned.map { .int($0.low.value) } ?? .null),
+            ("high_khz", planned.map { .int($0.high.value) } ?? .null),
+            ("p_high", planned.map { .finite($0.pHigh) } ?? .null),
+            ("time_share_high", planned.map { .finite($0.timeShareHigh) } ?? .null),
+            ("current_khz", status.currentFrequencies[d.name].map { .int($0.value) } ?? .null),
+            ("pinned_khz", pin.map { .int($0.value) } ?? .null),
+            ("held", .bool(status.heldDomains.contains(d.name))),
+        ])
+    }
+
+    static func queue(_ name: String, status: AgentStatus) -> JSONValue {
+        let estimate = status.workload.queues.first { $0.name == name }
+        let planned = status.plan?.queues.first { $0.name == name }
+        let target = planned?.target ?? estimate?.target
+        return .object([
+            ("name", .string(name)),
+            ("arrival_rate", estimate.map { .finite($0.arrivalRate) } ?? .null),
+            ("mean_work_ms", estimate.map { .finite($0.meanWork * 1000) } ?? .null),
+            ("kind", target.map { .string($0.kind.rawValue) } ?? .null),
+            ("target_ms", target.map { .finite($0.milliseconds) } ?? .null),
+            ("predicted_ms", planned.map { .finite($0.predictedLatency * 1000) } ?? .null),
+            ("measured_mean_ms", status.measuredLatency[name].map { .finite($0 * 1000) } ?? .null),
+            ("met", planned.map { .bool($0.meetsTarget) } ?? .null),
+            ("stale", status.staleQueues[name].map(JSONValue.string) ?? .null),
+        ])
+    }
+}

@@ -1,0 +1,78 @@
+import GearboxCore
+
+/// One request on the control socket: a JSON object on one line (PRODUCT.md, "Control socket").
+///
+///     {"command":"status"}   {"command":"plan"}   {"command":"explain"}
+///     {"command":"override","scope":{"domain":"policy0"},"frequency_khz":1200000,"duration_s":5}
+///     {"command":"override","scope":{"cpus":"0-3"},"mode":"performance"}
+///     {"command":"override","queue":"web","target":{"p99_ms":20},"duration_s":60}
+///     {"command":"resume"}   {"command":"reload"}
+public enum ControlRequest: Hashable, Sendable {
+    case status
+    case plan
+    case explain
+    case override(OverrideRequest)
+    case resume
+    case reload
+
+    /// The command names, as the wire spells them.
+    public static let commands = ["status", "plan", "explain", "override", "resume", "reload"]
+
+    /// Whether the request changes the agent's policy (and so needs root or the control group).
+    public var changesPolicy: Bool {
+        switch self {
+        case .status, .plan, .explain: false
+        case .override, .resume, .reload: true
+        }
+    }
+
+    /// The command's name on the wire.
+    public var command: String {
+        switch self {
+        case .status: "status"
+        case .plan: "plan"
+        case .explain: "explain"
+        case .override: "override"
+        case .resume: "resume"
+        case .reload: "reload"
+        }
+    }
+
+    /// The request as one JSON object (what gearboxctl sends).
+    public func json() -> JSONValue {
+        guard case .override(let o) = self else { return .object([("command", .string(command))]) }
+        var fields: [(String, JSONValue)] = [("command", .string(command)), ("scope", OverrideRequest.json(o.scope))]
+        fields += OverrideRequest.fields(o.action)
+        if let duration = o.duration { fields.append(("duration_s", .finite(duration))) }
+        return .object(fields)
+    }
+
+    /// Decodes one line. Errors name the field at fault: `malformed` for JSON and shapes,
+    /// `unknown_command` for a command the agent does not know.
+    public static func decode(line: String) throws(ControlFailure) -> ControlRequest {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(line)
+        } catch {
+            throw ControlFailure(.malformed, "request is \(error.description)")
+        }
+        guard let fields = value.objectFields else {
+            throw ControlFailure(.malformed, "request must be a JSON object, got \(value.typeName)")
+        }
+        guard let commandValue = value["command"] else {
+            throw ControlFailure(.malformed, "field \"command\" is missing; expected one of \(commands.joined(separator: ", "))")
+        }
+        guard let command = commandValue.stringValue else {
+            throw ControlFailure(.malformed, "field \"command\" must be a string, got \(commandValue.typeName)")
+        }
+        let simple: [String: ControlRequest] = ["status": .status, "plan": .plan, "explain": .explain, "resume": .resume, "reload": .reload]
+        if let request = simple[command] {
+            try OverrideDecoding.refuseUnknown(fields, allowed: ["command"], command: command)
+            return request
+        }
+        guard command == "override" else {
+            throw ControlFailure(.unknownCommand, "unknown command \"\(command)\"; expected one of \(commands.joined(separator: ", "))")
+        }
+        return .override(try OverrideDecoding.decode(value, fields: fields))
+    }
+}

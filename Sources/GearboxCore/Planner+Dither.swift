@@ -1,0 +1,47 @@
+/// The dither period of a two-speed domain (MODEL.md, "time-shared two-speed"):
+/// `τ = min(maxDitherPeriod, 5 × the shortest mean service time on the domain)`, never
+/// shorter than `max(1 ms, 10 × cpuinfo_transition_latency)`; where those bounds cross the
+/// domain runs one pure speed.
+extension Planner {
+    /// Domains that mix two speeds but whose dither period cannot be both at most
+    /// `min(maxDitherPeriod, 5 × shortest mean service)` and at least `max(1 ms, 10 × transition latency)`.
+    func ditherFallbacks(_ state: PlanState) -> [(Int, String)] {
+        var out: [(Int, String)] = []
+        for d in state.model.domains.indices where !state.model.domains[d].pureOnly {
+            let mix = state.model.mix(domain: d, time: state.time[d])
+            guard mix.pHigh > 0 && mix.pHigh < 1 else { continue }
+            let bounds = ditherBounds(state, domain: d)
+            if bounds.cap < bounds.floor {
+                let multiple = configuration.ditherServiceMultiple
+                let times = multiple == multiple.rounded() ? "\(Int(multiple))" : "\(multiple)"
+                let reason = "dither period bounds cross: at most \(milliseconds(bounds.cap)) ms "
+                    + "(\(times)× the shortest mean service time) but at least \(milliseconds(bounds.floor)) ms "
+                    + "(1 ms, \(Int(configuration.ditherTransitionMultiple))× the transition latency); "
+                    + "running one pure speed"
+                out.append((d, reason))
+            }
+        }
+        return out
+    }
+
+    /// The dither period's upper bound (cap) and lower bound (floor) for domain `d`.
+    func ditherBounds(_ state: PlanState, domain d: Int) -> (cap: Double, floor: Double) {
+        let t = state.model.mix(domain: d, time: state.time[d]).timePerWork
+        var shortest = Double.infinity
+        for i in state.model.domains[d].cpus {
+            for e in state.cpuEntries[i] {
+                let l = state.load(e)
+                if l.rate > 0 && l.work > 0 { shortest = min(shortest, l.work * t) }
+            }
+        }
+        let cap = min(configuration.maxDitherPeriod, configuration.ditherServiceMultiple * shortest)
+        var floor = configuration.minDitherPeriod
+        // 0 and CPUFREQ_ETERNAL (4294967295 ns) mean unknown: the 1 ms floor alone.
+        if let latency = state.model.domains[d].transitionLatency, latency > 0, latency < 4.29 {
+            floor = max(floor, configuration.ditherTransitionMultiple * latency)
+        }
+        return (cap, floor)
+    }
+
+    func milliseconds(_ seconds: Double) -> Double { (seconds * 1e6).rounded() / 1000 }
+}

@@ -1,0 +1,152 @@
+import GearboxCore
+import Testing
+
+/// Planner behaviour: infeasible inputs, fork-join, dithering, shares, merging.
+@Suite struct PlannerTests {
+    /// RK3399 (Rockchip device tree, rk3399.dtsi OPP tables; energy model power from
+    /// dynamic-power-coefficient and OPP voltages): 4×A53 and 2×A72.
+    static let rk3399 = Platform(domains: [
+        FrequencyDomain(
+            name: "little", cpus: [0, 1, 2, 3], capacity: 485, idlePower: Watts(0.005),
+            operatingPoints: [(408_000, 0.0278), (600_000, 0.0408), (816_000, 0.0590), (1_008_000, 0.0862),
+                              (1_200_000, 0.1200), (1_416_000, 0.1792)]
+                .map { OperatingPoint(frequency: Kilohertz($0.0), busyPower: Watts($0.1)) },
+            transitionLatencyMicroseconds: 40),
+        FrequencyDomain(
+            name: "big", cpus: [4, 5], capacity: 1024, idlePower: Watts(0.01),
+            operatingPoints: [(408_000, 0.1211), (600_000, 0.1781), (816_000, 0.2422), (1_008_000, 0.3365),
+                              (1_200_000, 0.4722), (1_416_000, 0.6486), (1_608_000, 0.8483), (1_800_000, 1.1301)]
+                .map { OperatingPoint(frequency: Kilohertz($0.0), busyPower: Watts($0.1)) },
+            transitionLatencyMicroseconds: 40),
+    ])
+
+    func queue(_ name: String, rate: Double, workMs: Double, kind: LatencyKind, targetMs: Double,
+               scv: Double = 1, cpus: [Int]? = nil, dispatch: Dispatch = .route) -> WorkQueue {
+        WorkQueue(name: name, arrivalRate: rate, meanWork: workMs / 1000, scv: scv,
+                  target: LatencyTarget(kind: kind, seconds: targetMs / 1000), cpus: cpus, dispatch: dispatch)
+    }
+
+    @Test func phonePlanMeetsTargetsOnHullPoints() {
+        let workload = Workload(queues: [
+            queue("ui", rate: 300, workMs: 2, kind: .p99, targetMs: 25),
+            queue("sync", rate: 100, workMs: 4, kind: .mean, targetMs: 40),
+        ])
+        let plan = Planner().plan(platform: Self.rk3399, workload: workload)
+        #expect(plan.feasible)
+        let check = LatencyModel.predict(platform: Self.rk3399, workload: workload, plan: plan)
+        #expect(check.feasible)
+        #expect(abs(check.power.value - plan.power.value) < 1e-12)
+        for (domain, domainPlan) in zip(Self.rk3399.domains, plan.domains) {
+            #expect(domain.hull.contains(domainPlan.low) && domain.hull.contains(domainPlan.high))
+        }
+        #expect(plan.cpus.map(\.cpu) == [0, 1, 2, 3, 4, 5])
+        #expect(plan.cpus.allSatisfy { $0.utilization <= 0.95 + 1e-9 })
+    }
+
+    @Test func overloadIsInfeasibleAtTopSpeed() {
+        // 3000/s of 1 ms work is 3 ref-s per second; the A72 pair at top gives 2.
+        let workload = Workload(queues: [queue("flood", rate: 3000, workMs: 1, kind: .mean, targetMs: 10, cpus: [4, 5])])
+        let plan = Planner().plan(platform: Self.rk3399, workload: workload)
+        #expect(!plan.feasible)
+        #expect(plan.domains[1].high == Kilohertz(1_800_000) && plan.domains[1].pHigh == 1)
+        #expect(plan.queues[0].predictedLatency == .infinity)
+    }
+
+    @Test func tightTargetReportsBestReachableLatency() {
+        // 2 ms of work on an A72 at top takes 2 ms: a 2.2 ms mean at 200/s cannot be met.
+        let workload = Workload(queues: [queue("tight", rate: 200, workMs: 2, kind: .mean, targetMs: 2.2)])
+        let plan = Planner().plan(platform: Self.rk3399, workload: workload)
+        #expect(!plan.feasible)
+        // Every domain the queue may use runs at its top frequency.
+        #expect(plan.domains.allSatisfy { $0.low == $0.high && $0.pHigh == 1 })
+        #expect(plan.domains.map(\.high) == [Kilohertz(1_416_000), Kilohertz(1_800_000)])
+        let latency = plan.queues[0].predictedLatency
+        #expect(latency > 0.0022 && latency < 0.004)
+        let check = LatencyModel.predict(platform: Self.rk3399, workload: workload, plan: plan)
+        #expect(abs(check.queues[0].latency - latency) <= 1e-12 * latency)
+    }
+
+    @Test func forkJoinWorkFractionsAreChosen() {
+        let workload = Workload(queues: [queue("scatter", rate: 150, workMs: 4, kind: .mean, targetMs: 6,
+                                               dispatch: .forkJoin(parts: 6, needed: 6))])
+        let plan = Planner().plan(platform: Self.rk3399, workload: workload)
+        #expect(plan.feasible)
+        let split = plan.queues[0].split
+        #expect(split.keys.sorted() == [0, 1, 2, 3, 4, 5])
+        #expect(abs(split.values.reduce(0, +) - 1) < 1e-9)
+        #expect(plan.queues[0].margin == 0)
+        #expect(LatencyModel.predict(platform: Self.rk3399, workload: workload, plan: plan).feasible)
+        // Equal fractions on the same speeds cost no less (the fractions were optimised).
+        var equal = plan
+        for cpu in split.keys { equal.queues[0].split[cpu] = 1.0 / 6 }
+        let check = LatencyModel.predict(platform: Self.rk3399, workload: workload, plan: equal)
+        #expect(!check.feasible || check.power.value >= plan.power.value * (1 - 1e-9))
+    }
+
+    @Test func codedForkJoinChoosesCPUsAndCarriesMargin() {
+        let workload = Workload(queues: [queue("replica", rate: 100, workMs: 2, kind: .p99, targetMs: 30,
+                                               dispatch: .forkJoin(parts: 2, needed: 1))])
+        let plan = Planner().plan(platform: Self.rk3399, workload: workload)
+        #expect(plan.feasible)
+        let queuePlan = plan.queues[0]
+        #expect(queuePlan.split.count == 2 && queuePlan.split.values.allSatisfy { $0 == 0.5 })
+        #expect(queuePlan.margin == 0.25)
+        // The reported latency is the independence estimate inflated by the margin.
+        let model = LatencyModel(platform: Self.rk3399, workload: workload, plan: plan)
+        let raw = model.latency(ofQueue: 0, kind: .p99) / 1.25
+        #expect(abs(queuePlan.predictedLatency - raw * 1.25) < 1e-12)
+        #expect(queuePlan.predictedLatency <= 0.030 * (1 + 1e-9))
+    }
+
+    @Test func ditherPeriodFollowsServiceTimes() {
+        let workload = Workload(queues: [queue("ui", rate: 300, workMs: 2, kind: .p99, targetMs: 25)])
+        let plan = Planner().plan(platform: Self.rk3399, workload: workload)
+        for (d, domainPlan) in plan.domains.enumerated() where domainPlan.pHigh < 1 {
+            // τ = min(50 ms, 5 × the shortest mean service time on the domain).
+            let mix = SpeedMix(
+                lowSpeed: Self.rk3399.domains[d].speed(at: domainPlan.low), highSpeed: Self.rk3399.domains[d].speed(at: domainPlan.high),
+                lowPower: 0, highPower: 0, pHigh: domainPlan.pHigh)
+            let expected = min(0.050, 5 * 0.002 * mix.timePerWork)
+            #expect(abs(domainPlan.ditherPeriod! - expected) < 1e-12)
+            #expect(domainPlan.fallbackReason == nil)
+        }
+        for domainPlan in plan.domains where domainPlan.pHigh == 1 { #expect(domainPlan.ditherPeriod == nil) }
+    }
+
+    @Test func slowTransitionsFallBackToOnePureSpeed() {
+        // A 2 ms transition latency puts the floor at 20 ms, above 5 × 0.5 ms of service.
+        var platform = Self.rk3399
+        for d in platform.domains.indices { platform.domains[d].transitionLatencyMicroseconds = 2000 }
+        let workload = Workload(queues: [queue("rpc", rate: 1500, workMs: 0.5, kind: .p99, targetMs: 8)])
+        let plan = Planner().plan(platform: platform, workload: workload)
+        #expect(plan.feasible)
+        #expect(plan.domains.allSatisfy { $0.pHigh == 1 && $0.ditherPeriod == nil })
+        #expect(plan.domains.contains { $0.fallbackReason != nil })
+        #expect(LatencyModel.predict(platform: platform, workload: workload, plan: plan).feasible)
+        // Without the floor the same workload mixes speeds somewhere, and costs no more.
+        let free = Planner().plan(platform: Self.rk3399, workload: workload)
+        #expect(free.domains.contains { $0.pHigh < 1 })
+        #expect(free.power.value <= plan.power.value * (1 + 1e-9))
+    }
+
+    /// Merging identical domains (parts of more than 3 domains) is a speed-up that can cost a
+    /// few percent where several queues share the domains; it stays feasible and close.
+    @Test func identicalDomainsMergedStayClose() {
+        let domains = (0..<6).map { d in
+            Fixtures.domain(name: "policy\(2 * d)", cpus: [2 * d, 2 * d + 1], idle: 0.05,
+                            points: [(800_000, 0.3), (1_600_000, 0.9), (2_400_000, 2.4)])
+        }
+        let platform = Platform(domains: domains)
+        let workload = Workload(queues: [
+            queue("web", rate: 2500, workMs: 1, kind: .mean, targetMs: 4),
+            queue("rpc", rate: 3000, workMs: 0.3, kind: .p99, targetMs: 3, cpus: Array(0..<8)),
+        ])
+        let merged = Planner().plan(platform: platform, workload: workload)
+        var configuration = PlannerConfiguration()
+        configuration.mergeAbove = 1000
+        let separate = Planner(configuration: configuration).plan(platform: platform, workload: workload)
+        #expect(merged.feasible && separate.feasible)
+        #expect(merged.power.value <= 1.03 * separate.power.value)
+        #expect(LatencyModel.predict(platform: platform, workload: workload, plan: merged).feasible)
+    }
+}
