@@ -43,6 +43,10 @@ public enum AgentConfigurationFile {
             guard s > 0 else { throw r.error("smoothing_half_life_s", "must be > 0, got \(s)") }
             c.smoothingHalfLife = s
         }
+        if let h = try r.double("target_headroom") {
+            guard h >= 0 && h < 0.5 else { throw r.error("target_headroom", "must be in [0, 0.5), got \(h)") }
+            c.targetHeadroom = h
+        }
         if let h = try r.double("hysteresis") {
             guard h >= 0 && h < 1 else { throw r.error("hysteresis", "must be in [0, 1), got \(h)") }
             c.hysteresis = h

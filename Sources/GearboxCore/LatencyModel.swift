@@ -136,7 +136,8 @@ public struct LatencyModel: Sendable {
         let queues = workload.queues.indices.map { q in
             let queue = workload.queues[q]
             return QueuePrediction(name: queue.name, target: queue.target,
-                                   latency: latency(ofQueue: q, kind: queue.target.kind), margin: margin(ofQueue: q))
+                                   latency: latency(ofQueue: q, kind: queue.target.kind),
+                                   margin: margin(ofQueue: q, kind: queue.target.kind))
         }
         var cpus: [CPUPlan] = []
         var total = 0.0
@@ -156,12 +157,14 @@ public struct LatencyModel: Sendable {
         return PlanPrediction(queues: queues, cpus: cpus, power: Watts(total), feasible: feasible)
     }
 
-    /// The margin (fraction) that queue `q`'s prediction carries.
-    public func margin(ofQueue q: Int) -> Double {
-        if case .forkJoin(let parts, let needed) = workload.queues[q].dispatch, needed < parts {
-            return configuration.forkJoinMargin
-        }
-        return 0
+    /// The margin (fraction) that queue `q`'s prediction of `kind` carries: fork-join k < n,
+    /// at the utilisation of the busiest CPU the subtasks run on (`ForkJoinMargin`).
+    public func margin(ofQueue q: Int, kind: LatencyKind) -> Double {
+        guard case .forkJoin(_, let needed) = workload.queues[q].dispatch else { return 0 }
+        let list = placements[q]
+        let busiest = list.reduce(0.0) { max($0, servers[$1.cpu].utilization) }
+        return configuration.forkJoinMarginScale * ForkJoinMargin.margin(
+            kind: kind, needed: min(needed, list.count), parts: list.count, utilization: busiest)
     }
 
     /// Predicted latency of queue `q` in seconds, of `kind`, margin included.
@@ -194,7 +197,7 @@ public struct LatencyModel: Sendable {
             } else {
                 raw = ForkJoinLatency.meanResponse(needed: k, subtasks: subtasks, scale: max(scale, 1e-9))
             }
-            return raw * (1 + margin(ofQueue: q))
+            return raw * (1 + margin(ofQueue: q, kind: kind))
         }
     }
 

@@ -12,9 +12,9 @@ public struct PlannerConfiguration: Hashable, Sendable {
     public var ditherServiceMultiple: Double = 5
     /// τ is at least this many times the domain's transition latency.
     public var ditherTransitionMultiple: Double = 10
-    /// Inflation of fork-join k < n predictions (MODEL.md: independence under-estimates
-    /// 1-of-2 by about 13 % and 1-of-3 by about 20 % in simulation; 25 % covers both).
-    public var forkJoinMargin: Double = 0.25
+    /// Multiplies the measured fork-join k < n margin (`ForkJoinMargin`, which depends on
+    /// k, n, the target's kind and the load); 1 uses it as measured, 0 trusts independence.
+    public var forkJoinMarginScale: Double = 1
     /// The most combinations of "which shared domains each queue keeps to" that the planner
     /// screens as starting points (more than this: proportional and segregated starts only).
     public var screeningLimit: Int = 64
@@ -60,8 +60,27 @@ public struct Planner: Sendable {
 
     /// The cheapest plan that meets every target; when none exists, the top-speed plan with
     /// the best split found, `feasible: false` and the latency it reaches.
+    ///
+    /// The fork-join k < n margin grows with load, which the plan decides: a first pass
+    /// assumes the highest allowed utilisation; when the plan runs its CPUs lighter, a
+    /// second pass at that utilisation may find a cheaper plan, kept only when the
+    /// independent evaluation (at the load it really has) confirms it.
     public func plan(platform: Platform, workload: Workload) -> Plan {
-        let model = PlanningModel(platform: platform, workload: workload, configuration: configuration)
+        let first = plan(platform: platform, workload: workload, assumedLoad: configuration.maxUtilization)
+        let coded = workload.queues.filter {
+            if case .forkJoin(let n, let k) = $0.dispatch { k < n } else { false }
+        }
+        guard first.feasible, !coded.isEmpty, configuration.forkJoinMarginScale > 0 else { return first }
+        let busiest = coded.flatMap { $0.allowedCPUs(on: platform) }.reduce(0.0) { load, cpu in
+            max(load, first.cpus.first { $0.cpu == cpu }?.utilization ?? 0)
+        }
+        guard busiest < configuration.maxUtilization - 0.01 else { return first }
+        let second = plan(platform: platform, workload: workload, assumedLoad: busiest)
+        return second.feasible && second.power.value < first.power.value ? second : first
+    }
+
+    func plan(platform: Platform, workload: Workload, assumedLoad: Double) -> Plan {
+        let model = PlanningModel(platform: platform, workload: workload, configuration: configuration, assumedLoad: assumedLoad)
         var layout = Layout(model: model)
         var feasible = true
         // Parts of the host that share no queue are planned one by one.

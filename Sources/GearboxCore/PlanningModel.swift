@@ -59,7 +59,9 @@ struct PlanningModel: Sendable {
     var cpuNumber: [Int]
     var configuration: PlannerConfiguration
 
-    init(platform: Platform, workload: Workload, configuration: PlannerConfiguration) {
+    /// `assumedLoad`: the utilisation the fork-join k < n margins are taken at (the plan's
+    /// real load is not known before it is made; `LatencyModel` checks the result at it).
+    init(platform: Platform, workload: Workload, configuration: PlannerConfiguration, assumedLoad: Double? = nil) {
         self.configuration = configuration
         cpuNumber = platform.cpus
         var index: [Int: Int] = [:]
@@ -94,12 +96,17 @@ struct PlanningModel: Sendable {
             case .route: kind = .route
             case .forkJoin(let n, let k):
                 kind = .forkJoin(parts: n, needed: k)
-                if k < n { margin = configuration.forkJoinMargin }
+            }
+            let cpus = queue.allowedCPUs(on: platform).compactMap { index[$0] }.sorted()
+            if case .forkJoin(let n, let k) = kind {
+                let parts = min(n, cpus.count)
+                margin = configuration.forkJoinMarginScale * ForkJoinMargin.margin(
+                    kind: queue.target.kind, needed: min(k, parts), parts: parts,
+                    utilization: assumedLoad ?? configuration.maxUtilization)
             }
             return Queue(
                 name: queue.name, rate: queue.arrivalRate, work: queue.meanWork, scv: queue.scv, target: queue.target,
-                kind: kind, cpus: queue.allowedCPUs(on: platform).compactMap { index[$0] }.sorted(),
-                deadline: queue.target.seconds / (1 + margin), margin: margin)
+                kind: kind, cpus: cpus, deadline: queue.target.seconds / (1 + margin), margin: margin)
         }
     }
 

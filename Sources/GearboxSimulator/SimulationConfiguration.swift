@@ -37,14 +37,16 @@ public struct GearboxPolicyConfiguration: Hashable, Sendable {
     public var tick: Double = 1
     /// Half-life of the moving averages of arrival rate and work, in seconds.
     public var halfLife: Double = 10
-    /// Re-plan when an estimate moved by more than this fraction since the last plan.
-    public var hysteresis: Double = 0.05
+    /// Re-plan when a queue's offered load moved by more than this fraction since the last
+    /// plan (widened by Poisson noise at low rates: `ReplanPolicy`, as the agent does).
+    public var hysteresis: Double = 0.10
     /// A tick's arrival count this many Poisson standard deviations above the estimate
     /// resets the estimate to the count and re-plans at once.
     public var sharpRiseDeviations: Double = 3
-    /// Plan for targets this fraction shorter than the configured ones (0: plan to the
-    /// targets exactly, as the agent does), to see what a safety margin costs.
-    public var targetHeadroom: Double = 0
+    /// Plan for targets this fraction shorter than the configured ones, as the agent does
+    /// (its `target_headroom`, default 3 %): estimates from a few seconds of arrivals are
+    /// noisy, and a plan made exactly to the target straddles it.
+    public var targetHeadroom: Double = 0.03
     public init() {}
 }
 

@@ -96,23 +96,14 @@ extension SimulationEngine {
         }
         let sharpRise = estimator.observe(interval: interval, arrivals: arrivals, work: work)
         let estimate = estimator.estimated(workload)
-        if sharpRise || moved(estimate, from: plannedWorkload) {
+        let policy = ReplanPolicy(hysteresis: configuration.gearbox.hysteresis,
+                                  smoothingHalfLife: configuration.gearbox.halfLife)
+        if sharpRise || policy.shouldReplan(planned: plannedWorkload, current: estimate) {
             plannedWorkload = estimate
             var planned = estimate
             let shrink = 1 - configuration.gearbox.targetHeadroom
             for q in planned.queues.indices { planned.queues[q].target.seconds *= shrink }
             install(Planner(configuration: configuration.planner).plan(platform: platform, workload: planned))
-        }
-    }
-
-    private func moved(_ estimate: Workload, from planned: Workload?) -> Bool {
-        guard let planned else { return true }
-        let band = configuration.gearbox.hysteresis
-        func far(_ a: Double, _ b: Double) -> Bool {
-            b > 0 ? abs(a / b - 1) > band : a > 0
-        }
-        return zip(estimate.queues, planned.queues).contains {
-            far($0.arrivalRate, $1.arrivalRate) || far($0.meanWork, $1.meanWork)
         }
     }
 }

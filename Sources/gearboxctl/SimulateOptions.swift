@@ -31,7 +31,7 @@ struct SimulateOptions: ParsableArguments {
     var baselineSplit: String = BaselineDispatch.plannedSplit.rawValue
 
     @Option(name: .customLong("target-headroom"), help: "gearbox plans for targets this fraction shorter (0 to 0.5).")
-    var targetHeadroom: Double = 0
+    var targetHeadroom: Double = 0.03
 
     @Option(name: .customLong("progress-after"), help: ArgumentHelp("Seconds of wall time before progress shows on stderr.", visibility: .hidden))
     var progressAfter: Double = 2

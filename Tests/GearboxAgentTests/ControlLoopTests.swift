@@ -53,6 +53,24 @@ import Testing
         #expect(again.queueEvents.isEmpty) // logged once
     }
 
+    /// The agent plans 3 % short of each target by default, and reports against the real one.
+    @Test func plansWithTargetHeadroomAndReportsTheRealTarget() throws {
+        let tight = LatencyTarget(kind: .mean, seconds: 0.0045)
+        var exact = AgentConfiguration()
+        exact.targetHeadroom = 0
+        exact.queues = [AgentQueue(queue: WorkQueue(name: "web", arrivalRate: 400, meanWork: 0.002, target: tight))]
+        var margined = exact
+        margined.targetHeadroom = 0.03
+        var a = ControlLoop(platform: Self.platform, configuration: exact)
+        var b = ControlLoop(platform: Self.platform, configuration: margined)
+        let planA = try #require(a.tick(busy: [:], interval: 1, now: 0).newPlan)
+        let planB = try #require(b.tick(busy: [:], interval: 1, now: 0).newPlan)
+        #expect(planA.queues[0].predictedLatency > 0.98 * tight.seconds, "the target should bind for this test to mean anything")
+        #expect(planB.queues[0].predictedLatency <= 0.97 * tight.seconds * (1 + 1e-6))
+        #expect(planB.queues[0].target == tight)
+        #expect(planB.power.value > planA.power.value)
+    }
+
     @Test func overridesPinAndExpire() {
         var c = AgentConfiguration()
         c.queues = [AgentQueue(queue: WorkQueue(name: "web", arrivalRate: 100, meanWork: 0.002, target: Self.target))]

@@ -43,4 +43,19 @@ import Testing
         var retargeted = base; retargeted.queues[0].target.seconds = 0.02
         #expect(policy.shouldReplan(planned: base, current: retargeted))
     }
+
+    /// At low rates the band widens to 3 standard deviations of the EWMA of a Poisson count.
+    @Test func bandWidensWithPoissonNoiseAtLowRates() {
+        let policy = ReplanPolicy(hysteresis: 0.1, smoothingHalfLife: 10)
+        // 10/s, H = 10 s: 3 / sqrt(2 × 10 × 10 / ln 2) = 0.1766.
+        #expect(abs(policy.band(rate: 10) - 3 / (200 / 0.6931471805599453).squareRoot()) < 1e-12)
+        #expect(policy.band(rate: 1000) == 0.1)
+        let target = LatencyTarget(kind: .mean, seconds: 0.05)
+        let slow = Workload(queues: [WorkQueue(name: "q", arrivalRate: 10, meanWork: 0.002, target: target)])
+        var noisy = slow; noisy.queues[0].arrivalRate = 11.5
+        var real = slow; real.queues[0].arrivalRate = 12
+        #expect(!policy.shouldReplan(planned: slow, current: noisy))
+        #expect(policy.shouldReplan(planned: slow, current: real))
+        #expect(ReplanPolicy(hysteresis: 0.1).shouldReplan(planned: slow, current: noisy))
+    }
 }

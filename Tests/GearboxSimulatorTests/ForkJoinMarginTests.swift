@@ -4,23 +4,24 @@ import Testing
 
 /// The planner's fork-join k < n predictions, margin included, against simulation
 /// (MODEL.md: the margin must cover the independence approximation's optimism).
+/// The margin depends on k, n, the target's kind and the load (`ForkJoinMargin`).
 @Suite struct ForkJoinMarginTests {
     struct Case: Sendable, CustomTestStringConvertible {
         var k: Int, n: Int, rho: Double, kind: LatencyKind
-        /// Whether the planner's margin (25 % when this was written) is known not to cover
-        /// the measured latency: for p99 the optimism of 1-of-n grows past 25 % already at
-        /// moderate load (measured: 1-of-3 at ρ = 0.6 is 44 % above independence).
-        var knownUncovered = false
         var testDescription: String { "\(k)-of-\(n) ρ=\(rho) \(kind.rawValue)" }
     }
 
+    /// Cases where the old flat 25 % margin fell short (1-of-3 mean at ρ = 0.6, every
+    /// 1-of-n p99 from ρ = 0.6), tails of wider fan-outs, and light loads.
     static let cases: [Case] = [
         Case(k: 1, n: 2, rho: 0.3, kind: .mean), Case(k: 1, n: 2, rho: 0.6, kind: .mean),
         Case(k: 2, n: 3, rho: 0.3, kind: .mean), Case(k: 2, n: 3, rho: 0.6, kind: .mean),
-        Case(k: 1, n: 3, rho: 0.3, kind: .mean), Case(k: 1, n: 3, rho: 0.6, kind: .mean, knownUncovered: true),
-        Case(k: 1, n: 2, rho: 0.3, kind: .p99), Case(k: 1, n: 2, rho: 0.6, kind: .p99, knownUncovered: true),
+        Case(k: 1, n: 3, rho: 0.3, kind: .mean), Case(k: 1, n: 3, rho: 0.6, kind: .mean),
+        Case(k: 1, n: 2, rho: 0.3, kind: .p99), Case(k: 1, n: 2, rho: 0.6, kind: .p99),
         Case(k: 2, n: 3, rho: 0.3, kind: .p99), Case(k: 2, n: 3, rho: 0.6, kind: .p99),
-        Case(k: 1, n: 3, rho: 0.3, kind: .p99, knownUncovered: true), Case(k: 1, n: 3, rho: 0.6, kind: .p99, knownUncovered: true),
+        Case(k: 1, n: 3, rho: 0.3, kind: .p99), Case(k: 1, n: 3, rho: 0.6, kind: .p99),
+        Case(k: 1, n: 4, rho: 0.8, kind: .p95), Case(k: 3, n: 4, rho: 0.8, kind: .p99),
+        Case(k: 2, n: 4, rho: 0.1, kind: .p99),
     ]
 
     @Test(arguments: cases)
@@ -41,12 +42,8 @@ import Testing
         })
         let predicted = plan.queues[0].predictedLatency
         print("fork-join \(c.testDescription): planner \(predicted) s (margin \(plan.queues[0].margin)), simulated \(measured) s, \(100 * (measured.mean / predicted - 1)) %")
-        if c.knownUncovered {
-            withKnownIssue("the planner's fork-join margin does not cover this case", isIntermittent: true) {
-                #expect(measured.mean <= predicted)
-            }
-        } else {
-            #expect(measured.mean <= predicted, "simulated \(measured) above the planner's \(predicted)")
-        }
+        #expect(measured.mean <= predicted, "simulated \(measured) above the planner's \(predicted)")
+        // Not wildly conservative either: a margin that covers by wasting energy is no fix.
+        #expect(predicted <= 1.35 * measured.mean, "planner's \(predicted) far above simulated \(measured)")
     }
 }

@@ -89,6 +89,7 @@ import Testing
         var configuration = SimulationConfiguration()
         configuration.duration = 60
         configuration.warmUp = 5
+        configuration.gearbox.targetHeadroom = 0
         let plain = Simulator(platform: TestHosts.bigLittle, workload: workload, configuration: configuration)
         var margined = plain
         margined.configuration.gearbox.targetHeadroom = 0.2
@@ -97,5 +98,25 @@ import Testing
         #expect(b.queues[0].mean < 0.9 * a.queues[0].mean)
         #expect(b.queues[0].mean < 0.85 * 0.006)
         #expect(b.power.value >= a.power.value)
+    }
+}
+
+/// gearbox's re-plans under steady load come from estimate noise only; the band must absorb it.
+@Suite struct ReplanNoiseTests {
+    /// 10 requests per second for 10 minutes: a fixed 5 % band re-planned 97–126 times here
+    /// (the EWMA's relative noise is about 6 %); the Poisson-widened band should rarely fire.
+    @Test func steadyLowRateRarelyReplans() {
+        let workload = Workload(queues: [
+            WorkQueue(name: "rpc", arrivalRate: 10, meanWork: 0.004,
+                      target: LatencyTarget(kind: .mean, seconds: 0.02))
+        ])
+        var configuration = SimulationConfiguration()
+        configuration.duration = 600
+        configuration.warmUp = 30
+        let result = Simulator(platform: TestHosts.bigLittle, workload: workload, configuration: configuration)
+            .run(policy: .gearbox)
+        print("steady 10/s for 600 s: \(result.plans) plans")
+        #expect(result.plans <= 30)
+        #expect(result.queues[0].met)
     }
 }
