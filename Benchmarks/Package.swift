@@ -20,5 +20,15 @@ let package = Package(
             path: "Benchmarks/PlannerBenchmark",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "SimulatorBenchmark",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "GearboxCore", package: "gearbox"),
+                .product(name: "GearboxSimulator", package: "gearbox"),
+            ],
+            path: "Benchmarks/SimulatorBenchmark",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )
