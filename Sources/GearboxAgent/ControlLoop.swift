@@ -113,12 +113,15 @@ public struct ControlLoop: Sendable {
         let expired = overrides.expire(now: now)
         let workload = currentWorkload()
         let policy = ReplanPolicy(hysteresis: configuration.hysteresis, smoothingHalfLife: configuration.smoothingHalfLife)
-        guard burst || !expired.isEmpty || !events.isEmpty || policy.shouldReplan(planned: plannedWorkload, current: workload) else {
+        let planStale = policy.shouldReplan(
+            planned: plannedWorkload.map(overrides.adjust), current: overrides.adjust(workload), plan: currentPlan,
+            platform: platform, configuration: planner.configuration, headroom: configuration.targetHeadroom)
+        guard burst || !expired.isEmpty || !events.isEmpty || planStale else {
             return Decision(newPlan: nil, reason: nil, workload: plannedWorkload ?? workload, queueEvents: events)
         }
         let reason = currentPlan == nil ? "first plan" : burst ? "burst in demand"
             : !expired.isEmpty ? "override expired" : !events.isEmpty ? "a queue's source changed state"
-            : "estimates moved beyond the hysteresis band"
+            : "estimates moved beyond the hysteresis band or the plan would spend its headroom"
         var decision = adopt(workload, reason: reason)
         decision.queueEvents = events
         decision.expired = expired

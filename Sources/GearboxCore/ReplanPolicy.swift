@@ -1,6 +1,11 @@
 /// Decides whether new estimates differ enough from those of the current plan to re-plan:
 /// re-planning every tick would make the frequencies chatter with sampling noise.
 ///
+/// Asymmetric, as an operator expects of a governor (up fast, down slow): a plan is kept
+/// while its load moves less than the band, *unless* the current estimates would make it
+/// spend more than half of the target headroom. Near saturation a 1 % rise in load adds
+/// several percent of latency, so a load band alone would sit on a plan that misses.
+///
 /// Shared by the agent and the simulator's gearbox policy, so that what is simulated is what
 /// runs. The band is the configured fraction, widened at low rates to `noiseDeviations`
 /// standard deviations of the smoothed estimate of a Poisson count: an EWMA of half-life H
@@ -19,13 +24,53 @@ public struct ReplanPolicy: Sendable {
         self.noiseDeviations = noiseDeviations
     }
 
-    /// The relative band for a queue planned at `rate` requests per second.
-    public func band(rate: Double) -> Double {
-        guard let halfLife = smoothingHalfLife, halfLife > 0, rate > 0 else { return hysteresis }
-        let relativeDeviation = 1 / (2 * rate * halfLife / Math.log(2)).squareRoot()
-        return max(hysteresis, noiseDeviations * relativeDeviation)
+    /// Relative standard deviation of the smoothed rate estimate at `rate` (0 without a half-life).
+    public func noise(rate: Double) -> Double {
+        guard let halfLife = smoothingHalfLife, halfLife > 0, rate > 0 else { return 0 }
+        return 1 / (2 * rate * halfLife / Math.log(2)).squareRoot()
     }
 
+    /// `current` with each queue's rise in rate and in work per request over the planned
+    /// values reduced by two standard deviations of estimate noise (the mean of work over
+    /// the same requests has `sqrt(scv)` times the rate's relative deviation), so that noise
+    /// alone does not re-plan.
+    func discounted(_ current: Workload, planned: Workload?) -> Workload {
+        guard let planned else { return current }
+        var out = current
+        for q in out.queues.indices {
+            guard let old = planned.queues.first(where: { $0.name == out.queues[q].name }) else { continue }
+            let deviation = noise(rate: old.arrivalRate)
+            out.queues[q].arrivalRate = Self.discount(out.queues[q].arrivalRate, from: old.arrivalRate, by: 2 * deviation)
+            out.queues[q].meanWork = Self.discount(out.queues[q].meanWork, from: old.meanWork, by: 2 * deviation * old.scv.squareRoot())
+        }
+        return out
+    }
+
+    /// `value` less `fraction` of it, but not below `planned` (falls are kept as they are).
+    static func discount(_ value: Double, from planned: Double, by fraction: Double) -> Double {
+        value > planned ? max(planned, value * (1 - fraction)) : value
+    }
+
+    /// The relative band for a queue planned at `rate` requests per second.
+    public func band(rate: Double) -> Double {
+        max(hysteresis, noiseDeviations * noise(rate: rate))
+    }
+
+    /// True when the estimates left the band, or when `plan` (made with `headroom`) under
+    /// the current estimates predicts some queue beyond its target less half the headroom.
+    public func shouldReplan(
+        planned: Workload?, current: Workload, plan: Plan?, platform: Platform,
+        configuration: PlannerConfiguration, headroom: Double
+    ) -> Bool {
+        if shouldReplan(planned: planned, current: current) { return true }
+        // An infeasible plan already runs flat out: re-planning each tick would change nothing.
+        guard let plan, plan.feasible else { return false }
+        let prediction = LatencyModel.predict(
+            platform: platform, workload: discounted(current, planned: planned), plan: plan, configuration: configuration)
+        return prediction.queues.contains { $0.latency > $0.target.seconds * (1 - headroom / 2) }
+    }
+
+    /// True when the queues changed or some queue's offered load left the band.
     public func shouldReplan(planned: Workload?, current: Workload) -> Bool {
         guard let planned else { return true }
         let before = Dictionary(planned.queues.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })

@@ -98,12 +98,18 @@ extension SimulationEngine {
         let estimate = estimator.estimated(workload)
         let policy = ReplanPolicy(hysteresis: configuration.gearbox.hysteresis,
                                   smoothingHalfLife: configuration.gearbox.halfLife)
-        if sharpRise || policy.shouldReplan(planned: plannedWorkload, current: estimate) {
+        let planStale = policy.shouldReplan(
+            planned: plannedWorkload, current: estimate, plan: plannedWorkload == nil ? nil : currentPlan,
+            platform: platform, configuration: configuration.planner, headroom: configuration.gearbox.targetHeadroom)
+        if sharpRise || planStale {
             plannedWorkload = estimate
             var planned = estimate
             let shrink = 1 - configuration.gearbox.targetHeadroom
             for q in planned.queues.indices { planned.queues[q].target.seconds *= shrink }
-            install(Planner(configuration: configuration.planner).plan(platform: platform, workload: planned))
+            var plan = Planner(configuration: configuration.planner).plan(platform: platform, workload: planned)
+            for q in plan.queues.indices where q < estimate.queues.count { plan.queues[q].target = estimate.queues[q].target }
+            currentPlan = plan
+            install(plan)
         }
     }
 }

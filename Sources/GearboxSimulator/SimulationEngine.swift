@@ -39,6 +39,8 @@ struct SimulationEngine {
     // gearbox and oracle
     var estimator: WorkloadEstimator
     var plannedWorkload: Workload?
+    /// gearbox's installed plan, its queue targets the real ones (headroom is how it was made).
+    var currentPlan: Plan?
     var plans = 0
     var lastPlanFeasible: Bool?
     var lastTick = 0.0

@@ -58,4 +58,34 @@ import Testing
         #expect(policy.shouldReplan(planned: slow, current: real))
         #expect(ReplanPolicy(hysteresis: 0.1).shouldReplan(planned: slow, current: noisy))
     }
+
+    /// Up fast: near saturation a rise well inside the load band, but beyond estimate noise,
+    /// would spend the plan's headroom, so it re-plans; the same rise at a noisy low rate does not.
+    @Test func replansWhenARiseInsideTheBandWouldSpendTheHeadroom() {
+        let platform = Platform(domains: [FrequencyDomain(
+            name: "policy0", cpus: [0], capacity: 1024, idlePower: Watts(0.1),
+            operatingPoints: FrequencyDomain.operatingPoints(
+                frequencies: [1_000_000, 2_000_000].map(Kilohertz.init),
+                power: ParametricPower(staticWatts: 0.2, dynamicWatts: 2)))])
+        let target = LatencyTarget(kind: .mean, seconds: 0.010)
+        func workload(rate: Double, work: Double) -> Workload {
+            Workload(queues: [WorkQueue(name: "q", arrivalRate: rate, meanWork: work, target: target)])
+        }
+        let policy = ReplanPolicy(hysteresis: 0.1, smoothingHalfLife: 10)
+        for (rate, work, shouldReplan) in [(800.0, 0.001, true), (8.0, 0.005, false)] {
+            let planned = workload(rate: rate, work: work)
+            var shortened = planned
+            shortened.queues[0].target.seconds *= 0.97
+            var plan = Planner().plan(platform: platform, workload: shortened)
+            plan.queues[0].target = target
+            #expect(plan.feasible)
+            let risen = workload(rate: rate * 1.04, work: work)
+            #expect(!policy.shouldReplan(planned: planned, current: risen), "inside the load band")
+            #expect(policy.shouldReplan(planned: planned, current: risen, plan: plan, platform: platform,
+                                        configuration: .init(), headroom: 0.03) == shouldReplan, "rate \(rate)")
+            // The plan holds for the estimates it was made for.
+            #expect(!policy.shouldReplan(planned: planned, current: planned, plan: plan, platform: platform,
+                                         configuration: .init(), headroom: 0.03))
+        }
+    }
 }
