@@ -47,6 +47,13 @@ public final class ControlServer: Service, Sendable {
     private let wake: (read: Int32, write: Int32)
     private let connections = Mutex<Set<Int32>>([])
     private let stopped = Atomic<Bool>(false)
+    /// Whether the accept thread was started, whether it ended, and who waits for its end.
+    private struct Serving: Sendable {
+        var started = false
+        var finished = false
+        var waiting: [CheckedContinuation<Void, Never>] = []
+    }
+    private let serving = Mutex(Serving())
 
     /// A server on `listener` (see `openListener`). `groupName` is the group that may make
     /// changes besides root; a group that does not exist leaves changes to root, with a warning.
@@ -80,17 +87,41 @@ public final class ControlServer: Service, Sendable {
         _ = Glibc.close(wake.write)
     }
 
-    /// Serves until graceful shutdown or cancellation, then closes the listening socket
-    /// (removing its file when the agent bound it) and every open connection.
+    /// Starts accepting now, on the server's own thread. `run()` does this itself; calling it
+    /// first means that a client who connects next is answered even if the task running `run()`
+    /// waits long for a thread of the shared concurrency pool (a busy 2-core machine). Calling
+    /// it again does nothing. `run()` must still be called: it waits, and closes the socket.
+    public func start() {
+        let first = serving.withLock { state in
+            defer { state.started = true }
+            return !state.started
+        }
+        guard first else { return }
+        let thread = Thread { [self] in
+            acceptLoop()
+            let waiting = serving.withLock { state in
+                state.finished = true
+                defer { state.waiting = [] }
+                return state.waiting
+            }
+            for continuation in waiting { continuation.resume() }
+        }
+        thread.name = "gearbox-control"
+        thread.start()
+    }
+
+    /// Serves (starting first, if `start()` was not called) until graceful shutdown or
+    /// cancellation, then closes the listening socket (removing its file when the agent bound
+    /// it) and every open connection.
     public func run() async {
         await withTaskCancellationOrGracefulShutdownHandler {
+            start()
             await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
-                let thread = Thread { [self] in
-                    acceptLoop()
-                    finished.resume()
+                let over = serving.withLock { state in
+                    if !state.finished { state.waiting.append(finished) }
+                    return state.finished
                 }
-                thread.name = "gearbox-control"
-                thread.start()
+                if over { finished.resume() }
             }
         } onCancelOrGracefulShutdown: { [self] in
             stop()

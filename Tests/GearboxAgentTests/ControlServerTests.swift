@@ -44,10 +44,22 @@ actor RecordingHandler: ControlHandling {
     func reload() throws(ControlFailure) -> JSONValue { calls.append("reload"); return .object([]) }
 }
 
-/// A ControlServer on a fresh socket, stopped (by cancelling its task) when `body` returns.
+extension ControlServer.Configuration {
+    /// The defaults, but a handler deadline as long as the client's: in the full parallel run
+    /// the handler's task can wait seconds for a pool thread, which is not what these tests test.
+    static var patient: Self {
+        var configuration = Self()
+        configuration.handlerTimeout = .seconds(LineClient.answerDeadline)
+        return configuration
+    }
+}
+
+/// A ControlServer on a fresh socket, accepting before `body` runs (started on its own thread,
+/// not whenever the pool gets to the task running it), and stopped by cancelling that task
+/// when `body` returns.
 func withControlServer(
     handler: RecordingHandler = RecordingHandler(), group: String? = nil,
-    configuration: ControlServer.Configuration = .init(),
+    configuration: ControlServer.Configuration = .patient,
     _ body: (String, RecordingHandler) async throws -> Void
 ) async throws {
     let directory = try ScratchDirectory()
@@ -55,6 +67,7 @@ func withControlServer(
     let path = directory.file("control.sock")
     let listener = try ControlServer.openListener(path: path, mode: 0o666, groupName: nil, logger: quietLogger)
     let server = ControlServer(listener: listener, groupName: group, handler: handler, logger: quietLogger, configuration: configuration)
+    server.start()
     let task = Task { await server.run() }
     do {
         try await body(path, handler)
@@ -67,42 +80,31 @@ func withControlServer(
     await task.value
 }
 
-@Suite(.serialized, .disabled("Flaky under the full parallel run on 2 cores: answers on a connection arrive empty or shifted (cause open, see the closing note). Passes alone: swift test --filter ControlServerTests")) struct ControlServerTests {
-    // KNOWN ISSUE (open): in the full parallel `swift test` run on 2 cores, the first answers
-    // on this connection sometimes come back empty (read timeouts while the server's handler
-    // waits for a starved concurrency pool), and later answers are then one or more lines
-    // behind. Run alone it passes every time. Marked intermittent so CI stays green, and left
-    // open in the closing note: the cause is not proven.
+@Suite(.serialized) struct ControlServerTests {
     @Test func answersEachLineAndKeepsTheConnectionAfterErrors() async throws {
-        await withKnownIssue("answers shift under the full parallel run; see comment", isIntermittent: true) {
-            try await answersEachLine()
-        }
-    }
-
-    func answersEachLine() async throws {
         try await withControlServer { path, handler in
             let client = try LineClient(path: path)
-            let answers: [JSONValue?] = await blocking {
-                [
+            let answers = try await blocking {
+                try [
                     "not json", "[1,2]", #"{"command":7}"#, #"{"command":"launch"}"#, #"{"verb":"status"}"#,
                     #"{"command":"status","extra":1}"#,
                     #"{"command":"override","scope":{"domain":"policy0"},"mode":"fast"}"#,
                     #"{"command":"override","scope":{"domain":"policy9"},"mode":"performance"}"#,
                     #"{"command":"status"}"#,
-                ].map { client.ask($0) }
+                ].map { try client.ask($0) }
             }
-            let codes = answers.map { $0?["error"]?["code"]?.stringValue }
+            let codes = answers.map { $0["error"]?["code"]?.stringValue }
             #expect(codes == ["malformed", "malformed", "malformed", "unknown_command", "malformed", "malformed", "malformed", "invalid", nil])
-            #expect(answers.dropLast().allSatisfy { $0?["ok"]?.boolValue == false })
-            let messages = answers.compactMap { $0?["error"]?["message"]?.stringValue }
+            #expect(answers.dropLast().allSatisfy { $0["ok"]?.boolValue == false })
+            let messages = answers.compactMap { $0["error"]?["message"]?.stringValue }
             try #require(messages.count == 8, "\(answers)")
             #expect(messages[2].contains("\"command\" must be a string"))
             #expect(messages[4].contains("\"command\" is missing"))
             #expect(messages[5].contains("unknown field \"extra\""))
             #expect(messages[6].contains("\"mode\" is \"fast\""))
             #expect(messages[7].contains("no frequency domain named \"policy9\""))
-            #expect(answers.last??["ok"]?.boolValue == true)
-            #expect(answers.last??["mode"]?.stringValue == "test")
+            #expect(answers.last?["ok"]?.boolValue == true)
+            #expect(answers.last?["mode"]?.stringValue == "test")
             // Only well-formed requests reached the agent.
             #expect(await handler.calls == ["override", "status"])
         }
@@ -111,17 +113,17 @@ func withControlServer(
     @Test func rootMayChangeAndEveryCommandReachesTheAgent() async throws {
         try await withControlServer(group: "adm") { path, handler in
             let client = try LineClient(path: path)
-            let answers = await blocking {
-                [
+            let answers = try await blocking {
+                try [
                     #"{"command":"override","scope":{"cpus":"0-1"},"frequency_khz":1500000,"duration_s":2}"#,
                     #"{"command":"plan"}"#, #"{"command":"explain"}"#, #"{"command":"reload"}"#, #"{"command":"resume"}"#,
-                ].map { client.ask($0) }
+                ].map { try client.ask($0) }
             }
-            #expect(answers.allSatisfy { $0?["ok"]?.boolValue == true }, "\(answers)")
-            #expect(answers[0]?["override"]?["scope"]?["cpus"]?.stringValue == "0-1")
-            #expect(answers[0]?["override"]?["frequency_khz"]?.intValue == 1_500_000)
-            #expect(answers[0]?["override"]?["expires_in_s"]?.doubleValue == 2)
-            #expect(answers[4]?["removed"]?.intValue == 1)
+            #expect(answers.allSatisfy { $0["ok"]?.boolValue == true }, "\(answers)")
+            #expect(answers[0]["override"]?["scope"]?["cpus"]?.stringValue == "0-1")
+            #expect(answers[0]["override"]?["frequency_khz"]?.intValue == 1_500_000)
+            #expect(answers[0]["override"]?["expires_in_s"]?.doubleValue == 2)
+            #expect(answers[4]["removed"]?.intValue == 1)
             #expect(await handler.calls == ["override", "plan", "explain", "reload", "resume"])
         }
     }
@@ -141,16 +143,16 @@ func withControlServer(
     }
 
     @Test func overlongLineIsAnsweredThenClosed() async throws {
-        var configuration = ControlServer.Configuration()
+        var configuration = ControlServer.Configuration.patient
         configuration.maxLineBytes = 1024
         try await withControlServer(configuration: configuration) { path, handler in
             let client = try LineClient(path: path)
-            let (answer, after) = await blocking { () -> (JSONValue?, String?) in
-                let answer = client.ask(#"{"command":"status","pad":""# + String(repeating: "x", count: 5000) + #""}"#)
-                return (answer, client.readLine())
+            let (answer, after) = try await blocking { () throws -> (JSONValue, String?) in
+                let answer = try client.ask(#"{"command":"status","pad":""# + String(repeating: "x", count: 5000) + #""}"#)
+                return (answer, try client.readLine())
             }
-            #expect(answer?["error"]?["code"]?.stringValue == "malformed")
-            #expect(answer?["error"]?["message"]?.stringValue?.contains("longer than 1024 bytes") == true)
+            #expect(answer["error"]?["code"]?.stringValue == "malformed")
+            #expect(answer["error"]?["message"]?.stringValue?.contains("longer than 1024 bytes") == true)
             #expect(after == nil, "the connection stays open after an overlong line")
             #expect(await handler.calls.isEmpty)
         }
@@ -159,15 +161,14 @@ func withControlServer(
     @Test func lastLineWithoutNewlineIsAnsweredAndBadUTF8IsRefused() async throws {
         try await withControlServer { path, _ in
             let client = try LineClient(path: path)
-            let answers = await blocking { () -> [JSONValue?] in
-                client.send(#"{"command":"st"}"# + "\n")
+            let answers = try await blocking { () throws -> [JSONValue?] in
+                try client.send(#"{"command":"st"}"# + "\n")
                 var bytes = Array(#"{"command":"status"}"#.utf8)
                 bytes.insert(0xFF, at: 5)
-                _ = bytes.withUnsafeBytes { Glibc.send(client.descriptor, $0.baseAddress, $0.count, 0) }
-                _ = Glibc.send(client.descriptor, "\n", 1, 0)
-                client.send(#"{"command":"status"}"#)
+                try client.send(bytes: bytes + [UInt8(ascii: "\n")])
+                try client.send(#"{"command":"status"}"#)
                 shutdown(client.descriptor, Int32(SHUT_WR))
-                return [client.readLine(), client.readLine(), client.readLine()].map { $0.flatMap { try? JSONParser.parse($0) } }
+                return try [client.readLine(), client.readLine(), client.readLine()].map { try $0.map(JSONParser.parse) }
             }
             #expect(answers[0]?["error"]?["code"]?.stringValue == "unknown_command")
             #expect(answers[1]?["error"]?["message"]?.stringValue == "request is not valid UTF-8")
@@ -179,10 +180,10 @@ func withControlServer(
         try await withControlServer { path, _ in
             // One client connects and sends half a line, then nothing.
             let stuck = try LineClient(path: path)
-            stuck.send(#"{"command":"sta"#)
+            try stuck.send(#"{"command":"sta"#)
             let other = try LineClient(path: path)
-            let answer = await blocking { other.ask(#"{"command":"status"}"#) }
-            #expect(answer?["ok"]?.boolValue == true)
+            let answer = try await blocking { try other.ask(#"{"command":"status"}"#) }
+            #expect(answer["ok"]?.boolValue == true)
             _ = stuck
         }
     }
@@ -192,23 +193,27 @@ func withControlServer(
         configuration.handlerTimeout = .milliseconds(200)
         try await withControlServer(handler: RecordingHandler(statusDelay: .seconds(3)), configuration: configuration) { path, _ in
             let client = try LineClient(path: path)
-            let started = Date()
-            let answer = await blocking { client.ask(#"{"command":"status"}"#) }
-            #expect(answer?["error"]?["code"]?.stringValue == "failed")
-            #expect(answer?["error"]?["message"]?.stringValue?.contains("did not answer") == true)
-            #expect(Date().timeIntervalSince(started) < 2.5)
+            // Timed on the client's thread: resuming this task may itself wait for the pool.
+            let (answer, waited) = try await blocking { () throws -> (JSONValue, Double) in
+                let started = Date()
+                let answer = try client.ask(#"{"command":"status"}"#)
+                return (answer, Date().timeIntervalSince(started))
+            }
+            #expect(answer["error"]?["code"]?.stringValue == "failed")
+            #expect(answer["error"]?["message"]?.stringValue?.contains("did not answer") == true)
+            #expect(waited < 2.5)
         }
     }
 
     @Test(.enabled(if: getuid() == 0, "needs root to connect as another user"))
     func tooManyConnectionsAreToldSoButRootKeepsAReserve() async throws {
-        var configuration = ControlServer.Configuration()
+        var configuration = ControlServer.Configuration.patient
         configuration.maxConnections = 2
         configuration.reservedForChanges = 1
         try await withControlServer(configuration: configuration) { path, _ in
             let held = [try LineClient(path: path), try LineClient(path: path)]
             // Wait until both are admitted: each answers a status.
-            for client in held { #expect(await blocking { client.ask(#"{"command":"status"}"#) }?["ok"]?.boolValue == true) }
+            for client in held { #expect(try await blocking { try client.ask(#"{"command":"status"}"#) }["ok"]?.boolValue == true) }
             // An unprivileged user finds every ordinary slot taken.
             let refused = try await runChild("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups",
                                                                   BuiltProducts.gearboxctl, "status", "--socket", path])
@@ -216,9 +221,9 @@ func withControlServer(
             #expect(refused.stderr == "gearboxctl: the agent is serving 2 connections; try again\n", "\(refused)")
             // Root (this test) still gets the reserved one, and no more.
             let reserved = try LineClient(path: path)
-            #expect(await blocking { reserved.ask(#"{"command":"status"}"#) }?["ok"]?.boolValue == true)
+            #expect(try await blocking { try reserved.ask(#"{"command":"status"}"#) }["ok"]?.boolValue == true)
             let beyond = try LineClient(path: path)
-            let answer = await blocking { beyond.readLine().flatMap { try? JSONParser.parse($0) } }
+            let answer = try await blocking { try beyond.readLine().map(JSONParser.parse) }
             #expect(answer?["error"]?["code"]?.stringValue == "failed")
         }
     }
@@ -230,14 +235,16 @@ func withControlServer(
         let listener = try ControlServer.openListener(path: path, mode: 0o660, groupName: "adm", logger: quietLogger)
         var info = stat()
         #expect(lstat(path, &info) == 0 && info.st_mode & 0o777 == 0o660 && info.st_gid == 4)
-        let server = ControlServer(listener: listener, groupName: nil, handler: RecordingHandler(), logger: quietLogger)
+        let server = ControlServer(listener: listener, groupName: nil, handler: RecordingHandler(), logger: quietLogger,
+                                   configuration: .patient)
+        // No start() here: run() alone, as the agent does, begins accepting too.
         let task = Task { await server.run() }
         let client = try LineClient(path: path)
-        #expect(await blocking { client.ask(#"{"command":"status"}"#) }?["ok"]?.boolValue == true)
+        #expect(try await blocking { try client.ask(#"{"command":"status"}"#) }["ok"]?.boolValue == true)
         task.cancel()
         await task.value
         #expect(!FileManager.default.fileExists(atPath: path))
         // The open connection was shut down with the server.
-        #expect(await blocking { client.readLine() } == nil)
+        #expect(try await blocking { try client.readLine() } == nil)
     }
 }

@@ -9,11 +9,12 @@ import Logging
 // Shared by the control-socket tests: real sockets, real child processes.
 
 /// Runs blocking work (socket reads, waiting for a child) on its own thread, so that the
-/// concurrency pool stays free for the server's handler tasks.
-func blocking<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        Thread { continuation.resume(returning: body()) }.start()
+/// concurrency pool stays free for the server's handler tasks. What `body` throws is rethrown.
+func blocking<T: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> T) async throws(E) -> T {
+    let result: Result<T, E> = await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: Result { () throws(E) -> T in try body() }) }.start()
     }
+    return try result.get()
 }
 
 /// A fresh directory under /tmp, searchable by every user (unprivileged children reach its socket).
@@ -32,12 +33,27 @@ struct ScratchDirectory {
 }
 
 /// A connected client of a Unix stream socket, reading answers line by line.
+///
+/// Every wait has a deadline, and missing it is an error, never "no answer": an answer that
+/// comes late would otherwise be read as the answer to the next request, and every later one
+/// would be shifted by a line. After any failure the client refuses to go on, for the same reason.
 final class LineClient: @unchecked Sendable {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// How long to wait for an answer. Generous: in the full parallel `swift test` on 2 cores
+    /// the server's handler tasks wait behind other suites' work on the shared pool; the
+    /// deadline is there so a server that never answers fails the test instead of hanging it.
+    static let answerDeadline: Double = 120
+
     let descriptor: Int32
     private var buffer: [UInt8] = []
+    private var broken: String?
 
-    init(path: String, timeoutSeconds: Int = 30) throws {
+    init(path: String) throws {
         descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
@@ -49,43 +65,82 @@ final class LineClient: @unchecked Sendable {
             close(descriptor)
             throw POSIXError(.init(rawValue: code) ?? .EIO)
         }
-        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
     deinit { close(descriptor) }
 
-    func send(_ text: String) {
-        let bytes = Array(text.utf8)
+    private func fail(_ reason: String) -> Failure {
+        broken = broken ?? reason
+        return Failure(description: reason)
+    }
+
+    /// Writes all of `text`, however the kernel splits it.
+    func send(_ text: String) throws(Failure) {
+        try send(bytes: Array(text.utf8))
+    }
+
+    /// Writes all of `bytes` (which need not be UTF-8), however the kernel splits them.
+    func send(bytes: [UInt8]) throws(Failure) {
+        if let broken { throw Failure(description: "client unusable after: \(broken)") }
         var offset = 0
         while offset < bytes.count {
             let sent = bytes[offset...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if sent < 0 && errno == EINTR { continue }
-            guard sent > 0 else { return }
-            offset += sent
+            if sent > 0 {
+                offset += sent
+            } else if sent < 0 && errno == EINTR {
+                continue
+            } else {
+                throw fail("send failed after \(offset) of \(bytes.count) bytes: errno \(errno)")
+            }
         }
     }
 
-    /// The next line, or nil at end of stream or timeout.
-    func readLine() -> String? {
+    /// The next line, or nil when the server closed the connection at a line boundary.
+    /// Throws when no whole line arrives within `deadline` seconds.
+    func readLine(deadline: Double = LineClient.answerDeadline) throws(Failure) -> String? {
+        if let broken { throw Failure(description: "client unusable after: \(broken)") }
+        let end = Date().addingTimeInterval(deadline)
         while true {
             if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
                 defer { buffer.removeSubrange(...newline) }
                 return String(decoding: buffer[..<newline], as: UTF8.self)
             }
+            let remaining = end.timeIntervalSinceNow
+            guard remaining > 0 else {
+                throw fail("no whole line within \(deadline) s (\(buffer.count) bytes of a partial line)")
+            }
+            var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&entry, 1, Int32(min(remaining * 1000 + 1, 60_000)))
+            // Children exiting elsewhere in the test process may interrupt the wait: go on.
+            if ready < 0 && errno == EINTR { continue }
+            guard ready >= 0 else { throw fail("poll failed: errno \(errno)") }
+            if ready == 0 { continue }
             var chunk = [UInt8](repeating: 0, count: 65_536)
             let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            // Children exiting elsewhere in the test process deliver SIGCHLD: retry, not give up.
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { return nil }
-            buffer += chunk[..<count]
+            if count > 0 {
+                buffer += chunk[..<count]
+            } else if count == 0 || errno == ECONNRESET {
+                // ECONNRESET: the server closed while our request was still unread (an overlong
+                // line); what it sent before closing was read first.
+                guard buffer.isEmpty else { throw fail("connection closed inside a line: \(buffer.count) bytes") }
+                return nil
+            } else if errno == EINTR {
+                continue
+            } else {
+                throw fail("read failed: errno \(errno)")
+            }
         }
     }
 
-    /// Sends one line and parses the answer line.
-    func ask(_ line: String) -> JSONValue? {
-        send(line + "\n")
-        return readLine().flatMap { try? JSONParser.parse($0) }
+    /// Sends one line and parses the answer line; an answer that is missing or is not JSON throws.
+    func ask(_ line: String) throws -> JSONValue {
+        try send(line + "\n")
+        guard let answer = try readLine() else { throw fail("connection closed with no answer to \(line)") }
+        do {
+            return try JSONParser.parse(answer)
+        } catch {
+            throw fail("answer to \(line) is not JSON: \(answer)")
+        }
     }
 }
 
