@@ -42,19 +42,59 @@ public enum ForkJoinLatency {
 
     /// `P(fewer than k done by t)` for the subtasks' responses.
     public static func probabilityExceeding(_ t: Double, needed: Int, subtasks: [SubtaskResponse]) -> Double {
-        probabilityFewerThan(needed, done: subtasks.map { 1 - $0.probabilityExceeding(t) })
+        DistinctSubtasks(subtasks).probabilityFewerThan(needed, doneBy: t)
     }
 
     /// Mean response `∫_0^∞ P(fewer than k done by t) dt`; `scale` is a guess of its size.
     public static func meanResponse(needed: Int, subtasks: [SubtaskResponse], scale: Double) -> Double {
-        let tail = { (t: Double) in probabilityExceeding(t, needed: needed, subtasks: subtasks) }
-        return integrateTail(scale: scale, tail: tail)
+        let distinct = DistinctSubtasks(subtasks)
+        return integrateTail(scale: scale) { distinct.probabilityFewerThan(needed, doneBy: $0) }
     }
 
     /// The time by which `k` subtasks are done with probability `quantile`.
     public static func percentile(_ quantile: Double, needed: Int, subtasks: [SubtaskResponse], scale: Double) -> Double {
-        TailQuantile.solve(level: 1 - quantile, scale: scale) {
-            probabilityExceeding($0, needed: needed, subtasks: subtasks)
+        let distinct = DistinctSubtasks(subtasks)
+        return TailQuantile.solve(level: 1 - quantile, scale: scale) {
+            distinct.probabilityFewerThan(needed, doneBy: $0)
+        }
+    }
+
+    /// Subtasks with equal response distributions (parts on identical CPUs of one domain,
+    /// the common case) evaluated once per `t`: the tails are the expensive part.
+    struct DistinctSubtasks {
+        var distinct: [SubtaskResponse] = []
+        var multiplicity: [Int] = []
+        var indexOfSubtask: [Int] = []
+
+        init(_ subtasks: [SubtaskResponse]) {
+            var seen: [SubtaskResponse: Int] = [:]
+            for subtask in subtasks {
+                if let i = seen[subtask] {
+                    indexOfSubtask.append(i)
+                    multiplicity[i] += 1
+                } else {
+                    seen[subtask] = distinct.count
+                    indexOfSubtask.append(distinct.count)
+                    distinct.append(subtask)
+                    multiplicity.append(1)
+                }
+            }
+        }
+
+        func probabilityFewerThan(_ needed: Int, doneBy t: Double) -> Double {
+            guard needed > 0 else { return 0 }
+            if needed >= indexOfSubtask.count {
+                // k = n: one minus the chance that all are done (k > n: never done).
+                guard needed == indexOfSubtask.count else { return 1 }
+                var all = 1.0
+                for (j, subtask) in distinct.enumerated() {
+                    let done = 1 - subtask.probabilityExceeding(t)
+                    for _ in 0..<multiplicity[j] { all *= done }
+                }
+                return 1 - all
+            }
+            let done = distinct.map { 1 - $0.probabilityExceeding(t) }
+            return ForkJoinLatency.probabilityFewerThan(needed, done: indexOfSubtask.map { done[$0] })
         }
     }
 

@@ -137,7 +137,7 @@ extension Planner {
                 state.improveSplit(feasibleSearch: false, amounts: PlanState.coarseSteps, rounds: 2)
                 guard state.chooseLevels() else { continue }
             }
-            state.improveArrangements(feasibleSearch: true)
+            if presence.count <= 16 { state.improveArrangements(feasibleSearch: true) }
             scored.append((state.power, index))
         }
         scored.sort { ($0.power, $0.index) < ($1.power, $1.index) }

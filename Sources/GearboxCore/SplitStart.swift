@@ -32,7 +32,7 @@ struct SplitStart: Sendable {
             }
             options.append(subsets)
             combinations *= subsets.count
-            if combinations > limit { return nil }
+            if combinations > limit { return partitions(model: model, route: route, domains: domains, limit: limit) }
         }
         var out: [SplitStart] = []
         let base = proportional(model: model)
@@ -46,6 +46,43 @@ struct SplitStart: Sendable {
                 start.shares[q] = fractions(model, cpus: cpus, allowed: { kept.contains(model.cpuDomain[$0]) }, n: cpus.count, equal: false)
             }
             out.append(start)
+        }
+        return out
+    }
+
+    /// When the subset combinations are too many: the starts where every shared domain goes
+    /// to exactly one of the route queues that may use it (a partition of the shared
+    /// domains), if there are at most `limit` of those. Two queues over six shared domains
+    /// have 4,096 subset combinations but 64 partitions, and the cheap plans of a hybrid
+    /// host (one queue on the P-cores, the other on the E-cores) are among the partitions.
+    static func partitions(model: PlanningModel, route: [Int], domains: (Int) -> [Int], limit: Int) -> [SplitStart]? {
+        let owned = route.map { Set(domains($0)) }
+        let shared = Array(Set(route.flatMap(domains))).sorted().filter { d in owned.filter { $0.contains(d) }.count > 1 }
+        let candidates = shared.map { d in route.indices.filter { owned[$0].contains(d) } }
+        var combinations = 1
+        for c in candidates {
+            combinations *= c.count
+            if combinations > limit { return nil }
+        }
+        var out: [SplitStart] = []
+        let base = proportional(model: model)
+        for index in 0..<combinations {
+            var owner: [Int: Int] = [:]
+            var rest = index
+            for (s, d) in shared.enumerated() {
+                owner[d] = candidates[s][rest % candidates[s].count]
+                rest /= candidates[s].count
+            }
+            var start = base
+            var valid = true
+            for (k, q) in route.enumerated() {
+                let cpus = model.queues[q].cpus
+                let weights = fractions(model, cpus: cpus, allowed: { owner[model.cpuDomain[$0]].map { $0 == k } ?? true },
+                                        n: cpus.count, equal: false)
+                guard weights.contains(where: { $0 > 0 }) else { valid = false; break }
+                start.shares[q] = weights
+            }
+            if valid { out.append(start) }
         }
         return out
     }
