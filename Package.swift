@@ -27,9 +27,12 @@ let package = Package(
     ],
     targets: [
         // Pure core: model, queueing formulas, planner. No Foundation, no I/O.
+        // Optimised in debug builds too: the planner's tests and the CLI tests plan whole
+        // example hosts, which unoptimised takes seconds per plan.
         .target(
             name: "GearboxCore",
-            dependencies: [.product(name: "RealModule", package: "swift-numerics")]
+            dependencies: [.product(name: "RealModule", package: "swift-numerics")],
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         // Discrete-event simulator and baseline governors. Pure, seeded.
         // Optimised even in debug builds: its validation tests simulate millions of events
