@@ -175,11 +175,7 @@ public struct ControlLoop: Sendable {
         // Overrides: targets change what is planned; pins replace a domain's speeds after, and
         // the prediction is redone for what will really run.
         let adjusted = overrides.adjust(workload)
-        var plan = planner.plan(platform: platform, workload: withHeadroom(adjusted))
-        // The plan answers to the real targets: headroom is how it is made, not what it promises.
-        for (i, queue) in adjusted.queues.enumerated() where i < plan.queues.count {
-            plan.queues[i].target = queue.target
-        }
+        var plan = planner.plan(platform: platform, workload: adjusted, headroom: configuration.targetHeadroom)
         let pinned = overrides.apply(to: plan, on: platform)
         if pinned != plan {
             let prediction = LatencyModel.predict(platform: platform, workload: adjusted, plan: pinned, configuration: planner.configuration)
@@ -195,13 +191,6 @@ public struct ControlLoop: Sendable {
         currentPlan = plan
         plannedWorkload = workload
         return Decision(newPlan: changed ? plan : nil, reason: changed ? reason : nil, workload: workload)
-    }
-
-    /// `workload` with every target shortened by the configured headroom.
-    func withHeadroom(_ workload: Workload) -> Workload {
-        var shortened = workload
-        for q in shortened.queues.indices { shortened.queues[q].target.seconds *= 1 - configuration.targetHeadroom }
-        return shortened
     }
 
     /// Folds busy fractions into per-CPU demand estimates, in requests per second of the

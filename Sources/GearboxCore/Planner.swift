@@ -79,6 +79,22 @@ public struct Planner: Sendable {
         return second.feasible && second.power.value < first.power.value ? second : first
     }
 
+    /// The cheapest plan for every target shortened by `headroom` (a fraction), reported
+    /// against the real targets; when no plan meets the shortened targets, the plan for
+    /// the real ones. Headroom is a preference, not a requirement: near the host's limit
+    /// a plan without it beats running flat out.
+    public func plan(platform: Platform, workload: Workload, headroom: Double) -> Plan {
+        guard headroom > 0 else { return plan(platform: platform, workload: workload) }
+        var shortened = workload
+        for q in shortened.queues.indices { shortened.queues[q].target.seconds *= 1 - headroom }
+        var plan = plan(platform: platform, workload: shortened)
+        guard plan.feasible else { return self.plan(platform: platform, workload: workload) }
+        for (q, queue) in workload.queues.enumerated() where q < plan.queues.count {
+            plan.queues[q].target = queue.target
+        }
+        return plan
+    }
+
     func plan(platform: Platform, workload: Workload, assumedLoad: Double) -> Plan {
         let model = PlanningModel(platform: platform, workload: workload, configuration: configuration, assumedLoad: assumedLoad)
         var layout = Layout(model: model)

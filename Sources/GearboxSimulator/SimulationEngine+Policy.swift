@@ -103,11 +103,8 @@ extension SimulationEngine {
             platform: platform, configuration: configuration.planner, headroom: configuration.gearbox.targetHeadroom)
         if sharpRise || planStale {
             plannedWorkload = estimate
-            var planned = estimate
-            let shrink = 1 - configuration.gearbox.targetHeadroom
-            for q in planned.queues.indices { planned.queues[q].target.seconds *= shrink }
-            var plan = Planner(configuration: configuration.planner).plan(platform: platform, workload: planned)
-            for q in plan.queues.indices where q < estimate.queues.count { plan.queues[q].target = estimate.queues[q].target }
+            let plan = Planner(configuration: configuration.planner)
+                .plan(platform: platform, workload: estimate, headroom: configuration.gearbox.targetHeadroom)
             currentPlan = plan
             install(plan)
         }
