@@ -83,6 +83,28 @@ import Testing
         #expect(!check.feasible || check.power.value >= plan.power.value * (1 - 1e-9))
     }
 
+    /// Headroom is a preference: at the host's limit the plan for the real target is kept.
+    @Test func headroomFallsBackToTheRealTargetsAtTheLimit() {
+        let platform = Platform(domains: [FrequencyDomain(
+            name: "policy0", cpus: [0], capacity: 1024, idlePower: Watts(0.1),
+            operatingPoints: [500_000, 1_000_000].map { OperatingPoint(frequency: Kilohertz($0), busyPower: Watts(Double($0) / 1e6)) })])
+        // M/M/1 at top speed: 1 / (1000 − 500) = 2 ms, just inside 2.02 ms, not inside 0.97 × 2.02.
+        let workload = Workload(queues: [WorkQueue(name: "q", arrivalRate: 500, meanWork: 0.001,
+                                                   target: LatencyTarget(kind: .mean, seconds: 0.00202))])
+        let plan = Planner().plan(platform: platform, workload: workload, headroom: 0.03)
+        #expect(plan.feasible)
+        #expect(plan.queues[0].target.seconds == 0.00202)
+        #expect(plan.queues[0].predictedLatency <= 0.00202 * (1 + 1e-9))
+        #expect(plan.queues[0].predictedLatency > 0.97 * 0.00202)
+        // With room to spare the headroom is taken, and the plan still names the real target.
+        var loose = workload
+        loose.queues[0].target.seconds = 0.004
+        let margined = Planner().plan(platform: platform, workload: loose, headroom: 0.03)
+        #expect(margined.feasible && margined.queues[0].target.seconds == 0.004)
+        #expect(margined.queues[0].predictedLatency <= 0.97 * 0.004 * (1 + 1e-9))
+        #expect(margined.queues[0].predictedLatency > 0.95 * 0.004)
+    }
+
     @Test func codedForkJoinChoosesCPUsAndCarriesMargin() {
         let workload = Workload(queues: [queue("replica", rate: 100, workMs: 2, kind: .p99, targetMs: 30,
                                                dispatch: .forkJoin(parts: 2, needed: 1))])
