@@ -64,7 +64,7 @@ public struct LiveQueue: Sendable {
         guard let last = previous, interval > 0 else { return update }
         let arrivals = counterIncrease(from: last.arrivals, to: counters.arrivals)
         if arrivalRate.isBurst(count: arrivals, over: interval) {
-            arrivalRate.reset(to: arrivals / interval)
+            arrivalRate.jump(toCount: arrivals, over: interval)
             update.burst = true
         } else {
             arrivalRate.add(arrivals / interval, over: interval)

@@ -23,6 +23,21 @@ public struct SmoothedRate: Hashable, Sendable {
     /// Replaces the average by a measurement (after a burst, the past is no guide).
     public mutating func reset(to measurement: Double) { value = measurement }
 
+    /// After a burst of `count` events in `interval` seconds: the estimate jumps to the low
+    /// end of what the count says, `count − 2 √count`. One tick of a Poisson count overstates
+    /// the rate it came from, and a plan for the raw count spends for a rate that is not
+    /// there. In simulation, jumping to the raw count made gearbox plan for 80 requests/s
+    /// of a 60/s queue.
+    public mutating func jump(toCount count: Double, over interval: Double) {
+        guard interval > 0 else { return }
+        value = max(value ?? 0, SmoothedRate.burstRate(count: count, over: interval))
+    }
+
+    /// `(count − 2 √count) / interval`, the rate a burst is believed to show.
+    public static func burstRate(count: Double, over interval: Double) -> Double {
+        max(0, count - 2 * count.squareRoot()) / interval
+    }
+
     /// True when `count` events in `interval` seconds exceed the estimate by more than three
     /// standard deviations of a Poisson count: the rate rose sharply, re-plan at once.
     public func isBurst(count: Double, over interval: Double) -> Bool {

@@ -20,7 +20,8 @@ public struct WorkloadEstimator: Hashable, Sendable {
 
     /// Folds in one tick of `interval` seconds with these arrival counts and work sums.
     /// Returns whether some queue rose sharply (count far above its Poisson expectation),
-    /// in which case that queue's estimate jumps to the observed rate.
+    /// in which case that queue's estimate jumps to the low end of what the count says,
+    /// `count − 2 √count` (as the agent's `SmoothedRate.jump`), with the tick's mean work.
     public mutating func observe(interval: Double, arrivals: [Int], work: [Double]) -> Bool {
         guard var rates else {
             self.rates = arrivals.map { Double($0) / interval }
@@ -34,8 +35,9 @@ public struct WorkloadEstimator: Hashable, Sendable {
             let observedWork = work[q] / interval
             let expected = rates[q] * interval
             if Double(arrivals[q]) > expected + sharpRiseDeviations * max(expected, 1).squareRoot() {
-                rates[q] = observed
-                workRates[q] = observedWork
+                let count = Double(arrivals[q])
+                rates[q] = max(rates[q], max(0, count - 2 * count.squareRoot()) / interval)
+                workRates[q] = rates[q] * observedWork / max(observed, 1e-300)
                 sharpRise = true
             } else {
                 rates[q] += weight * (observed - rates[q])
