@@ -57,6 +57,10 @@ public struct ControlLoop: Sendable {
         public var reason: String
     }
 
+    var replanPolicy: ReplanPolicy {
+        ReplanPolicy(hysteresis: configuration.hysteresis, smoothingHalfLife: configuration.smoothingHalfLife)
+    }
+
     var planner: Planner {
         var c = PlannerConfiguration()
         c.maxUtilization = configuration.maxUtilization
@@ -112,7 +116,7 @@ public struct ControlLoop: Sendable {
         }
         let expired = overrides.expire(now: now)
         let workload = currentWorkload()
-        let policy = ReplanPolicy(hysteresis: configuration.hysteresis, smoothingHalfLife: configuration.smoothingHalfLife)
+        let policy = replanPolicy
         let planStale = policy.shouldReplan(
             planned: plannedWorkload.map(overrides.adjust), current: overrides.adjust(workload), plan: currentPlan,
             platform: platform, configuration: planner.configuration, headroom: configuration.targetHeadroom)
@@ -175,10 +179,12 @@ public struct ControlLoop: Sendable {
         // Overrides: targets change what is planned; pins replace a domain's speeds after, and
         // the prediction is redone for what will really run.
         let adjusted = overrides.adjust(workload)
-        var plan = planner.plan(platform: platform, workload: adjusted, headroom: configuration.targetHeadroom)
+        let configured = Set(configuration.queues.filter { $0.source == nil }.map(\.queue.name))
+        let plannable = replanPolicy.plannable(adjusted, exact: configured)
+        var plan = planner.plan(platform: platform, workload: plannable, headroom: configuration.targetHeadroom)
         let pinned = overrides.apply(to: plan, on: platform)
         if pinned != plan {
-            let prediction = LatencyModel.predict(platform: platform, workload: adjusted, plan: pinned, configuration: planner.configuration)
+            let prediction = LatencyModel.predict(platform: platform, workload: plannable, plan: pinned, configuration: planner.configuration)
             plan = pinned
             plan.power = prediction.power
             plan.cpus = prediction.cpus

@@ -104,7 +104,7 @@ extension SimulationEngine {
         if sharpRise || planStale {
             plannedWorkload = estimate
             let plan = Planner(configuration: configuration.planner)
-                .plan(platform: platform, workload: estimate, headroom: configuration.gearbox.targetHeadroom)
+                .plan(platform: platform, workload: policy.plannable(estimate), headroom: configuration.gearbox.targetHeadroom)
             currentPlan = plan
             install(plan)
         }

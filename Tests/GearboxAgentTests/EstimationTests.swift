@@ -88,4 +88,20 @@ import Testing
                                          configuration: .init(), headroom: 0.03))
         }
     }
+
+    /// Plans are made for the estimate plus one standard deviation of its noise; configured
+    /// (not estimated) queues are planned as written.
+    @Test func plansForTheEstimatePlusItsNoise() {
+        let policy = ReplanPolicy(hysteresis: 0.1, smoothingHalfLife: 10)
+        let target = LatencyTarget(kind: .mean, seconds: 0.1)
+        let estimate = Workload(queues: [
+            WorkQueue(name: "live", arrivalRate: 20, meanWork: 0.01, scv: 4, target: target),
+            WorkQueue(name: "static", arrivalRate: 20, meanWork: 0.01, target: target),
+        ])
+        let planned = policy.plannable(estimate, exact: ["static"])
+        let sigma = 1 / (2 * 20 * 10 / 0.6931471805599453).squareRoot()  // 4.2 %
+        #expect(abs(planned.queues[0].arrivalRate - 20 * (1 + sigma)) < 1e-12)
+        #expect(abs(planned.queues[0].meanWork - 0.01 * (1 + 2 * sigma)) < 1e-15)
+        #expect(planned.queues[1] == estimate.queues[1])
+    }
 }
