@@ -63,8 +63,12 @@ import Testing
         }
     }
 
-    /// gearbox re-planning from its own estimates lands within 3 % of the oracle's power
-    /// (the plan for the true rates) on a stationary workload.
+    /// gearbox re-planning from its own estimates costs a little more than the oracle (the
+    /// plan for the true rates, no headroom): it plans 3 % short of each target for the
+    /// estimate plus one deviation of its noise. That price is bounded, and it buys latency:
+    /// no queue is slower than under the oracle. (Both miss web's p99 here: the model's
+    /// tail is 20–26 % optimistic for a CPU that web shares with SCV-2 batch work; see
+    /// the README's known limits.)
     @Test func onlineEstimatesCostAboutWhatTheOracleCosts() {
         var configuration = SimulationConfiguration()
         configuration.duration = 200
@@ -73,7 +77,11 @@ import Testing
                                   configuration: configuration)
         let gearbox = simulator.run(policy: .gearbox), oracle = simulator.run(policy: .oracle)
         print("gearbox \(gearbox.power.value) W (\(gearbox.plans) plans), oracle \(oracle.power.value) W")
-        #expect(abs(gearbox.power.value / oracle.power.value - 1) < 0.03)
+        #expect(gearbox.power.value >= 0.99 * oracle.power.value)
+        #expect(gearbox.power.value <= 1.06 * oracle.power.value)
+        for (g, o) in zip(gearbox.queues, oracle.queues) {
+            #expect(g.measured <= o.measured + g.halfWidth + o.halfWidth, "\(g.name): gearbox \(g.measured) s, oracle \(o.measured) s")
+        }
         #expect(gearbox.plans > 1)
     }
 }
