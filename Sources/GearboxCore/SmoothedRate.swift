@@ -1,14 +1,17 @@
-import GearboxCore
-
 /// An exponentially weighted moving average with a half-life, plus burst detection for counts
-/// (MODEL.md, "Estimating the inputs online").
+/// (MODEL.md, "Estimating the inputs online"). The agent's estimates and the simulator's
+/// gearbox policy both use it, so that what is simulated is what runs.
 public struct SmoothedRate: Hashable, Sendable {
     public let halfLife: Double
     public private(set) var value: Double?
 
-    public init(halfLife: Double, initial: Double? = nil) {
+    /// Standard deviations of a Poisson count above the estimate that make a burst.
+    public var burstDeviations: Double = 3
+
+    public init(halfLife: Double, initial: Double? = nil, burstDeviations: Double = 3) {
         self.halfLife = halfLife
         self.value = initial
+        self.burstDeviations = burstDeviations
     }
 
     /// Folds in a measurement that covers `interval` seconds. The weight `1 - 2^(-interval/halfLife)`
@@ -38,11 +41,12 @@ public struct SmoothedRate: Hashable, Sendable {
         max(0, count - 2 * count.squareRoot()) / interval
     }
 
-    /// True when `count` events in `interval` seconds exceed the estimate by more than three
-    /// standard deviations of a Poisson count: the rate rose sharply, re-plan at once.
+    /// True when `count` events in `interval` seconds exceed the estimate by more than
+    /// `burstDeviations` standard deviations of a Poisson count (of at least 1, so that a
+    /// near-idle queue's first few requests are no burst): re-plan at once.
     public func isBurst(count: Double, over interval: Double) -> Bool {
         guard let rate = value, interval > 0 else { return false }
         let expected = rate * interval
-        return count > expected + 3 * expected.squareRoot() + 1
+        return count > expected + burstDeviations * max(expected, 1).squareRoot()
     }
 }
