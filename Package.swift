@@ -31,7 +31,10 @@ let package = Package(
         // example hosts, which unoptimised takes seconds per plan.
         .target(
             name: "GearboxCore",
-            dependencies: [.product(name: "RealModule", package: "swift-numerics")],
+            dependencies: [
+                .product(name: "RealModule", package: "swift-numerics"),
+                .product(name: "ComplexModule", package: "swift-numerics"),
+            ],
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         // Discrete-event simulator and baseline governors. Pure, seeded.

@@ -27,7 +27,9 @@ public struct PlanPrediction: Hashable, Sendable {
 }
 
 /// Evaluates a given plan with the model of MODEL.md: per-CPU multi-class M/G/1 FCFS
-/// queues, Pollaczek–Khinchine means, guarded Cramér–Lundberg tails, fork-join with
+/// queues, Pollaczek–Khinchine means, exact percentiles of route queues by inverting the
+/// Pollaczek–Khinchine transform (or guarded Cramér–Lundberg tails, which the planner's
+/// search and fork-join subtasks use), fork-join with
 /// independent subtasks, busy plus idle power.
 ///
 /// Works for any plan, including frequencies off the hull (baseline governors): a
@@ -179,11 +181,15 @@ public struct LatencyModel: Sendable {
             let total = list.reduce(0) { $0 + $1.share }
             guard total > 0 else { return .infinity }
             if let quantile = kind.quantile {
-                return TailQuantile.solve(level: 1 - quantile, scale: max(scale, 1e-9)) { t in
+                let approximate = TailQuantile.solve(level: 1 - quantile, scale: max(scale, 1e-9)) { t in
                     list.reduce(0.0) { acc, p in
                         acc + p.share * waitingTails[tailOfCPU[p.cpu]].responseProbabilityExceeding(t, service: p.classes)
                     } / total
                 }
+                guard configuration.exactPercentileTails, approximate.isFinite else { return approximate }
+                return PollaczekKhinchineTail.responseQuantile(
+                    quantile, placements: list.map { (PollaczekKhinchineTail(classes: servers[$0.cpu].classes), $0.classes, $0.share) },
+                    scale: approximate)
             }
             return list.reduce(0.0) { acc, p in
                 acc + p.share * (servers[p.cpu].meanWait + LatencyModel.meanService(p.classes))

@@ -12,6 +12,10 @@ public struct PlannerConfiguration: Hashable, Sendable {
     public var ditherServiceMultiple: Double = 5
     /// τ is at least this many times the domain's transition latency.
     public var ditherTransitionMultiple: Double = 10
+    /// Percentile targets of route queues are judged by the exact M/G/1 response tail
+    /// (`PollaczekKhinchineTail`) instead of the guarded Cramér–Lundberg approximation,
+    /// which the search still uses; see `Planner.plan(platform:workload:)`.
+    public var exactPercentileTails: Bool = true
     /// Multiplies the measured fork-join k < n margin (`ForkJoinMargin`, which depends on
     /// k, n, the target's kind and the load); 1 uses it as measured, 0 trusts independence.
     public var forkJoinMarginScale: Double = 1
@@ -65,7 +69,114 @@ public struct Planner: Sendable {
     /// assumes the highest allowed utilisation; when the plan runs its CPUs lighter, a
     /// second pass at that utilisation may find a cheaper plan, kept only when the
     /// independent evaluation (at the load it really has) confirms it.
+    ///
+    /// The search judges percentile targets of route queues by the guarded Cramér–Lundberg
+    /// tail, which is fast but can be optimistic (see `PollaczekKhinchineTail`). With
+    /// `exactPercentileTails` the result is judged again by the exact tail; a queue it
+    /// shows missing has its searched target shortened by the ratio of the two, and the
+    /// search runs again (`exactTailRounds` at most, bisecting when a round over-shortened).
+    /// The plan reports the exact predictions against the real targets: the cheapest that
+    /// meets them, or, when no round found one, the infeasible top-speed plan.
     public func plan(platform: Platform, workload: Workload) -> Plan {
+        var searcher = self
+        searcher.configuration.exactPercentileTails = false
+        let checked = workload.queues.indices.filter { q in
+            if case .route = workload.queues[q].dispatch { workload.queues[q].target.kind.quantile != nil } else { false }
+        }
+        guard configuration.exactPercentileTails, !checked.isEmpty else {
+            return searcher.planForItsLoad(platform: platform, workload: workload)
+        }
+        // Per checked queue, the searched target as a fraction of the real one, between
+        // `shortest` (at or below it the search found no plan) and `longest` (at or above it
+        // the plan missed by the exact tail).
+        var fraction = [Double](repeating: 1, count: workload.queues.count)
+        var shortest = [Double](repeating: 0, count: workload.queues.count)
+        var longest = [Double](repeating: .infinity, count: workload.queues.count)
+        // It starts a hair short: where the two tails agree, the first round then suffices.
+        for q in checked { fraction[q] = Self.aimBelow }
+        var best: Plan?
+        var last: Plan?
+        for _ in 0..<Self.exactTailRounds {
+            var searched = workload
+            for q in checked { searched.queues[q].target.seconds *= fraction[q] }
+            let candidate = searcher.planForItsLoad(platform: platform, workload: searched)
+            let exact = judgedExactly(candidate, platform: platform, workload: workload)
+            last = exact
+            if exact.feasible, best.map({ exact.power.value < $0.power.value }) ?? true { best = exact }
+            var settled = true
+            for q in checked {
+                let target = workload.queues[q].target.seconds
+                let approximate = candidate.queues[q].predictedLatency, precise = exact.queues[q].predictedLatency
+                var next: Double
+                if !candidate.feasible {
+                    // Nothing met the shortened targets: lengthen the ones that were shortened.
+                    guard fraction[q] < 1 || exact.feasible else { continue }
+                    shortest[q] = max(shortest[q], fraction[q])
+                    next = longest[q].isFinite ? (shortest[q] * longest[q]).squareRoot() : fraction[q] * 1.25
+                } else {
+                    let meets = precise <= target * (1 + 1e-9)
+                    if !meets { longest[q] = min(longest[q], fraction[q]) }
+                    // Met, and the search did not use its target (or used it with little slack).
+                    let binding = approximate >= searched.queues[q].target.seconds * 0.999
+                    guard !meets || (binding && precise < target * 0.99) else { continue }
+                    // Near the target the two tails differ by a nearly constant ratio: aim
+                    // the approximation at the target scaled by it, inside the bracket.
+                    next = approximate / precise * Self.aimBelow
+                    if !(next > shortest[q] && next < longest[q]) {
+                        next = longest[q].isFinite ? (max(shortest[q], fraction[q] / 4) * longest[q]).squareRoot()
+                            : fraction[q] * 1.25
+                    }
+                }
+                if abs(next - fraction[q]) > 1e-6 * fraction[q] { settled = false }
+                fraction[q] = next
+            }
+            if settled { break }
+        }
+        if let best { return best }
+        return judgedExactly(atTopSpeed(last!, platform: platform), platform: platform, workload: workload)
+    }
+
+    /// Searches with the approximation shortened at most this many times.
+    static let exactTailRounds = 6
+    /// The fraction of a target the approximation is aimed at, so as to approach from below.
+    static let aimBelow = 0.999
+
+    /// `plan` with its predictions, power and feasibility from `LatencyModel` under this
+    /// planner's configuration, against `workload`'s targets (and utilisation bound).
+    func judgedExactly(_ plan: Plan, platform: Platform, workload: Workload) -> Plan {
+        var plan = plan
+        let prediction = LatencyModel.predict(platform: platform, workload: workload, plan: plan, configuration: configuration)
+        for q in plan.queues.indices where q < prediction.queues.count {
+            plan.queues[q].target = prediction.queues[q].target
+            plan.queues[q].predictedLatency = prediction.queues[q].latency
+            plan.queues[q].margin = prediction.queues[q].margin
+        }
+        plan.cpus = prediction.cpus
+        plan.power = prediction.power
+        // The exact judgement is the authority: a plan the search made for shortened targets
+        // and could not meet them with (its top-speed plan) may still meet the real ones.
+        plan.feasible = prediction.feasible
+        return plan
+    }
+
+    /// MODEL.md's infeasible plan: every domain a queue uses at top speed, the split kept.
+    func atTopSpeed(_ plan: Plan, platform: Platform) -> Plan {
+        var plan = plan
+        let used = Set(plan.queues.flatMap { $0.split.filter { $0.value > 0 }.keys })
+        for d in plan.domains.indices where plan.domains[d].cpus.contains(where: used.contains) {
+            guard let domain = platform.domains.first(where: { $0.name == plan.domains[d].name }) else { continue }
+            plan.domains[d].low = domain.maxFrequency
+            plan.domains[d].high = domain.maxFrequency
+            plan.domains[d].pHigh = 1
+            plan.domains[d].timeShareHigh = 1
+            plan.domains[d].ditherPeriod = nil
+        }
+        plan.feasible = false
+        return plan
+    }
+
+    /// The search (with the approximate tails), at the load the plan turns out to have.
+    func planForItsLoad(platform: Platform, workload: Workload) -> Plan {
         let first = plan(platform: platform, workload: workload, assumedLoad: configuration.maxUtilization)
         let coded = workload.queues.filter {
             if case .forkJoin(let n, let k) = $0.dispatch { k < n } else { false }

@@ -8,23 +8,35 @@ import Testing
         Fixtures.domain(cpus: [0], points: [(1_000_000, 0.5), (2_000_000, 2.0)]),
     ])
 
+    /// The planner's search judges percentiles by Cramér–Lundberg; its plans are checked by
+    /// the exact transform inversion (the default).
+    static let cramerLundberg: PlannerConfiguration = {
+        var c = PlannerConfiguration()
+        c.exactPercentileTails = false
+        return c
+    }()
+
     func predict(_ platform: Platform, _ workload: Workload, frequencies: [Int], pHigh: [Double]? = nil,
-                 lows: [Int]? = nil, splits: [[Int: Double]]) -> PlanPrediction {
+                 lows: [Int]? = nil, splits: [[Int: Double]], configuration: PlannerConfiguration = .init()) -> PlanPrediction {
         let plan = Fixtures.plan(platform: platform, frequencies: frequencies, pHigh: pHigh, lows: lows,
                                  workload: workload, splits: splits)
-        return LatencyModel.predict(platform: platform, workload: workload, plan: plan)
+        return LatencyModel.predict(platform: platform, workload: workload, plan: plan, configuration: configuration)
     }
 
+    /// M/M/1: both tails are exact (`η = μ - λ`, `C = ρ`), so the inversion must agree too.
     @Test(arguments: [100.0, 500.0, 900.0])
     func mm1MeanAndP99(rate: Double) {
         let mu = 1000.0  // 1 ms of work at speed 1
-        for kind in [LatencyKind.mean, .p99] {
-            let queue = WorkQueue(name: "q", arrivalRate: rate, meanWork: 0.001,
-                                  target: LatencyTarget(kind: kind, seconds: 1))
-            let latency = predict(oneCPU, Workload(queues: [queue]), frequencies: [2_000_000], splits: [[0: 1]])
-                .queues[0].latency
-            let expected = kind == .mean ? 1 / (mu - rate) : Math.log(100) / (mu - rate)
-            #expect(abs(latency - expected) <= 1e-8 * expected, "\(kind) at \(rate)/s: \(latency) vs \(expected)")
+        for configuration in [PlannerConfiguration(), Self.cramerLundberg] {
+            for kind in [LatencyKind.mean, .p99] {
+                let queue = WorkQueue(name: "q", arrivalRate: rate, meanWork: 0.001,
+                                      target: LatencyTarget(kind: kind, seconds: 1))
+                let latency = predict(oneCPU, Workload(queues: [queue]), frequencies: [2_000_000], splits: [[0: 1]],
+                                      configuration: configuration).queues[0].latency
+                let expected = kind == .mean ? 1 / (mu - rate) : Math.log(100) / (mu - rate)
+                #expect(abs(latency - expected) <= 1e-8 * expected,
+                        "\(kind) at \(rate)/s (exact \(configuration.exactPercentileTails)): \(latency) vs \(expected)")
+            }
         }
     }
 
@@ -64,7 +76,8 @@ import Testing
                         target: LatencyTarget(kind: .p99, seconds: 1))
 
     @Test func trapGuardKeepsTheTailOfTheMix() {
-        let alone = predict(oneCPU, Workload(queues: [rpc]), frequencies: [2_000_000], splits: [[0: 1]])
+        let alone = predict(oneCPU, Workload(queues: [rpc]), frequencies: [2_000_000], splits: [[0: 1]],
+                            configuration: Self.cramerLundberg)
         #expect(abs(alone.queues[0].latency - 4.10e-3) < 0.005e-3)
 
         // A 1e-9/s trickle of 2 ms work: the unguarded full-mix tail collapses to about the
@@ -80,9 +93,21 @@ import Testing
         }
         #expect(abs(trapped - 2.84e-3) < 0.01e-3)
         // ... while the guard keeps the rpc-only tail.
-        let both = predict(oneCPU, Workload(queues: [rpc, trickle]), frequencies: [2_000_000], splits: [[0: 1], [0: 1]])
+        let both = predict(oneCPU, Workload(queues: [rpc, trickle]), frequencies: [2_000_000], splits: [[0: 1], [0: 1]],
+                           configuration: Self.cramerLundberg)
         #expect(both.queues[0].latency >= 4.10e-3 * (1 - 1e-4))
         #expect(both.queues[0].latency <= 4.11e-3)
+    }
+
+    /// The exact tail has no trap to guard: a trickle changes nothing. (Alone, rpc's exact
+    /// p99 is 4.116 ms, 0.4 % above the CL value: gamma service is not exponential.)
+    @Test func exactTailIgnoresATrickle() {
+        let trickle = WorkQueue(name: "trickle", arrivalRate: 1e-9, meanWork: 0.002,
+                                target: LatencyTarget(kind: .p99, seconds: 1))
+        let alone = predict(oneCPU, Workload(queues: [rpc]), frequencies: [2_000_000], splits: [[0: 1]])
+        let both = predict(oneCPU, Workload(queues: [rpc, trickle]), frequencies: [2_000_000], splits: [[0: 1], [0: 1]])
+        #expect(abs(both.queues[0].latency / alone.queues[0].latency - 1) < 1e-6)
+        #expect(alone.queues[0].latency > 4.10e-3 && alone.queues[0].latency < 4.13e-3)
     }
 
     @Test func twoQueueShortP99MatchesSimulation() {
