@@ -91,9 +91,9 @@ import Testing
     /// gearbox re-planning from its own estimates costs a little more than the oracle (the
     /// plan for the true rates, no headroom): it plans 3 % short of each target for the
     /// estimate plus one deviation of its noise. That price is bounded, and it buys latency:
-    /// no queue is slower than under the oracle. (Both miss web's p99 here: the model's
-    /// tail is 20–26 % optimistic for a CPU that web shares with SCV-2 batch work; see
-    /// the README's known limits.)
+    /// no queue is slower than under the oracle. (Before percentiles were judged by the
+    /// exact tail, both missed web's p99 here by 20–26 %: Cramér–Lundberg was optimistic
+    /// for a little CPU that web shared with SCV-2 batch work.)
     @Test func onlineEstimatesCostAboutWhatTheOracleCosts() {
         var configuration = SimulationConfiguration()
         configuration.duration = 200
