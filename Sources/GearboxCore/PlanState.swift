@@ -23,6 +23,8 @@ struct PlanState: Sendable {
         var utilization = 0.0
         var meanWait = 0.0
         var tail: WaitingTail?
+        /// The exact tail, when the search judges route percentiles by it.
+        var exact: PollaczekKhinchineTail?
     }
     private(set) var cpu: [CPUCache]
     /// Per entry: its response measure (mean response, or `P(T > deadline)`).
@@ -266,6 +268,7 @@ struct PlanState: Sendable {
         }
         let wait = rho < 1 ? second / (2 * (1 - rho)) : .infinity
         var tail: WaitingTail?
+        var exact: PollaczekKhinchineTail?
         if needsTail {
             var classes: [GammaService] = []
             classes.reserveCapacity(2 * cpuEntries[i].count)
@@ -277,8 +280,9 @@ struct PlanState: Sendable {
                 if mix.pHigh < 1 { classes.append(GammaService(rate: rate * (1 - mix.pHigh), work: work, scv: scv, speed: mix.lowSpeed)) }
             }
             tail = WaitingTail(classes: classes)
+            if model.configuration.searchWithExactTails { exact = PollaczekKhinchineTail(classes: classes) }
         }
-        cpu[i] = CPUCache(utilization: rho, meanWait: wait, tail: tail)
+        cpu[i] = CPUCache(utilization: rho, meanWait: wait, tail: tail, exact: exact)
         for e in cpuEntries[i] {
             logMeasure.append((e, measure[e]))
             measure[e] = entryMeasure(e, mix: mix)
@@ -293,6 +297,9 @@ struct PlanState: Sendable {
         if work <= 0 || (rate <= 0 && queue.isRoute) { return 0 }
         if c.utilization >= 1 { return .infinity }
         if queue.quantile == nil { return c.meanWait + work * mix.timePerWork }
+        if let exact = c.exact, queue.isRoute {
+            return exact.responseProbabilityExceeding(queue.deadline, service: LatencyModel.classes(rate: 1, work: work, scv: queue.scv, mix: mix))
+        }
         return c.tail?.responseProbabilityExceeding(queue.deadline, work: work, scv: queue.scv, mix: mix) ?? 1
     }
 

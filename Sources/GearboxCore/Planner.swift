@@ -16,6 +16,9 @@ public struct PlannerConfiguration: Hashable, Sendable {
     /// (`PollaczekKhinchineTail`) instead of the guarded Cramér–Lundberg approximation,
     /// which the search still uses; see `Planner.plan(platform:workload:)`.
     public var exactPercentileTails: Bool = true
+    /// The search itself judges route percentiles by the exact tail (two to three times
+    /// slower; the planner uses it where re-aiming the approximation did not settle).
+    var searchWithExactTails = false
     /// Multiplies the measured fork-join k < n margin (`ForkJoinMargin`, which depends on
     /// k, n, the target's kind and the load); 1 uses it as measured, 0 trusts independence.
     public var forkJoinMarginScale: Double = 1
@@ -75,8 +78,9 @@ public struct Planner: Sendable {
     /// `exactPercentileTails` the result is judged again by the exact tail; a queue it
     /// shows missing has its searched target shortened by the ratio of the two, and the
     /// search runs again (`exactTailRounds` at most, bisecting when a round over-shortened).
-    /// The plan reports the exact predictions against the real targets: the cheapest that
-    /// meets them, or, when no round found one, the infeasible top-speed plan.
+    /// When that does not settle within two rounds, the search runs once more with the
+    /// exact tail itself. The plan reports the exact predictions against the real targets:
+    /// the cheapest that meets them, or, when none does, the infeasible top-speed plan.
     public func plan(platform: Platform, workload: Workload) -> Plan {
         var searcher = self
         searcher.configuration.exactPercentileTails = false
@@ -96,13 +100,17 @@ public struct Planner: Sendable {
         for q in checked { fraction[q] = Self.aimBelow }
         var best: Plan?
         var last: Plan?
+        var rounds = 0, converged = false
         for _ in 0..<Self.exactTailRounds {
+            rounds += 1
             var searched = workload
             for q in checked { searched.queues[q].target.seconds *= fraction[q] }
             let candidate = searcher.planForItsLoad(platform: platform, workload: searched)
             let exact = judgedExactly(candidate, platform: platform, workload: workload)
             last = exact
             if exact.feasible, best.map({ exact.power.value < $0.power.value }) ?? true { best = exact }
+            // Not even top speed meets the targets by either tail: let the exact search decide.
+            if !candidate.feasible && !exact.feasible { break }
             var settled = true
             for q in checked {
                 let target = workload.queues[q].target.seconds
@@ -130,14 +138,27 @@ public struct Planner: Sendable {
                 if abs(next - fraction[q]) > 1e-6 * fraction[q] { settled = false }
                 fraction[q] = next
             }
-            if settled { break }
+            if settled {
+                converged = best != nil
+                break
+            }
+        }
+        // Re-aiming did not settle within two rounds: the approximation is off by more than
+        // a ratio, so search with the exact tail itself (two to three times slower) and keep
+        // whichever plan is cheaper.
+        if !converged || rounds > 2 {
+            var exactSearcher = self
+            exactSearcher.configuration.searchWithExactTails = true
+            let exact = judgedExactly(exactSearcher.planForItsLoad(platform: platform, workload: workload),
+                                      platform: platform, workload: workload)
+            if exact.feasible, best.map({ exact.power.value < $0.power.value }) ?? true { best = exact }
         }
         if let best { return best }
         return judgedExactly(atTopSpeed(last!, platform: platform), platform: platform, workload: workload)
     }
 
     /// Searches with the approximation shortened at most this many times.
-    static let exactTailRounds = 6
+    static let exactTailRounds = 4
     /// The fraction of a target the approximation is aimed at, so as to approach from below.
     static let aimBelow = 0.999
 

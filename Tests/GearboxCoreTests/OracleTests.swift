@@ -36,14 +36,13 @@ import Testing
             let ratio = plan.power.value / oracle.power
             worst = max(worst, ratio)
             ratios.append((ratio, seed))
-            // The search judges percentiles by Cramér–Lundberg and corrects by the exact
-            // tail in a few rounds (the oracle judges every grid point exactly). Its power
-            // is not monotone in the corrected target, so a round can land a few % high;
-            // where CL is far off (heavy-tailed work beside a short p99 queue) the search
-            // can end on its top-speed plan: 3 of these 200 instances, 12-30 % above.
-            #expect(ratio <= 1.35, "seed \(seed): planner \(plan.power.value) W, oracle \(oracle.power) W")
+            // The search judges percentiles by Cramér–Lundberg, re-aimed by the exact tail
+            // (which the oracle judges every grid point by); where that does not settle at
+            // once, small hosts are searched with the exact tail too. One of these 200
+            // instances lands 3.2 % above the oracle, the rest within 0.5 %.
+            #expect(ratio <= 1.05, "seed \(seed): planner \(plan.power.value) W, oracle \(oracle.power) W")
         }
-        #expect(ratios.filter { $0.0 > 1.01 }.count <= 5, "more than 5 of 100 plans over 1 % above the oracle: \(ratios.filter { $0.0 > 1.01 })")
+        #expect(ratios.filter { $0.0 > 1.01 }.count <= 2, "more than 2 of 100 plans over 1 % above the oracle: \(ratios.filter { $0.0 > 1.01 })")
         print("times: oracle \(oracleTime) planner \(plannerTime); highest ratios \(ratios.sorted { $0.0 > $1.0 }.prefix(6))")
         print("oracle: \(accepted) instances, \(feasible) feasible, worst ratio \(worst), evaluations \(totalEvaluations)")
     }
