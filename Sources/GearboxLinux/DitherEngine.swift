@@ -46,9 +46,10 @@ struct DitherEngine<C: Clock> where C.Duration == Duration {
     private(set) var states: [LaneState] = []
     private(set) var epoch: C.Instant
     /// Each lane may switch up to this fraction of its period before or after its due instant
-    /// (0: exactly when due). A switch made early or late is paid back in the next period like
-    /// any late wake-up, so the share over a run stays θ; within one period the time at H is
-    /// off by at most twice this fraction of τ.
+    /// (0: exactly when due): a wake-up comes at most this late for the earliest due switch and
+    /// takes every switch due up to this much after it. A switch made early or late is paid
+    /// back in the next period like any late wake-up, so the share over a run stays θ; an
+    /// edge lands at most three times this fraction of τ from the exact schedule's.
     let slackFraction: Double
 
     init(clock: C, applier: PlanApplier, slackFraction: Double = 0) {
