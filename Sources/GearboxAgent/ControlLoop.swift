@@ -71,8 +71,10 @@ public struct ControlLoop: Sendable {
     /// Each CPU's mean speed under the current plan (ref-s per second), or top speed before any.
     public func averageSpeeds() -> [Int: Double] {
         var speeds: [Int: Double] = [:]
+        var planOfDomain: [String: DomainPlan] = [:]
+        for d in currentPlan?.domains ?? [] where planOfDomain[d.name] == nil { planOfDomain[d.name] = d }
         for domain in platform.domains {
-            let planned = currentPlan?.domains.first { $0.name == domain.name }
+            let planned = planOfDomain[domain.name]
             let speed = planned.map {
                 $0.timeShareHigh * domain.speed(at: $0.high) + (1 - $0.timeShareHigh) * domain.speed(at: $0.low)
             } ?? domain.speed(at: domain.maxFrequency)
