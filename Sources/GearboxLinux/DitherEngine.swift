@@ -165,6 +165,13 @@ struct DitherEngine<C: Clock> where C.Duration == Duration {
         return due == .max ? nil : due
     }
 
+    /// `applyDue()`, then the next instant at which some lane must switch (nil: none will).
+    /// One mutating call, so a thread holding the engine in a class property runs it in place.
+    mutating func step() -> C.Instant? {
+        applyDue()
+        return nextDue()
+    }
+
     /// The next instant at which some lane must switch, or nil when none will.
     func nextDue() -> C.Instant? {
         nextDueNanoseconds().map(instant)

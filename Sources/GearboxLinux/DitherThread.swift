@@ -90,12 +90,10 @@ public final class DitherThread: @unchecked Sendable {
     private func loop() {
         pthread_mutex_lock(mutex)
         while !stopping {
-            engine.applyDue()
+            let due = engine.step()
             let now = MonotonicClock.nanosecondsNow()
             var wake = now + idleWake
-            if let due = engine.nextDueNanoseconds() {
-                wake = min(wake, engine.epoch.nanoseconds + due)
-            }
+            if let due { wake = min(wake, due.nanoseconds) }
             if wake > now {
                 var deadline = timespec(tv_sec: Int(wake / 1_000_000_000), tv_nsec: Int(wake % 1_000_000_000))
                 pthread_cond_timedwait(condition, mutex, &deadline)
