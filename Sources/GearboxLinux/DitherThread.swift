@@ -16,6 +16,8 @@ public final class DitherThread: @unchecked Sendable {
     private let condition: UnsafeMutablePointer<pthread_cond_t>
     private var engine: DitherEngine<MonotonicClock>
     private var thread: pthread_t?
+    /// Set while `start()` creates the thread, so two callers never start two.
+    private var starting = false
     private var stopping = false
     /// The longest the thread sleeps with nothing due, in ns.
     private let idleWake: Int64
@@ -71,8 +73,12 @@ public final class DitherThread: @unchecked Sendable {
     }
 
     private func start() {
-        let running = locked { thread != nil }
-        guard !running else { return }
+        let mine = locked {
+            guard thread == nil, !starting else { return false }
+            starting = true
+            return true
+        }
+        guard mine else { return }
         let context = Unmanaged.passRetained(self).toOpaque()
         var id = pthread_t()
         let status = pthread_create(&id, nil, { context in
@@ -80,11 +86,11 @@ public final class DitherThread: @unchecked Sendable {
             me.loop()
             return nil
         }, context)
-        guard status == 0 else {
-            Unmanaged<DitherThread>.fromOpaque(context).release()
-            return
+        if status != 0 { Unmanaged<DitherThread>.fromOpaque(context).release() }
+        locked {
+            if status == 0 { thread = id }
+            starting = false
         }
-        locked { thread = id }
     }
 
     private func loop() {
