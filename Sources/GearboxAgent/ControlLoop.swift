@@ -15,9 +15,11 @@ public struct ControlLoop: Sendable {
         public var expired: [Override] = []
     }
 
-    public private(set) var platform: Platform
+    public private(set) var platform: Platform { didSet { speeds = Self.averageSpeeds(platform: platform, plan: currentPlan) } }
     public private(set) var configuration: AgentConfiguration
-    public private(set) var currentPlan: Plan?
+    public private(set) var currentPlan: Plan? { didSet { speeds = Self.averageSpeeds(platform: platform, plan: currentPlan) } }
+    /// `averageSpeeds()`, kept with the plan: every tick reads it, the plan changes seldom.
+    private var speeds: [Int: Double]
     public private(set) var plannedWorkload: Workload?
     public private(set) var overrides = OverrideSet()
     /// Live queues by name (those with a `source`), with their estimates.
@@ -27,6 +29,7 @@ public struct ControlLoop: Sendable {
     public init(platform: Platform, configuration: AgentConfiguration) {
         self.platform = platform
         self.configuration = configuration
+        speeds = Self.averageSpeeds(platform: platform, plan: nil)
         resetLiveQueues()
     }
 
@@ -69,10 +72,14 @@ public struct ControlLoop: Sendable {
     }
 
     /// Each CPU's mean speed under the current plan (ref-s per second), or top speed before any.
-    public func averageSpeeds() -> [Int: Double] {
+    public func averageSpeeds() -> [Int: Double] { speeds }
+
+    static func averageSpeeds(platform: Platform, plan: Plan?) -> [Int: Double] {
         var speeds: [Int: Double] = [:]
+        var planOfDomain: [String: DomainPlan] = [:]
+        for d in plan?.domains ?? [] where planOfDomain[d.name] == nil { planOfDomain[d.name] = d }
         for domain in platform.domains {
-            let planned = currentPlan?.domains.first { $0.name == domain.name }
+            let planned = planOfDomain[domain.name]
             let speed = planned.map {
                 $0.timeShareHigh * domain.speed(at: $0.high) + (1 - $0.timeShareHigh) * domain.speed(at: $0.low)
             } ?? domain.speed(at: domain.maxFrequency)

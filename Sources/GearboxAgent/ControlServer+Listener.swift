@@ -1,4 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import GearboxLinux
 import Logging
 
@@ -22,7 +29,7 @@ extension ControlServer {
                 logger.warning("control group \(groupName) not found; the socket keeps the agent's group: \(error)", metadata: ["event": "fault"])
             }
         }
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = FilePath.parentDirectory(path)
         if !directory.isEmpty && !FileManager.default.fileExists(atPath: directory) {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                      attributes: [.posixPermissions: 0o755])

@@ -1,4 +1,12 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import GearboxControl
 import GearboxLinux
 import Logging
@@ -97,7 +105,7 @@ public final class ControlServer: Service, Sendable {
             return !state.started
         }
         guard first else { return }
-        let thread = Thread { [self] in
+        DetachedThread.start { [self] in
             acceptLoop()
             let waiting = serving.withLock { state in
                 state.finished = true
@@ -106,8 +114,6 @@ public final class ControlServer: Service, Sendable {
             }
             for continuation in waiting { continuation.resume() }
         }
-        thread.name = "gearbox-control"
-        thread.start()
     }
 
     /// Serves (starting first, if `start()` was not called) until graceful shutdown or
@@ -178,13 +184,15 @@ public final class ControlServer: Service, Sendable {
             _ = Glibc.close(connection)
             return
         }
-        let thread = Thread { [self] in
+        let started = DetachedThread.start { [self] in
             serve(connection)
             connections.withLock { _ = $0.remove(connection) }
             _ = Glibc.close(connection)
         }
-        thread.name = "gearbox-control-peer"
-        thread.start()
+        if !started {
+            connections.withLock { _ = $0.remove(connection) }
+            _ = Glibc.close(connection)
+        }
     }
 
     private func serve(_ connection: Int32) {

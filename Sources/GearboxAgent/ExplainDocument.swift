@@ -1,4 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import GearboxControl
 import GearboxCore
 
@@ -154,7 +161,11 @@ public enum ExplainDocument {
         }
 
         /// Three significant digits: marginals range from microwatts (phones) to watts (servers).
-        static func watts(_ x: Double) -> String { String(format: "%.3g", x) }
+        static func watts(_ x: Double) -> String {
+            var buffer = [CChar](repeating: 0, count: 64)
+            _ = withVaList([x]) { vsnprintf(&buffer, buffer.count, "%.3g", $0) }
+            return String(cString: buffer)
+        }
 
         static func show(_ x: Double, digits: Int = 2) -> String {
             guard x.isFinite else { return "unbounded" }

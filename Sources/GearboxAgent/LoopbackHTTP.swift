@@ -1,4 +1,6 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A minimal HTTP/1.0 GET for an application's `/metrics` on loopback, with a hard deadline so
 /// that a stuck endpoint costs the control loop a bounded wait (never a blocked tick).
@@ -25,11 +27,14 @@ public enum LoopbackHTTP {
         let sent = request.utf8CString.withUnsafeBufferPointer { send(fd, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) }
         guard sent == request.utf8.count else { throw fail("send failed: \(String(cString: strerror(errno)))") }
         let response = try readAll(fd, deadline: deadline, fail: fail)
-        guard let headerEnd = response.range(of: Data("\r\n\r\n".utf8)) else { throw fail("malformed HTTP response") }
-        let head = String(decoding: response[..<headerEnd.lowerBound], as: UTF8.self)
+        let separator: [UInt8] = Array("\r\n\r\n".utf8)
+        guard let headerEnd = response.indices.dropLast(3).first(where: { response[$0..<$0 + 4].elementsEqual(separator) }) else {
+            throw fail("malformed HTTP response")
+        }
+        let head = String(decoding: response[..<headerEnd], as: UTF8.self)
         let status = head.split(separator: " ", maxSplits: 2)
         guard status.count >= 2, status[1] == "200" else { throw fail("HTTP status \(status.count >= 2 ? String(status[1]) : "?")") }
-        return String(decoding: response[headerEnd.upperBound...], as: UTF8.self)
+        return String(decoding: response[(headerEnd + 4)...], as: UTF8.self)
     }
 
     private static func splitHostPort(_ text: String, fail: (String) -> Failure) throws(Failure) -> (String, UInt16) {
@@ -40,7 +45,8 @@ public enum LoopbackHTTP {
             port = p
             host = String(text[..<colon])
         }
-        host = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        let bracket: (Character) -> Bool = { $0 == "[" || $0 == "]" }
+        host = String(host.drop(while: bracket).reversed().drop(while: bracket).reversed())
         if host == "localhost" { host = "127.0.0.1" }
         guard host.hasPrefix("127.") || host == "::1" else { throw fail("only loopback addresses are allowed") }
         return (host, port)
@@ -77,8 +83,8 @@ public enum LoopbackHTTP {
         return fd
     }
 
-    private static func readAll(_ fd: Int32, deadline: ContinuousClock.Instant, fail: (String) -> Failure) throws(Failure) -> Data {
-        var data = Data()
+    private static func readAll(_ fd: Int32, deadline: ContinuousClock.Instant, fail: (String) -> Failure) throws(Failure) -> [UInt8] {
+        var data: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 16384)
         while true {
             guard wait(fd, events: Int16(POLLIN), deadline: deadline) else { throw fail("timed out reading") }

@@ -2,7 +2,7 @@
 ///
 /// Used for everything gearbox prints or publishes as JSON, so that the same input gives the
 /// same bytes (PRODUCT.md, scripts diff the output) and fields keep the order the contract lists.
-public indirect enum JSONValue: Hashable, Sendable {
+public enum JSONValue: Hashable, Sendable {
     case null
     case bool(Bool)
     case int(Int)

@@ -46,9 +46,14 @@ public struct LatencyModel: Sendable {
     let cpuNumbers: [Int]
     /// Per CPU: its domain (platform order), if any.
     let cpuDomain: [Int?]
-    /// Waiting tails of the distinct servers (identical CPUs share one), and each CPU's.
+    /// Waiting tails of the distinct servers (identical CPUs share one), and each CPU's. Only
+    /// percentile targets and fork-join queues need tails; a workload of mean targets on routed
+    /// queues (the agent's kernel-only mode, re-checked every tick) leaves them empty and
+    /// `tail(ofCPU:)` computes one if asked anyway.
     let waitingTails: [WaitingTail]
     let tailOfCPU: [Int]
+    /// The distinct servers, in the order of `waitingTails`.
+    let distinctServers: [ServerQueue]
     /// Per workload queue: its placements (identical ones merged, shares added).
     let placements: [[Placement]]
 
@@ -82,8 +87,10 @@ public struct LatencyModel: Sendable {
         self.cpuDomain = cpuDomain
         var classes = [[GammaService]](repeating: [], count: cpuNumbers.count)
         var raw: [[Placement]] = []
+        var planOfQueue: [String: QueuePlan] = [:]
+        for queuePlan in plan.queues where planOfQueue[queuePlan.name] == nil { planOfQueue[queuePlan.name] = queuePlan }
         for queue in workload.queues {
-            let queuePlan = plan.queues.first { $0.name == queue.name }
+            let queuePlan = planOfQueue[queue.name]
             var list: [Placement] = []
             for (cpu, share, rate, work) in LatencyModel.subtasks(queue: queue, plan: queuePlan) {
                 guard let i = cpuIndex[cpu], let d = cpuDomain[i] else { continue }
@@ -96,18 +103,23 @@ public struct LatencyModel: Sendable {
         servers = classes.map { ServerQueue(classes: $0) }
         // Identical CPUs (same domain mix, same arrivals) share one tail: large hosts repeat.
         var unique: [ServerQueue: Int] = [:]
-        var tails: [WaitingTail] = []
+        var distinct: [ServerQueue] = []
         var tailOfCPU: [Int] = []
         for server in servers {
             if let k = unique[server] {
                 tailOfCPU.append(k)
             } else {
-                unique[server] = tails.count
-                tailOfCPU.append(tails.count)
-                tails.append(server.waitingTail)
+                unique[server] = distinct.count
+                tailOfCPU.append(distinct.count)
+                distinct.append(server)
             }
         }
-        waitingTails = tails
+        let needsTails = workload.queues.contains { queue in
+            if case .forkJoin = queue.dispatch { return true }
+            return queue.target.kind.quantile != nil
+        }
+        distinctServers = distinct
+        waitingTails = needsTails ? distinct.map(\.waitingTail) : []
         self.tailOfCPU = tailOfCPU
         // Route placements on identical CPUs with equal classes act as one with the summed share.
         placements = zip(workload.queues, raw).map { queue, list in
@@ -183,7 +195,7 @@ public struct LatencyModel: Sendable {
             if let quantile = kind.quantile {
                 let approximate = TailQuantile.solve(level: 1 - quantile, scale: max(scale, 1e-9)) { t in
                     list.reduce(0.0) { acc, p in
-                        acc + p.share * waitingTails[tailOfCPU[p.cpu]].responseProbabilityExceeding(t, service: p.classes)
+                        acc + p.share * tail(ofCPU: p.cpu).responseProbabilityExceeding(t, service: p.classes)
                     } / total
                 }
                 guard configuration.exactPercentileTails, approximate.isFinite else { return approximate }
@@ -195,7 +207,7 @@ public struct LatencyModel: Sendable {
                 acc + p.share * (servers[p.cpu].meanWait + LatencyModel.meanService(p.classes))
             } / total
         case .forkJoin(_, let needed):
-            let subtasks = list.map { SubtaskResponse(wait: waitingTails[tailOfCPU[$0.cpu]], service: $0.classes) }
+            let subtasks = list.map { SubtaskResponse(wait: tail(ofCPU: $0.cpu), service: $0.classes) }
             let k = min(needed, subtasks.count)
             let raw: Double
             if let quantile = kind.quantile {
@@ -205,6 +217,12 @@ public struct LatencyModel: Sendable {
             }
             return raw * (1 + margin(ofQueue: q, kind: kind))
         }
+    }
+
+    /// The waiting tail of the CPU at index `cpu`.
+    func tail(ofCPU cpu: Int) -> WaitingTail {
+        let k = tailOfCPU[cpu]
+        return waitingTails.isEmpty ? distinctServers[k].waitingTail : waitingTails[k]
     }
 
     static func meanService(_ classes: [GammaService]) -> Double {

@@ -55,9 +55,11 @@ public struct DitherSchedule: Hashable, Sendable {
     /// max(1 ms, 10 × the domain's transition latency) (MODEL.md); a domain without a dither
     /// period runs one speed (H when its time share is positive, else L).
     public init(plan: Plan, platform: Platform, maximumPeriod: Duration = .milliseconds(50)) {
+        var byName: [String: FrequencyDomain] = [:]
+        for domain in platform.domains where byName[domain.name] == nil { byName[domain.name] = domain }
         lanes = plan.domains.map { d in
-            let latency = platform.domains.first { $0.name == d.name || Set($0.cpus) == Set(d.cpus) }?
-                .transitionLatencyMicroseconds
+            let domain = byName[d.name] ?? platform.domains.first { Set($0.cpus) == Set(d.cpus) }
+            let latency = domain?.transitionLatencyMicroseconds
             let floor = Self.minimumPeriod(transitionLatencyMicroseconds: latency)
             guard let requested = d.ditherPeriod, d.low != d.high, d.timeShareHigh > 0, d.timeShareHigh < 1 else {
                 let pure = d.timeShareHigh > 0 ? d.high : d.low

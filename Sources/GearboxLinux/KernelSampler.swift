@@ -30,6 +30,25 @@ public struct KernelSampler: Sendable {
             })
     }
 
+    /// `/proc/stat` alone, read into `buffer` (reused from call to call): what the agent needs
+    /// every tick.
+    public func sampleStat(buffer: inout [UInt8]) throws(KernelSampleError) -> ProcStatSnapshot {
+        let statPath = "\(procRoot)/stat"
+        let count: Int
+        do {
+            count = try SysfsFile.read(statPath, into: &buffer)
+        } catch {
+            throw .unreadable(error)
+        }
+        do {
+            return try buffer.withUnsafeBufferPointer { bytes throws(ProcParseError) in
+                try ProcStatSnapshot.parse(bytes: UnsafeBufferPointer(rebasing: bytes[0..<count]), file: statPath)
+            }
+        } catch {
+            throw .malformed(error)
+        }
+    }
+
     private func optional<T>(
         _ path: String, _ parse: (String, String) throws(ProcParseError) -> T
     ) throws(KernelSampleError) -> T? {

@@ -11,10 +11,11 @@ public actor LinuxHost {
     public nonisolated let platform: Platform
     /// What the start-up recovery found (nil for a dry run, which writes nothing).
     public nonisolated let recovery: PlanApplier.RecoveryOutcome?
-    let dither: DitherTimer<ContinuousClock>
+    let dither: DitherThread
     let sampler: KernelSampler
     var previous: ProcStatSnapshot?
-    var loop: Task<Void, Never>?
+    /// /proc/stat's bytes, read into the same storage every tick.
+    var statBuffer: [UInt8] = []
 
     /// Reads the host and, unless `dryRun`, first restores what a run that did not stop
     /// cleanly left behind (state file of `configuration`). `platformFile` replaces the
@@ -30,38 +31,31 @@ public actor LinuxHost {
         platform = inventory.platform(overrides: platformFile)
         let applier = PlanApplier(inventory: inventory, control: discovery.control, writer: writer,
                                   sysfs: discovery.sysfs, configuration: configuration, logger: logger)
-        dither = DitherTimer(clock: ContinuousClock(), applier: applier)
+        dither = DitherThread(applier: applier)
         self.sampler = sampler
     }
 
     /// Busy fraction of each online CPU since the previous call (first call: since boot).
     public func sampleBusyFractions() throws(KernelSampleError) -> [Int: Double] {
-        let now = try sampler.sample().stat
+        let now = try sampler.sampleStat(buffer: &statBuffer)
         defer { previous = now }
         return now.busyFractions(since: previous ?? ProcStatSnapshot(cpus: [:]).zeroed(like: now))
     }
 
-    /// Carries out a plan: every domain's frequencies and dither, from one timer. Faults are
-    /// logged by the applier and leave a domain at its last good setting.
+    /// Carries out a plan: every domain's frequencies and dither, from one thread (`DitherThread`).
+    /// Faults are logged by the applier and leave a domain at its last good setting.
     public func apply(_ plan: Plan) async {
-        await dither.follow(plan, platform: platform)
-        if loop == nil {
-            let timer = dither
-            loop = Task { await timer.run() }
-        }
+        dither.follow(plan, platform: platform)
     }
 
     /// Stops the dither and puts back the settings found before the first write.
     public func restore() async {
-        loop?.cancel()
-        await loop?.value
-        loop = nil
-        await dither.restore()
+        dither.restore()
     }
 
     /// Each domain's last written frequency, and the domains held after a failed write.
     public func state() async -> (frequencies: [String: Kilohertz], held: [String]) {
-        (await dither.frequencies, await dither.heldDomains)
+        (dither.frequencies, dither.heldDomains)
     }
 }
 

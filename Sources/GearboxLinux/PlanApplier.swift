@@ -98,7 +98,20 @@ public struct PlanApplier: Sendable {
     /// domain is held, unknown, or the write failed.
     @discardableResult
     public mutating func setFrequency(_ frequency: Kilohertz, domain name: String) -> Bool {
-        guard let i = lanes.firstIndex(where: { $0.name == name }), !lanes[i].held else { return false }
+        guard let i = laneIndex(named: name) else { return false }
+        return setFrequency(frequency, lane: i)
+    }
+
+    /// The index of the domain named `name`, for `setFrequency(_:lane:)`; nil when unknown.
+    func laneIndex(named name: String) -> Int? {
+        lanes.firstIndex { $0.name == name }
+    }
+
+    /// `setFrequency(_:domain:)` for the domain at `laneIndex(named:)`, without the name lookup
+    /// (the dither writes thousands of times a second on a big host).
+    @discardableResult
+    mutating func setFrequency(_ frequency: Kilohertz, lane i: Int) -> Bool {
+        guard lanes.indices.contains(i), !lanes[i].held else { return false }
         if lanes[i].frequency == frequency { return true }
         guard saveSnapshotIfNeeded() else { return false }
         // A CPU that vanished is replaced by another of the policy; at most once per CPU.

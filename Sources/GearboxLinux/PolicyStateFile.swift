@@ -1,4 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import GearboxCore
 
 /// The cpufreq settings gearbox found before its first write, kept on disk so that a run that
@@ -103,7 +110,7 @@ public struct PolicyStateFile: Sendable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         do {
             let data = try encoder.encode(snapshot)
-            let directory = (path as NSString).deletingLastPathComponent
+            let directory = FilePath.parentDirectory(path)
             if !directory.isEmpty { try SysfsFile.makeDirectories(directory) }
             try SysfsFile.writeAtomically(String(decoding: data, as: UTF8.self) + "\n", to: path)
         } catch let error as LinuxIOError {

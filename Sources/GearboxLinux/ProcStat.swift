@@ -39,6 +39,84 @@ public struct ProcStatSnapshot: Hashable, Sendable {
     /// Parses `/proc/stat` text. Lines other than `cpuN` are ignored; a `cpuN` line with fewer
     /// than four counters or a counter that is not a number is an error naming the line.
     public static func parse(_ text: String, file: String = "/proc/stat") throws(ProcParseError) -> ProcStatSnapshot {
+        var text = text
+        let fast = text.withUTF8 { parseWellFormed($0) }
+        if let fast { return fast }
+        return try parseReportingErrors(text, file: file)
+    }
+
+    /// `parse` from the file's bytes.
+    public static func parse(bytes: UnsafeBufferPointer<UInt8>, file: String = "/proc/stat") throws(ProcParseError) -> ProcStatSnapshot {
+        if let fast = parseWellFormed(bytes) { return fast }
+        return try parseReportingErrors(String(decoding: bytes, as: UTF8.self), file: file)
+    }
+
+    /// The per-tick path: one pass over the bytes, no strings. Nil when some `cpuN` line is
+    /// not plainly well formed (then the slow parser names what is wrong, or accepts the odd
+    /// spelling as it always has).
+    static func parseWellFormed(_ bytes: UnsafeBufferPointer<UInt8>) -> ProcStatSnapshot? {
+        let space = UInt8(ascii: " "), tab = UInt8(ascii: "\t"), newline = UInt8(ascii: "\n")
+        let zero = UInt8(ascii: "0"), nine = UInt8(ascii: "9")
+        var cpus: [Int: CPUTimes] = [:]
+        cpus.reserveCapacity(bytes.count / 64)
+        var values = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            // Leading blanks, then the label.
+            while i < n, bytes[i] == space || bytes[i] == tab { i += 1 }
+            let start = i
+            while i < n, bytes[i] != space, bytes[i] != tab, bytes[i] != newline { i += 1 }
+            let isCPULine = i - start > 3 && bytes[start] == UInt8(ascii: "c") && bytes[start + 1] == UInt8(ascii: "p")
+                && bytes[start + 2] == UInt8(ascii: "u")
+            guard isCPULine else {
+                while i < n, bytes[i] != newline { i += 1 }
+                i += 1
+                continue
+            }
+            var cpu = 0
+            for j in (start + 3)..<i {
+                let b = bytes[j]
+                guard b >= zero, b <= nine, cpu < 100_000_000 else { return nil }
+                cpu = cpu * 10 + Int(b - zero)
+            }
+            var count = 0
+            values = (0, 0, 0, 0, 0, 0, 0, 0)
+            while true {
+                while i < n, bytes[i] == space || bytes[i] == tab { i += 1 }
+                if i >= n || bytes[i] == newline { break }
+                var value: UInt64 = 0
+                var digits = 0
+                while i < n, bytes[i] != space, bytes[i] != tab, bytes[i] != newline {
+                    let b = bytes[i]
+                    guard b >= zero, b <= nine, digits < 19 else { return nil }
+                    value = value * 10 + UInt64(b - zero)
+                    digits += 1
+                    i += 1
+                }
+                switch count {
+                case 0: values.0 = value
+                case 1: values.1 = value
+                case 2: values.2 = value
+                case 3: values.3 = value
+                case 4: values.4 = value
+                case 5: values.5 = value
+                case 6: values.6 = value
+                case 7: values.7 = value
+                default: break
+                }
+                count += 1
+            }
+            i += 1
+            guard count >= 4, cpus[cpu] == nil else { return nil }
+            cpus[cpu] = CPUTimes(user: values.0, nice: values.1, system: values.2, idle: values.3, iowait: values.4,
+                                 irq: values.5, softirq: values.6, steal: values.7)
+        }
+        return ProcStatSnapshot(cpus: cpus)
+    }
+
+    /// The original line-by-line parser: slower, but it names the line and field at fault.
+    static func parseReportingErrors(_ text: String, file: String) throws(ProcParseError) -> ProcStatSnapshot {
         var cpus: [Int: CPUTimes] = [:]
         for (number, fields) in numberedLines(text) {
             let label = fields[0]

@@ -28,6 +28,27 @@ enum SysfsFile {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// Reads the whole file into the front of `buffer` and returns how many bytes it has. The
+    /// buffer only grows (doubling when the file does not fit), so a file read every tick
+    /// allocates nothing once the buffer has reached the file's size.
+    static func read(_ path: String, into buffer: inout [UInt8]) throws(LinuxIOError) -> Int {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw LinuxIOError(path: path, operation: .read, errno: errno) }
+        defer { close(fd) }
+        if buffer.count < 4096 { buffer = [UInt8](repeating: 0, count: 4096) }
+        var used = 0
+        while true {
+            if used == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + used, $0.count - used) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw LinuxIOError(path: path, operation: .read, errno: errno)
+            }
+            if n == 0 { return used }
+            used += n
+        }
+    }
+
     /// The file's text without surrounding whitespace, or nil when it cannot be read.
     static func readTrimmed(_ path: String) -> String? {
         (try? read(path)).map { $0.trimmingWhitespace() }

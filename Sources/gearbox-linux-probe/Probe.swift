@@ -119,20 +119,12 @@ struct Probe: ParsableCommand {
             return DitherSchedule.Lane(domain: p[0], low: Kilohertz(low), high: Kilohertz(high), timeShareHigh: theta,
                                        period: .nanoseconds(Int64(ms * 1e6)))
         }
-        let box = ResultBox()
-        let semaphore = DispatchSemaphore(value: 0)
-        Task {
-            let timer = DitherTimer(clock: ContinuousClock(), applier: applier)
-            await timer.update(DitherSchedule(lanes: lanes))
-            let running = Task { await timer.run() }
-            try? await Task.sleep(for: .nanoseconds(Int64(seconds * 1e9)))
-            running.cancel()
-            _ = await running.value
-            box.applier = await timer.applierSnapshot
-            semaphore.signal()
-        }
-        semaphore.wait()
-        return box.applier ?? applier
+        // The agent's dither: its own thread, as LinuxHost runs it.
+        let dither = DitherThread(applier: applier)
+        dither.update(DitherSchedule(lanes: lanes))
+        usleep(useconds_t(seconds * 1e6))
+        dither.stop()
+        return dither.applierSnapshot
     }
 }
 
@@ -171,11 +163,6 @@ extension Probe {
 
 final class TextBox: @unchecked Sendable {
     var text = ""
-}
-
-/// Carries the applier out of the dither task.
-final class ResultBox: @unchecked Sendable {
-    var applier: PlanApplier?
 }
 
 /// Log lines as JSON objects on stderr, so tests can check what was logged.

@@ -1,5 +1,7 @@
 import ArgumentParser
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import GearboxAgent
 import GearboxConfig
 import GearboxCore
@@ -92,7 +94,7 @@ struct Gearboxd: AsyncParsableCommand {
 
     private func loadConfiguration(platform: Platform) throws -> AgentConfiguration {
         // The default path may be absent: gearboxd runs on defaults. A path given by hand must exist.
-        if config == Self.defaultConfigPath && !FileManager.default.fileExists(atPath: config) {
+        if config == Self.defaultConfigPath && access(config, F_OK) != 0 {
             return AgentConfiguration()
         }
         do {
@@ -108,7 +110,8 @@ struct Gearboxd: AsyncParsableCommand {
 
     /// One line on stderr, exit 2 (PRODUCT.md).
     static func badInput(_ message: String) -> ExitCode {
-        FileHandle.standardError.write(Data("gearboxd: \(message)\n".utf8))
+        let line = Array("gearboxd: \(message)\n".utf8)
+        _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
         return ExitCode(2)
     }
 }

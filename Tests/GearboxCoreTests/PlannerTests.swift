@@ -176,4 +176,23 @@ import Testing
         #expect(merged.power.value <= 1.03 * separate.power.value)
         #expect(LatencyModel.predict(platform: platform, workload: workload, plan: merged).feasible)
     }
+
+    @Test func meanOnlyWorkloadsSkipTailsButStillAnswerPercentiles() {
+        // The agent's kernel-only workload: mean targets, routed, one queue per CPU. Its model
+        // computes no waiting tails up front; asked for a percentile anyway it must give what a
+        // model of the same queues with percentile targets (which computes them) gives.
+        let means = Workload(queues: (0..<6).map { cpu in
+            queue("cpu\(cpu)", rate: 40 + 30 * Double(cpu), workMs: 2, kind: .mean, targetMs: 20, cpus: [cpu])
+        })
+        var percentiles = means
+        for q in percentiles.queues.indices { percentiles.queues[q].target = LatencyTarget(kind: .p99, seconds: 0.08) }
+        let plan = Planner().plan(platform: Self.rk3399, workload: means)
+        let lazy = LatencyModel(platform: Self.rk3399, workload: means, plan: plan)
+        let eager = LatencyModel(platform: Self.rk3399, workload: percentiles, plan: plan)
+        for q in means.queues.indices {
+            for kind in [LatencyKind.p95, .p99, .mean] {
+                #expect(lazy.latency(ofQueue: q, kind: kind) == eager.latency(ofQueue: q, kind: kind), "queue \(q) \(kind)")
+            }
+        }
+    }
 }
