@@ -2,7 +2,7 @@ import Benchmark
 import GearboxCore
 
 /// Plan time for hosts of 4, 16, 64 and 256 domains of 4 CPUs with 4 queues (issue 2).
-/// Goal: under 1 ms at 64 domains / 256 CPUs on one core.
+/// Goal: under 1 ms at 64 domains / 256 CPUs on one core. Also the time to judge a plan.
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .mallocCountTotal],
@@ -17,6 +17,21 @@ let benchmarks: @Sendable () -> Void = {
             Benchmark("plan \(kind) \(domains) domains \(domains * 4) CPUs") { benchmark in
                 for _ in benchmark.scaledIterations {
                     blackHole(Planner().plan(platform: platform, workload: workload))
+                }
+            }
+        }
+    }
+    // What judging a plan costs (the agent's re-plan check does it every tick): p99 queues
+    // by the exact tail (the default) against the Cramér–Lundberg approximation.
+    for domains in [16, 64] {
+        let (platform, workload) = BenchmarkHost.make(domains: domains, hybrid: true)
+        let plan = Planner().plan(platform: platform, workload: workload)
+        var approximate = PlannerConfiguration()
+        approximate.exactPercentileTails = false
+        for (name, configuration) in [("exact", PlannerConfiguration()), ("Cramér–Lundberg", approximate)] {
+            Benchmark("predict hybrid \(domains) domains, p99 \(name)") { benchmark in
+                for _ in benchmark.scaledIterations {
+                    blackHole(LatencyModel.predict(platform: platform, workload: workload, plan: plan, configuration: configuration))
                 }
             }
         }
