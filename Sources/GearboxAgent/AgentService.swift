@@ -26,6 +26,8 @@ public final class AgentService: Service, Sendable {
         public var modeName = "service"
         /// Serve the control socket (from the configuration, or systemd's).
         public var controlSocket = true
+        /// Where the RAPL energy counters for the metrics file are read; nil reads none.
+        public var powercap: PowercapZones? = PowercapZones()
         public init() {}
     }
 
@@ -217,14 +219,26 @@ public final class AgentService: Service, Sendable {
     /// Writes the Prometheus textfile, when configured (node_exporter's textfile collector).
     private func writeMetrics(_ loop: ControlLoop) async {
         guard let metrics = metricsFile(loop.configuration.metricsFile) else { return }
+        let energy = options.powercap?.counters() ?? (counters: [], unreadable: [])
+        let unreported = unreadableZones.withLock { reported in
+            let new = energy.unreadable.filter { !reported.contains($0) }
+            reported.formUnion(new)
+            return new
+        }
+        if !unreported.isEmpty {
+            logger.warning("energy counters not readable, left out of the metrics: \(unreported.joined(separator: ", "))",
+                           metadata: ["event": "fault"])
+        }
         do {
-            try metrics.write(await status(of: loop))
+            try metrics.write(await status(of: loop), energy: energy.counters)
         } catch {
             logger.warning("could not write the metrics file: \(error)", metadata: ["event": "fault"])
         }
     }
 
     private let metrics = Mutex<MetricsFile?>(nil)
+    /// Powercap zones already reported as unreadable (said once, not every tick).
+    private let unreadableZones = Mutex<Set<String>>([])
 
     private func metricsFile(_ path: String?) -> MetricsFile? {
         guard let path else { return nil }

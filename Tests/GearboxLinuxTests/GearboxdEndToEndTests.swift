@@ -209,6 +209,11 @@ import Testing
         let preload = try GearboxdEndToEndTests.emulationLibrary(in: directory)
         let tree = try FixtureTree(fixture: "acpi-cpufreq-8cpu")
         defer { tree.remove() }
+        // RAPL counters on /sys/class/powercap: package-0 gains 5 J while the agent runs.
+        let classTree = try tree.addSibling(fixture: "powercap-rapl", named: "class")
+        let packageCounter = classTree.appendingPathComponent("powercap/intel-rapl:0/energy_uj").path
+        let startEnergy = try UInt64(String(contentsOfFile: packageCounter, encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines))!
         let state = directory.file("state")
         let configPath = directory.file("gearbox.toml")
         try GearboxdEndToEndTests.config.replacingOccurrences(of: "STATE", with: state)
@@ -221,11 +226,14 @@ import Testing
         var pinned: String?
         var expired: String?
         let result = try NamespaceRunner.run(
-            "gearboxd", ["--config", configPath, "--log-to", "stderr"], cpuTree: tree.cpuRoot,
+            "gearboxd", ["--config", configPath, "--log-to", "stderr"], cpuTree: tree.cpuRoot, classTree: classTree,
             environment: ["LD_PRELOAD": preload]
         ) { process, _ in
             _ = waitUntil(timeout: .seconds(20)) { FileManager.default.fileExists(atPath: socket) }
             usleep(300_000)
+            // After the first metrics write, which takes the counters' starting point.
+            _ = waitUntil(timeout: .seconds(10)) { FileManager.default.fileExists(atPath: state + "/gearbox.prom") }
+            try? "\(startEnergy + 5_000_000)\n".write(toFile: packageCounter, atomically: false, encoding: .utf8)
             status = try? Child.run(ctl, ["status", "--socket", socket, "--json"])
             refused = try? Child.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups",
                                                           ctl, "override", "--socket", socket, "--host", "--mode", "performance", "--duration", "2s"])
@@ -247,6 +255,11 @@ import Testing
         #expect(result.stderr.contains("override 1 expired"))
         let metrics = try String(contentsOfFile: state + "/gearbox.prom", encoding: .utf8)
         #expect(metrics.contains("gearbox_"), "\(metrics.prefix(400))")
+        let energyLine = metrics.split(separator: "\n").first {
+            $0.hasPrefix("gearbox_rapl_energy_joules_total{") && $0.contains("zone=\"intel-rapl:0\"")
+        }
+        let joules = energyLine.flatMap { Double($0.split(separator: " ").last ?? "") }
+        #expect(joules.map { abs($0 - 5) < 1e-6 } == true, "\(energyLine ?? "no package-0 energy series")")
     }
 }
 
