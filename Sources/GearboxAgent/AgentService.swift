@@ -99,6 +99,7 @@ public final class AgentService: Service, Sendable {
                     await handleReload(&loop)
                     tick.withLock { $0 = loop.configuration.tick }
                 case .control(let command, let reply):
+                    if case .explain = command, explainOffLoop(loop.explainInputs, reply: reply) { continue }
                     reply.resume(returning: await handleControl(command, loop: &loop))
                     tick.withLock { $0 = loop.configuration.tick }
                 }
@@ -236,6 +237,38 @@ public final class AgentService: Service, Sendable {
         }
     }
 
+    /// `explain` re-plans twice per queue: seconds on a hybrid laptop, during which the loop
+    /// would neither tick nor answer. It runs on a thread of its own from a copy of the
+    /// loop's state instead (at most `explainThreads` at once; more are told to retry).
+    /// False when it must run on the loop after all: no thread could be started.
+    private func explainOffLoop(
+        _ inputs: ExplainInputs?, reply: CheckedContinuation<Result<JSONValue, ControlFailure>, Never>
+    ) -> Bool {
+        guard let inputs else {
+            reply.resume(returning: .failure(ControlFailure(.failed, "no plan yet")))
+            return true
+        }
+        let admitted = runningExplains.withLock { running in
+            guard running < Self.explainThreads else { return false }
+            running += 1
+            return true
+        }
+        guard admitted else {
+            reply.resume(returning: .failure(ControlFailure(.failed, "busy: \(Self.explainThreads) explanations are being computed; try again")))
+            return true
+        }
+        let started = DetachedThread.start { [self] in
+            let document = inputs.document()
+            runningExplains.withLock { $0 -= 1 }
+            reply.resume(returning: .success(document))
+        }
+        if !started { runningExplains.withLock { $0 -= 1 } }
+        return started
+    }
+
+    static let explainThreads = 2
+    private let runningExplains = Mutex(0)
+
     private let metrics = Mutex<MetricsFile?>(nil)
     /// Powercap zones already reported as unreadable (said once, not every tick).
     private let unreadableZones = Mutex<Set<String>>([])
@@ -256,10 +289,9 @@ public final class AgentService: Service, Sendable {
         case .plan:
             return .success(.object([("plan", loop.currentPlan.map(PlanDocument.json) ?? .null)]))
         case .explain:
-            guard let plan = loop.currentPlan, let workload = loop.plannedWorkload else {
-                return .failure(ControlFailure(.failed, "no plan yet"))
-            }
-            return .success(ExplainDocument.json(platform: loop.platform, workload: workload, plan: plan, planner: loop.planner))
+            // Only when no thread could be started for it (see `explainOffLoop`).
+            guard let inputs = loop.explainInputs else { return .failure(ControlFailure(.failed, "no plan yet")) }
+            return .success(inputs.document())
         case .override(let scope, let action, let duration):
             do {
                 try OverrideValidation.check(scope: scope, action: action, platform: loop.platform,
