@@ -294,15 +294,17 @@ public final class AgentService: Service, Sendable {
             return .success(inputs.document())
         case .override(let scope, let action, let duration):
             do {
+                // The configured queues: a stale one may still be overridden, and kernel-only
+                // mode's per-CPU queues are the agent's own, not the operator's to name.
                 try OverrideValidation.check(scope: scope, action: action, platform: loop.platform,
-                                             queueNames: (loop.plannedWorkload?.queues ?? []).map(\.name))
+                                             queueNames: loop.configuration.queues.map(\.queue.name))
             } catch {
                 return .failure(error)
             }
             let (added, decision) = loop.addOverride(scope: scope, action: action, expiresAt: duration.map { now + $0 })
             logger.notice("override \(added.id) added", metadata: ["event": "override", "override": "\(added.id)"])
             await carryOut(decision, loop: loop)
-            return .success(.object([("override", .object([("id", .int(added.id))]))]))
+            return .success(.object([("override", added.json(now: now))]))
         case .resume:
             let (count, decision) = loop.resume()
             logger.notice("\(count) overrides dropped", metadata: ["event": "resume"])

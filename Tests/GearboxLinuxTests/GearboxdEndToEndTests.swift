@@ -1,4 +1,5 @@
 import Foundation
+import GearboxControl
 import GearboxLinux
 import Testing
 
@@ -223,6 +224,7 @@ import Testing
         var status: ChildResult?
         var refused: ChildResult?
         var override: ChildResult?
+        var unknownQueue: ChildResult?
         var pinned: String?
         var expired: String?
         let result = try NamespaceRunner.run(
@@ -237,7 +239,8 @@ import Testing
             status = try? Child.run(ctl, ["status", "--socket", socket, "--json"])
             refused = try? Child.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups",
                                                           ctl, "override", "--socket", socket, "--host", "--mode", "performance", "--duration", "2s"])
-            override = try? Child.run(ctl, ["override", "--socket", socket, "--domain", "policy5", "--mode", "performance", "--duration", "2s"])
+            override = try? Child.run(ctl, ["override", "--socket", socket, "--domain", "policy5", "--mode", "performance", "--duration", "2s", "--json"])
+            unknownQueue = try? Child.run(ctl, ["override", "--socket", socket, "--queue", "cpu0", "--p99-ms", "20", "--duration", "2s"])
             usleep(500_000)
             pinned = try? String(contentsOf: tree.cpuRoot.appendingPathComponent("cpufreq/policy5/scaling_setspeed"), encoding: .utf8)
             usleep(2_500_000)
@@ -250,6 +253,14 @@ import Testing
         #expect(refused?.status == 1)
         #expect(refused?.standardError.contains("permission denied") == true, "\(refused?.standardError ?? "")")
         #expect(override?.status == 0, "\(override?.standardError ?? "")")
+        // The agent answers with the override as status shows it.
+        let added = try JSONParser.parse(override?.standardOutput ?? "")["override"]
+        #expect(added?["scope"]?["domain"]?.stringValue == "policy5" && added?["mode"]?.stringValue == "performance", "\(String(describing: added))")
+        #expect(added?["expires_in_s"]?.doubleValue.map { $0 > 0 && $0 <= 2 } == true)
+        // Queue overrides name configured queues: the kernel's per-CPU queues are not among them.
+        #expect(unknownQueue?.status != 0)
+        #expect(unknownQueue?.standardError.contains("no queue named \"cpu0\"; the queues are web") == true,
+                "\(unknownQueue?.standardError ?? "")")
         #expect(pinned?.trimmingCharacters(in: .whitespacesAndNewlines) == "2601000")
         #expect(expired?.trimmingCharacters(in: .whitespacesAndNewlines) == "1200000")
         #expect(result.stderr.contains("override 1 expired"))
