@@ -130,6 +130,7 @@ public struct Planner: Sendable {
                     // Near the target the two tails differ by a nearly constant ratio: aim
                     // the approximation at the target scaled by it, inside the bracket.
                     next = approximate / precise * Self.aimBelow
+                    if !next.isFinite || next <= 0 { next = fraction[q] / 2 }
                     if !(next > shortest[q] && next < longest[q]) {
                         next = longest[q].isFinite ? (max(shortest[q], fraction[q] / 4) * longest[q]).squareRoot()
                             : fraction[q] * 1.25
