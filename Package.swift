@@ -106,13 +106,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What several test targets share: where the built executables are, a loopback HTTP
+        // server for the scraping tests. Test support only; in no product.
+        .target(name: "GearboxTestSupport", path: "Tests/Support/GearboxTestSupport"),
         .testTarget(name: "GearboxCoreTests", dependencies: ["GearboxCore"]),
         .testTarget(name: "GearboxSimulatorTests", dependencies: ["GearboxSimulator", "GearboxCore"]),
         .testTarget(name: "GearboxConfigTests", dependencies: ["GearboxConfig", "GearboxCore"]),
         .testTarget(
             name: "GearboxLinuxTests",
             dependencies: [
-                "GearboxLinux", "GearboxCore", "GearboxConfig", "GearboxControl",
+                "GearboxLinux", "GearboxCore", "GearboxConfig", "GearboxControl", "GearboxTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -129,11 +132,11 @@ let package = Package(
         .testTarget(
             name: "GearboxAgentTests",
             dependencies: [
-                "GearboxAgent", "GearboxLinux", "GearboxConfig", "GearboxCore", "GearboxControl",
+                "GearboxAgent", "GearboxLinux", "GearboxConfig", "GearboxCore", "GearboxControl", "GearboxTestSupport",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // Runs the built gearboxctl / gearboxd binaries as a user would.
-        .testTarget(name: "CLITests", dependencies: ["GearboxCore"]),
+        .testTarget(name: "CLITests", dependencies: ["GearboxCore", "GearboxTestSupport"]),
     ]
 )

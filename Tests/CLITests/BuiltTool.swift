@@ -1,4 +1,5 @@
 import Foundation
+import GearboxTestSupport
 
 /// Runs a built executable of this package (gearboxctl, gearboxd) as a user would.
 struct BuiltTool {
@@ -8,16 +9,8 @@ struct BuiltTool {
         var stderr: String
     }
 
-    /// The folder holding the built products: beside the test bundle.
-    static let productsDirectory: URL = {
-        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        while url.pathComponents.count > 1 {
-            url.deleteLastPathComponent()
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("gearboxctl").path) { return url }
-        }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../.build/debug").standardized
-    }()
+    /// The folder holding the built products (`BuiltProducts`, shared by the test targets).
+    static var productsDirectory: URL { BuiltProducts.directory }
 
     /// The repository root, for example files under configs/.
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

@@ -1,4 +1,5 @@
 import Foundation
+import GearboxTestSupport
 import GearboxControl
 import Glibc
 import Testing

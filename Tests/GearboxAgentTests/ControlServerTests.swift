@@ -1,4 +1,5 @@
 import Foundation
+import GearboxTestSupport
 import GearboxAgent
 import GearboxControl
 import GearboxCore

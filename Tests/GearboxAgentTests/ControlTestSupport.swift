@@ -144,20 +144,6 @@ final class LineClient: @unchecked Sendable {
     }
 }
 
-/// The folder holding the built executables (gearboxctl, the probes): beside the test bundle.
-enum BuiltProducts {
-    static let directory: String = {
-        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        while url.pathComponents.count > 1 {
-            url.deleteLastPathComponent()
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("gearboxctl").path) { return url.path }
-        }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.build/debug").standardized.path
-    }()
-
-    static var gearboxctl: String { directory + "/gearboxctl" }
-    static var controlProbe: String { directory + "/gearbox-control-probe" }
-}
 
 /// What a finished child left.
 struct ChildOutput: Sendable {

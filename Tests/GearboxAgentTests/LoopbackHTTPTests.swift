@@ -1,4 +1,5 @@
 import Foundation
+import GearboxTestSupport
 import Testing
 @testable import GearboxAgent
 
@@ -22,22 +23,9 @@ import Testing
         """
 
     @Test func scrapesARealEndpointAndTimesOutOnAStuckOne() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", Self.server]
-        process.standardInput = FileHandle.nullDevice
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        // SIGKILL: the test process may run with SIGTERM ignored, which children inherit.
-        defer { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
-        var portLine = Data()
-        while !portLine.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            try #require(!chunk.isEmpty, "the test HTTP server exited before printing its port")
-            portLine.append(chunk)
-        }
-        let port = String(decoding: portLine, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let server = try LoopbackTestServer(script: Self.server)
+        defer { server.stop() }
+        let port = server.port
 
         let body = try LoopbackHTTP.get("http://127.0.0.1:\(port)/metrics")
         let samples = try PrometheusText.parse(body)

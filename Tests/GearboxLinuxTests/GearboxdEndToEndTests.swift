@@ -1,4 +1,5 @@
 import Foundation
+import GearboxTestSupport
 import GearboxControl
 import GearboxLinux
 import Testing
@@ -306,21 +307,9 @@ import Testing
         defer { directory.remove() }
         let rateFile = directory.file("rate")
         try "100".write(toFile: rateFile, atomically: true, encoding: .utf8)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        server.arguments = ["-c", Self.server, rateFile]
-        server.standardInput = FileHandle.nullDevice
-        let out = Pipe()
-        server.standardOutput = out
-        try server.run()
-        defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
-        var portLine = Data()
-        while !portLine.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            try #require(!chunk.isEmpty, "the endpoint exited")
-            portLine.append(chunk)
-        }
-        let port = String(decoding: portLine, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let server = try LoopbackTestServer(script: Self.server, arguments: [rateFile])
+        defer { server.stop() }
+        let port = server.port
 
         let preload = try GearboxdEndToEndTests.emulationLibrary(in: directory)
         let tree = try FixtureTree(fixture: "acpi-cpufreq-8cpu")
@@ -369,7 +358,7 @@ import Testing
             try "100".write(toFile: rateFile, atomically: true, encoding: .utf8)
             _ = waitUntil(timeout: .seconds(8)) { topFrequency() < high }
             lowAgain = topFrequency()
-            kill(server.processIdentifier, SIGKILL)
+            server.stop()
             fellBack = waitUntil(timeout: .seconds(5)) { !planHasQueue("api") }
             usleep(1_000_000)
             kill(process.processIdentifier, SIGTERM)

@@ -1,4 +1,5 @@
 import Foundation
+import GearboxTestSupport
 
 /// Runs a built executable of this package inside a private mount namespace with a tree
 /// bind-mounted over /sys/devices/system/cpu (and optionally one over /sys/class), as
@@ -49,15 +50,8 @@ enum NamespaceRunner {
         return unavailableReason == nil
     }
 
-    /// The folder holding the built products: beside the test bundle.
-    static let productsDirectory: URL = {
-        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        while url.pathComponents.count > 1 {
-            url.deleteLastPathComponent()
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("gearbox-linux-probe").path) { return url }
-        }
-        return FixtureTree.repositoryRoot.appendingPathComponent(".build/debug")
-    }()
+    /// The folder holding the built products (`BuiltProducts`, shared by the test targets).
+    static var productsDirectory: URL { BuiltProducts.directory }
 
     /// Runs `tool arguments...` with `cpuTree` on /sys/devices/system/cpu and `classTree`
     /// (a directory holding e.g. `powercap/`) on /sys/class. `start` lets the caller act on
