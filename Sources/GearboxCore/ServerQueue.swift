@@ -25,11 +25,12 @@ public struct ServerQueue: Hashable, Sendable {
 
 /// Solves a decreasing tail `P(T > t) = level` for `t`.
 public enum TailQuantile {
-    /// The smallest `t` with `tail(t) ≤ level`, to a relative accuracy of about 1e-11.
+    /// The smallest `t` with `tail(t) ≤ level`, to `relativeTolerance` (1e-11 by default).
     /// `scale` is a guess of the answer's size (e.g. a mean); returns infinity when the tail
     /// does not fall to `level`. Bracketing, then regula falsi (Illinois) on `log tail`,
     /// which is close to linear in `t` for queueing tails, with bisection as the fallback.
-    public static func solve(level: Double, scale: Double, tail: (Double) -> Double) -> Double {
+    public static func solve(level: Double, scale: Double, relativeTolerance: Double = 1e-11,
+                             tail: (Double) -> Double) -> Double {
         var high = max(scale, 1e-9)
         var highTail = tail(high)
         var grow = 0
@@ -53,7 +54,7 @@ public enum TailQuantile {
         var gHigh = highTail > 0 ? Math.log(highTail / level) : -Double.infinity
         var side = 0
         for _ in 0..<200 {
-            if high - low <= 1e-11 * high { break }
+            if high - low <= relativeTolerance * high { break }
             var t = (low + high) / 2
             if gHigh.isFinite && gLow.isFinite && gLow > gHigh {
                 t = low + (high - low) * gLow / (gLow - gHigh)
