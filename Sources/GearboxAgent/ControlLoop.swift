@@ -193,12 +193,8 @@ public struct ControlLoop: Sendable {
         if pinned != plan {
             let prediction = LatencyModel.predict(platform: platform, workload: plannable, plan: pinned, configuration: planner.configuration)
             plan = pinned
-            plan.power = prediction.power
-            plan.cpus = prediction.cpus
+            plan.adopt(prediction)
             plan.feasible = prediction.feasible
-            for (i, q) in prediction.queues.enumerated() where i < plan.queues.count {
-                plan.queues[i].predictedLatency = q.latency
-            }
         }
         let changed = plan != currentPlan
         currentPlan = plan

@@ -26,6 +26,21 @@ public struct PlanPrediction: Hashable, Sendable {
     public var feasible: Bool
 }
 
+extension Plan {
+    /// Takes its queues' targets, predicted latencies and margins, its CPUs and its power from
+    /// `prediction` (made for this plan, queues in the same order). Feasibility is the
+    /// caller's to decide: it may also depend on how the plan was found.
+    public mutating func adopt(_ prediction: PlanPrediction) {
+        for q in queues.indices where q < prediction.queues.count {
+            queues[q].target = prediction.queues[q].target
+            queues[q].predictedLatency = prediction.queues[q].latency
+            queues[q].margin = prediction.queues[q].margin
+        }
+        cpus = prediction.cpus
+        power = prediction.power
+    }
+}
+
 /// Evaluates a given plan with the model of MODEL.md: per-CPU multi-class M/G/1 FCFS
 /// queues, Pollaczek–Khinchine means, exact percentiles of route queues by inverting the
 /// Pollaczek–Khinchine transform (or guarded Cramér–Lundberg tails, which the planner's

@@ -65,12 +65,7 @@ extension Planner {
         }
         var plan = Plan(feasible: feasible, power: .zero, domains: domains, queues: queues, cpus: [])
         let prediction = LatencyModel.predict(platform: platform, workload: workload, plan: plan, configuration: configuration)
-        for q in plan.queues.indices {
-            plan.queues[q].predictedLatency = prediction.queues[q].latency
-            plan.queues[q].margin = prediction.queues[q].margin
-        }
-        plan.cpus = prediction.cpus
-        plan.power = prediction.power
+        plan.adopt(prediction)
         // Never claim a plan the independent evaluation does not confirm.
         plan.feasible = feasible && prediction.feasible
         return plan

@@ -168,13 +168,7 @@ public struct Planner: Sendable {
     func judgedExactly(_ plan: Plan, platform: Platform, workload: Workload) -> Plan {
         var plan = plan
         let prediction = LatencyModel.predict(platform: platform, workload: workload, plan: plan, configuration: configuration)
-        for q in plan.queues.indices where q < prediction.queues.count {
-            plan.queues[q].target = prediction.queues[q].target
-            plan.queues[q].predictedLatency = prediction.queues[q].latency
-            plan.queues[q].margin = prediction.queues[q].margin
-        }
-        plan.cpus = prediction.cpus
-        plan.power = prediction.power
+        plan.adopt(prediction)
         // The exact judgement is the authority: a plan the search made for shortened targets
         // and could not meet them with (its top-speed plan) may still meet the real ones.
         plan.feasible = prediction.feasible
