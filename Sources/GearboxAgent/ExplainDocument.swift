@@ -163,8 +163,8 @@ public enum ExplainDocument {
         /// Three significant digits: marginals range from microwatts (phones) to watts (servers).
         static func watts(_ x: Double) -> String {
             var buffer = [CChar](repeating: 0, count: 64)
-            _ = withVaList([x]) { vsnprintf(&buffer, buffer.count, "%.3g", $0) }
-            return String(cString: buffer)
+            let length = withVaList([x]) { vsnprintf(&buffer, buffer.count, "%.3g", $0) }
+            return String(decoding: buffer.prefix(max(0, min(Int(length), buffer.count - 1))).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
 
         static func show(_ x: Double, digits: Int = 2) -> String {
