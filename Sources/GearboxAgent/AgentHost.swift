@@ -8,8 +8,9 @@ public protocol AgentHost: Sendable {
     /// Carries out a plan: each domain's frequencies and its dither. Faults are logged by the
     /// host and leave a domain at its last good setting; they are not thrown.
     func apply(_ plan: Plan) async
-    /// Puts back the cpufreq settings found before the first write.
-    func restore() async
+    /// Puts back the cpufreq settings found before the first write. Returns the domains that
+    /// could not be put back (their saved settings stay in the state file for the next start).
+    func restore() async -> [String]
     /// Each domain's last written frequency, and the domains held after a failed write.
     func state() async -> (frequencies: [String: Kilohertz], held: [String])
 }

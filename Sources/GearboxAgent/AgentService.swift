@@ -41,6 +41,7 @@ public final class AgentService: Service, Sendable {
     let logger: Logger
     let clock = ContinuousClock()
     let started = ContinuousClock.now
+    let faults: FaultLog
 
     public init(
         platform: Platform, configuration: AgentConfiguration, host: any AgentHost,
@@ -55,6 +56,7 @@ public final class AgentService: Service, Sendable {
         self.options = options
         self.logger = logger
         self.reload = reload
+        faults = FaultLog(logger: logger)
     }
 
     public func run() async throws {
@@ -109,7 +111,22 @@ public final class AgentService: Service, Sendable {
         }
         notifier.stopping()
         logger.info("stopping: restoring the original cpufreq settings", metadata: ["event": "stop"])
-        await host.restore()
+        let failed = await host.restore()
+        guard failed.isEmpty else {
+            let error = RestoreIncomplete(domains: failed)
+            logger.error("\(error.description)", metadata: ["event": "restore_failed"])
+            throw error
+        }
+    }
+
+    /// Stopping, some domains could not be put back to their saved settings. The state file
+    /// keeps them, so the next start (or `gearboxd --restore`) tries again.
+    public struct RestoreIncomplete: Error, CustomStringConvertible {
+        public var domains: [String]
+        public var description: String {
+            "could not restore the original cpufreq settings of \(domains.joined(separator: ", ")); "
+                + "the state file keeps them for the next start or `gearboxd --restore`"
+        }
     }
 
     enum LoopEvent: Sendable {
@@ -144,11 +161,13 @@ public final class AgentService: Service, Sendable {
             for expired in decision.expired {
                 logger.notice("override \(expired.id) expired", metadata: ["event": "override_expired"])
             }
+            faults.clear("sample", "sampling works again")
             await carryOut(decision, loop: loop)
+            await retryHeldDomains(loop)
             await writeMetrics(loop)
         } catch {
             // A failed sample keeps the current plan: never act on a reading we do not have.
-            logger.warning("sampling failed, keeping the current plan: \(error)", metadata: ["event": "fault"])
+            faults.report("sample", "sampling failed, keeping the current plan: \(error)")
         }
     }
 
@@ -221,19 +240,17 @@ public final class AgentService: Service, Sendable {
     private func writeMetrics(_ loop: ControlLoop) async {
         guard let metrics = metricsFile(loop.configuration.metricsFile) else { return }
         let energy = options.powercap?.counters() ?? (counters: [], unreadable: [])
-        let unreported = unreadableZones.withLock { reported in
-            let new = energy.unreadable.filter { !reported.contains($0) }
-            reported.formUnion(new)
-            return new
+        for zone in energy.unreadable {
+            faults.report("energy:\(zone)", "energy counter \(zone) not readable, left out of the metrics")
         }
-        if !unreported.isEmpty {
-            logger.warning("energy counters not readable, left out of the metrics: \(unreported.joined(separator: ", "))",
-                           metadata: ["event": "fault"])
+        for counter in energy.counters {
+            faults.clear("energy:\(counter.zone)", "energy counter \(counter.zone) readable again")
         }
         do {
             try metrics.write(await status(of: loop), energy: energy.counters)
+            faults.clear("metrics-file", "the metrics file is written again: \(metrics.path)")
         } catch {
-            logger.warning("could not write the metrics file: \(error)", metadata: ["event": "fault"])
+            faults.report("metrics-file", "could not write the metrics file \(metrics.path), keeping the last one: \(error)")
         }
     }
 
@@ -270,8 +287,6 @@ public final class AgentService: Service, Sendable {
     private let runningExplains = Mutex(0)
 
     private let metrics = Mutex<MetricsFile?>(nil)
-    /// Powercap zones already reported as unreadable (said once, not every tick).
-    private let unreadableZones = Mutex<Set<String>>([])
 
     private func metricsFile(_ path: String?) -> MetricsFile? {
         guard let path else { return nil }
@@ -304,7 +319,7 @@ public final class AgentService: Service, Sendable {
             let (added, decision) = loop.addOverride(scope: scope, action: action, expiresAt: duration.map { now + $0 })
             logger.notice("override \(added.id) added", metadata: ["event": "override", "override": "\(added.id)"])
             await carryOut(decision, loop: loop)
-            return .success(.object([("override", added.json(now: now))]))
+            return .success(.object([("override", added.json(now: now, platform: loop.platform))]))
         case .resume:
             let (count, decision) = loop.resume()
             logger.notice("\(count) overrides dropped", metadata: ["event": "resume"])
@@ -340,12 +355,33 @@ public final class AgentService: Service, Sendable {
         await host.apply(options.once ? Self.pureHighSpeeds(plan) : plan)
         do {
             try publisher.publish(plan)
+            faults.clear("plan-file", "the plan file is written again")
         } catch {
-            logger.warning("could not publish the plan: \(error)", metadata: ["event": "fault"])
+            faults.report("plan-file", "could not publish the plan, keeping the last file: \(error)")
         }
         PlanLog.record(plan, reason: decision.reason ?? "", logger: logger)
         notifier.status(PlanLog.statusLine(plan, mode: options.modeName))
     }
+
+    /// A domain whose write failed is held at its last good setting until the next plan. A
+    /// fault may pass (a CPU back online, a file writable again) while the estimates stay put
+    /// and no new plan comes, so the current plan is carried out again every
+    /// `heldRetryInterval` seconds while a domain is held. The applier logs each fault once and
+    /// says when writes work again.
+    private func retryHeldDomains(_ loop: ControlLoop) async {
+        guard !options.once, let plan = loop.currentPlan else { return }
+        let now = clock.now.secondsSinceStart(started)
+        let due = lastHeldRetry.withLock { last in
+            guard now - last >= Self.heldRetryInterval else { return false }
+            last = now
+            return true
+        }
+        guard due, !(await host.state().held.isEmpty) else { return }
+        await host.apply(plan)
+    }
+
+    static let heldRetryInterval = 5.0
+    private let lastHeldRetry = Mutex(0.0)
 
     static func pureHighSpeeds(_ plan: Plan) -> Plan {
         var pure = plan

@@ -46,12 +46,30 @@ extension Override.Action {
 }
 
 extension Override {
-    /// The override as status shows it: id, scope, action fields, seconds left (null: until resume).
-    public func json(now: Double) -> JSONValue {
+    /// The override as status shows it: id, scope, action fields, seconds left (null: until
+    /// resume). With `platform`, a pin also says what each domain of its scope really runs
+    /// (`pinned_khz`): a requested frequency between operating points runs at the next one up.
+    public func json(now: Double, platform: Platform? = nil) -> JSONValue {
         var fields: [(String, JSONValue)] = [("id", .int(id)), ("scope", OverrideRequest.json(scope.request))]
         fields += OverrideRequest.fields(action.request)
+        if let platform, let pinned = pinnedFrequencies(on: platform) {
+            fields.append(("pinned_khz", .object(pinned.map { ($0.domain, .int($0.frequency.value)) })))
+        }
         fields.append(("expires_in_s", expiresAt.map { .finite(max(0, $0 - now)) } ?? .null))
         return .object(fields)
+    }
+
+    /// The frequency this override alone pins each domain of its scope to, in platform order;
+    /// nil for an action that pins nothing (`auto`, a latency target).
+    public func pinnedFrequencies(on platform: Platform) -> [(domain: String, frequency: Kilohertz)]? {
+        let names = Set(domains(on: platform))
+        let inScope = platform.domains.filter { names.contains($0.name) }
+        switch action {
+        case .frequency(let f): return inScope.map { ($0.name, OverrideSet.nearest(f, in: $0)) }
+        case .performance: return inScope.map { ($0.name, $0.maxFrequency) }
+        case .powersave: return inScope.map { ($0.name, $0.minFrequency) }
+        case .auto, .latencyTarget: return nil
+        }
     }
 }
 

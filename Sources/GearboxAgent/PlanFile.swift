@@ -8,6 +8,7 @@ import Foundation
 #endif
 import GearboxControl
 import GearboxCore
+import GearboxLinux
 
 /// Publishes the plan to a file atomically: written beside the target, then renamed over it,
 /// so a reader never sees half a plan (PRODUCT.md: `/run/gearbox/plan.json`).
@@ -21,17 +22,40 @@ public struct PlanFile: PlanPublishing {
     }
 }
 
-/// Write-and-rename, the usual way to replace a file that others read at any moment.
+/// Write-and-rename, the usual way to replace a file that others read at any moment. The
+/// temporary file is removed whenever the write fails (a full filesystem leaves nothing
+/// behind), and the old file stays as it was.
 public enum AtomicFile {
     public static func write(_ text: String, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        try Data(text.utf8).write(to: temporary)
-        guard rename(temporary.path, path) == 0 else {
-            let code = errno
-            try? FileManager.default.removeItem(at: temporary)
-            throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)
+        let directory = FilePath.parentDirectory(path)
+        if !directory.isEmpty && !FileManager.default.fileExists(atPath: directory) {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        let temporary = (directory.isEmpty ? "" : directory + "/") + ".\(name).\(getpid()).tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        let code = writeAll(Array(text.utf8), to: descriptor)
+        close(descriptor)
+        if code == 0 && rename(temporary, path) == 0 { return }
+        let failure = code != 0 ? code : errno
+        unlink(temporary)
+        throw POSIXError(POSIXErrorCode(rawValue: failure) ?? .EIO)
+    }
+
+    /// Writes every byte (a short write is continued); returns 0 or the errno that stopped it.
+    private static func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> Int32 {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            if n > 0 {
+                offset += n
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else {
+                return n < 0 ? errno : EIO
+            }
+        }
+        return 0
     }
 }

@@ -17,7 +17,7 @@ public enum StatusDocument {
             ("power_watts", status.plan.map { .finite($0.power.value) } ?? .null),
             ("domains", .array(status.platform.domains.map { domain($0, status: status, pin: pins[$0.name]) })),
             ("queues", .array(status.queueNames.map { queue($0, status: status) })),
-            ("overrides", .array(status.overrides.active.map { $0.json(now: status.now) })),
+            ("overrides", .array(status.overrides.active.map { $0.json(now: status.now, platform: status.platform) })),
             ("plan", status.plan.map(PlanDocument.json) ?? .null),
         ])
     }

@@ -48,8 +48,9 @@ public actor LinuxHost {
         dither.follow(plan, platform: platform)
     }
 
-    /// Stops the dither and puts back the settings found before the first write.
-    public func restore() async {
+    /// Stops the dither and puts back the settings found before the first write. Returns the
+    /// domains that could not be put back.
+    public func restore() async -> [String] {
         dither.restore()
     }
 

@@ -31,6 +31,8 @@ public struct PlanApplier: Sendable {
         var frequency: Kilohertz?
         /// A write failed: skip the domain until the next plan.
         var held = false
+        /// A write fault was logged for this domain and has not cleared yet.
+        var faulted = false
     }
 
     let control: any CPUFrequencyControl
@@ -119,6 +121,7 @@ public struct PlanApplier: Sendable {
             do throws(CPUFreqError) {
                 try write(frequency, lane: i)
                 lanes[i].frequency = frequency
+                if lanes[i].faulted { faultCleared(lane: i) }
                 return true
             } catch {
                 if !recover(from: error, lane: i) { break }
@@ -186,8 +189,20 @@ public struct PlanApplier: Sendable {
         }
     }
 
+    /// Says once that a domain whose writes failed is written again, and forgets its faults
+    /// so that a new one is logged again.
+    private mutating func faultCleared(lane i: Int) {
+        lanes[i].faulted = false
+        let prefix = lanes[i].name + "/"
+        loggedFaults = loggedFaults.filter { !$0.hasPrefix(prefix) }
+        logger.notice("cpufreq writes to \(lanes[i].name) work again", metadata: [
+            "cpufreq.domain": "\(lanes[i].name)", "cpu.id": "\(lanes[i].writeCPU)", "gearbox.event": "fault_cleared",
+        ])
+    }
+
     /// Logs the fault once; returns true when another CPU of the policy can take the writes.
     private mutating func recover(from error: CPUFreqError, lane i: Int) -> Bool {
+        lanes[i].faulted = true
         let lane = lanes[i]
         var metadata: Logger.Metadata = [
             "cpufreq.domain": "\(lane.name)", "cpu.id": "\(error.cpu)", "cpufreq.file": "\(error.file)",

@@ -19,7 +19,10 @@ struct Gearboxd: AsyncParsableCommand {
         abstract: "The gearbox agent: energy-aware CPU frequency governing under latency targets.",
         discussion: """
             Runs as a systemd service (Type=notify). SIGHUP re-reads the configuration; SIGTERM \
-            and SIGINT restore the original cpufreq settings and exit 0.
+            and SIGINT restore the original cpufreq settings and exit 0, or 1 when a setting \
+            could not be put back (the state file then stays, and the next start or \
+            `gearboxd --restore` tries again). Settings left by a run that did not stop cleanly \
+            are restored first, from the state file alone, before the configuration is read.
             """
     )
 
@@ -34,7 +37,7 @@ struct Gearboxd: AsyncParsableCommand {
     @Flag(help: "One plan, applied (or dry), then exit. Mixed domains get their higher frequency, since no dither runs after exit; `gearboxd --restore` or the next start puts the original settings back.")
     var once = false
 
-    @Flag(help: "Put back the cpufreq settings saved by a run that did not stop cleanly, then exit.")
+    @Flag(help: "Put back the cpufreq settings saved by a run that did not stop cleanly, then exit: 0 when they are back (or nothing was left), 1 when some could not be restored. Needs nothing of the configuration but its state_directory, and works when the rest of the file is invalid.")
     var restore = false
 
     @Option(help: "Where logs go: journald, stderr or automatic (journald when its socket answers).")
@@ -47,6 +50,13 @@ struct Gearboxd: AsyncParsableCommand {
     func run() async throws {
         JournalLogging.bootstrap(destination: logTo, identifier: "gearboxd")
         let logger = Logger(label: "gearboxd")
+        if !dryRun {
+            let recovered = Self.recoverUncleanStop(configPath: config, logger: logger)
+            if restore {
+                guard recovered else { throw Self.failure("some cpufreq settings could not be restored; see the log") }
+                return
+            }
+        }
         let configuration = try loadConfiguration(platform: try discoverPlatform())
         var applierConfiguration = PlanApplier.Configuration()
         applierConfiguration.stateFile = PolicyStateFile(path: configuration.stateDirectory + "/cpufreq-state.json")
@@ -59,12 +69,6 @@ struct Gearboxd: AsyncParsableCommand {
         } catch {
             throw Self.badInput("\(error)")
         }
-        if let recovery = host.recovery, case .restored(let domains) = recovery {
-            logger.notice("restored the cpufreq settings of a run that did not stop cleanly", metadata: [
-                "event": "restore", "domain": "\(domains.joined(separator: ","))",
-            ])
-        }
-        if restore { return }
         var options = AgentService.Options()
         options.once = once
         options.modeName = dryRun ? "dry-run" : (once ? "once" : "service")
@@ -75,13 +79,45 @@ struct Gearboxd: AsyncParsableCommand {
             publisher: PlanFile(path: configuration.planFile),
             notifier: SystemdServiceNotifier(logger: logger), options: options, logger: logger,
             reload: { try Self.readConfiguration(path: configPath, platform: platform) })
-        if once {
-            try await service.run()
-            return
+        do {
+            if once {
+                try await service.run()
+                return
+            }
+            let group = ServiceGroup(configuration: .init(
+                services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+        } catch let error as AgentService.RestoreIncomplete {
+            throw Self.failure(error.description)
         }
-        let group = ServiceGroup(configuration: .init(
-            services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+    }
+
+    /// Puts back what a run that did not stop cleanly left behind, before the configuration is
+    /// validated or the host discovered: the saved originals are restored from the state file
+    /// alone. The state files looked at are the config's `state_directory` (when the file
+    /// parses as TOML and names one) and the default directory. False when a file could not be
+    /// read or a setting could not be put back, or another gearboxd still holds the settings.
+    static func recoverUncleanStop(configPath: String, logger: Logger) -> Bool {
+        var directories = [AgentConfiguration().stateDirectory]
+        if let configured = ConfiguredStateDirectory.lookUp(configPath: configPath), configured != directories[0] {
+            directories.insert(configured, at: 0)
+        }
+        var allBack = true
+        for directory in directories {
+            var configuration = PlanApplier.Configuration()
+            configuration.stateFile = PolicyStateFile(path: directory + "/cpufreq-state.json")
+            switch PlanApplier.recoverUncleanStop(configuration: configuration, logger: logger) {
+            case .nothingToRestore, .staleFromEarlierBoot:
+                break
+            case .restored(let domains):
+                logger.notice("restored the cpufreq settings of a run that did not stop cleanly", metadata: [
+                    "event": "restore", "domain": "\(domains.joined(separator: ","))",
+                ])
+            case .heldByRunningProcess, .failed:
+                allBack = false
+            }
+        }
+        return allBack
     }
 
     private func discoverPlatform() throws -> Platform {
@@ -110,8 +146,18 @@ struct Gearboxd: AsyncParsableCommand {
 
     /// One line on stderr, exit 2 (PRODUCT.md).
     static func badInput(_ message: String) -> ExitCode {
+        say(message)
+        return ExitCode(2)
+    }
+
+    /// One line on stderr, exit 1: the run itself failed (a restore that did not complete).
+    static func failure(_ message: String) -> ExitCode {
+        say(message)
+        return ExitCode(1)
+    }
+
+    private static func say(_ message: String) {
         let line = Array("gearboxd: \(message)\n".utf8)
         _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
-        return ExitCode(2)
     }
 }

@@ -20,7 +20,7 @@ import Testing
             return Dictionary(uniqueKeysWithValues: cpus.map { ($0, 0.5) })
         }
         func apply(_ plan: Plan) async {}
-        func restore() async {}
+        func restore() async -> [String] { [] }
         func state() async -> (frequencies: [String: Kilohertz], held: [String]) { ([:], []) }
     }
 
