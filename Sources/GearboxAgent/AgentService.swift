@@ -69,6 +69,14 @@ public final class AgentService: Service, Sendable {
             notifier.stopping()
             return
         }
+        publishStatus(loop)
+        let feeder = notifier.watchdogInterval.map {
+            WatchdogFeeder(notifier: notifier, heartbeat: heartbeat, interval: $0, maxBusy: Self.maxBusy)
+        }
+        if let feeder, !feeder.start() {
+            logger.error("could not start the watchdog thread; systemd's watchdog will stop the agent", metadata: ["event": "fault"])
+        }
+        defer { feeder?.stop() }
         let signals = await UnixSignalsSequence(trapping: .sighup)
         let (events, continuation) = AsyncStream.makeStream(of: LoopEvent.self)
         // The ticker runs beside the loop; a reload may change the period it reads.
@@ -87,7 +95,6 @@ public final class AgentService: Service, Sendable {
                     continuation.yield(.tick)
                 }
             }
-            group.addTask { [self] in await self.feedWatchdog() }
             if options.controlSocket {
                 let configuration = loop.configuration
                 group.addTask { [self] in
@@ -95,6 +102,11 @@ public final class AgentService: Service, Sendable {
                 }
             }
             for await event in events.cancelOnGracefulShutdown() {
+                heartbeat.begin()
+                defer {
+                    heartbeat.end()
+                    publishStatus(loop)
+                }
                 switch event {
                 case .tick: await handleTick(&loop)
                 case .reload:
@@ -202,28 +214,63 @@ public final class AgentService: Service, Sendable {
         }
     }
 
+    /// Serves the control socket until the agent stops. When its file disappears (removed by
+    /// hand, or by a tmpfiles clean-up), clients can no longer reach the agent while it runs:
+    /// the file is checked every `socketCheckInterval` and, once gone, the socket is bound
+    /// again at the same path. The loss and the recovery are each logged once.
     private func serveControlSocket(_ configuration: AgentConfiguration, events: AsyncStream<LoopEvent>.Continuation) async {
-        let listener: SocketListener
-        do {
-            listener = try ControlServer.openListener(
-                path: configuration.controlSocket, mode: configuration.controlSocketMode,
-                groupName: configuration.controlGroup, logger: logger)
-        } catch {
-            logger.error("control socket unavailable, running without it: \(error)", metadata: ["event": "fault"])
-            return
-        }
-        let server = ControlServer(listener: listener, groupName: configuration.controlGroup,
-                                   handler: AgentControl(events: events), logger: logger)
-        await withTaskCancellationHandler {
-            await server.run()
-        } onCancel: {
-            server.stop()
+        let path = configuration.controlSocket
+        while !Task.isCancelled {
+            let listener: SocketListener
+            do {
+                listener = try ControlServer.openListener(
+                    path: path, mode: configuration.controlSocketMode,
+                    groupName: configuration.controlGroup, logger: logger)
+            } catch {
+                faults.report("control-socket", "control socket \(path) unavailable, running without it and trying again: \(error)")
+                try? await Task.sleep(for: Self.socketCheckInterval)
+                continue
+            }
+            faults.clear("control-socket", "control socket \(path) is served again")
+            let server = ControlServer(listener: listener, groupName: configuration.controlGroup,
+                                       handler: AgentControl(events: events, status: { [self] in await currentStatusDocument() }),
+                                       logger: logger)
+            let identity = SocketFileIdentity(path: listener.path ?? path)
+            let lost = await withTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: Self.socketCheckInterval)
+                        if !Task.isCancelled && identity != SocketFileIdentity(path: identity.path) {
+                            server.stop()
+                            return true
+                        }
+                    }
+                    return false
+                }
+                await withTaskCancellationHandler {
+                    await server.run()
+                } onCancel: {
+                    server.stop()
+                }
+                group.cancelAll()
+                return await group.contains(true)
+            }
+            guard lost, !Task.isCancelled else { return }
+            faults.report("control-socket", "control socket \(path) was removed; binding it again")
         }
     }
 
+    static let socketCheckInterval: Duration = .seconds(2)
+
     /// A snapshot of the agent for `status` and the metrics file.
     private func status(of loop: ControlLoop) async -> AgentStatus {
-        let (frequencies, held) = await host.state()
+        var status = snapshot(of: loop)
+        (status.currentFrequencies, status.heldDomains) = await host.state()
+        return status
+    }
+
+    /// What the loop knows, without the host's live frequencies (those are read when asked).
+    private func snapshot(of loop: ControlLoop) -> AgentStatus {
         var measured: [String: Double] = [:]
         var stale: [String: String] = [:]
         for (name, queue) in loop.live {
@@ -233,8 +280,30 @@ public final class AgentService: Service, Sendable {
         return AgentStatus(
             mode: options.modeName, now: clock.now.secondsSinceStart(started), platform: loop.platform,
             plan: loop.currentPlan, workload: loop.plannedWorkload ?? Workload(queues: []), measuredLatency: measured,
-            staleQueues: stale, overrides: loop.overrides, currentFrequencies: frequencies, heldDomains: held)
+            staleQueues: stale, overrides: loop.overrides, currentFrequencies: [:], heldDomains: [])
     }
+
+    /// Publishes the loop's state after each event, so that `status` is answered at once even
+    /// while the loop is busy with a long re-plan.
+    private func publishStatus(_ loop: ControlLoop) {
+        let status = snapshot(of: loop)
+        board.withLock { $0 = status }
+    }
+
+    /// The `status` answer: the loop's last published state, the host's live frequencies, and
+    /// the agent's clock now (for override expiry).
+    func currentStatusDocument() async -> JSONValue? {
+        guard var status = board.withLock({ $0 }) else { return nil }
+        status.now = clock.now.secondsSinceStart(started)
+        (status.currentFrequencies, status.heldDomains) = await host.state()
+        return StatusDocument.json(status)
+    }
+
+    private let board = Mutex<AgentStatus?>(nil)
+    private let heartbeat = LoopHeartbeat()
+    /// The longest one event may keep the loop busy before the watchdog is no longer fed and
+    /// systemd restarts the agent (which restores the original settings first).
+    static let maxBusy: Duration = .seconds(300)
 
     /// Writes the Prometheus textfile, when configured (node_exporter's textfile collector).
     private func writeMetrics(_ loop: ControlLoop) async {
@@ -393,16 +462,6 @@ public final class AgentService: Service, Sendable {
         }
         return pure
     }
-
-    private func feedWatchdog() async {
-        guard let interval = notifier.watchdogInterval else { return }
-        // systemd's advice: notify at half the interval.
-        let half = interval / 2
-        while !Task.isCancelled {
-            notifier.watchdog()
-            try? await Task.sleep(for: half)
-        }
-    }
 }
 
 extension ContinuousClock.Instant {
@@ -417,6 +476,8 @@ extension ContinuousClock.Instant {
 /// answered there, so the socket never touches the loop's state from another task.
 struct AgentControl: ControlHandling {
     let events: AsyncStream<AgentService.LoopEvent>.Continuation
+    /// The status as the loop last published it; nil before the first publication.
+    let status: @Sendable () async -> JSONValue?
 
     private func ask(_ command: AgentService.ControlCommand) async -> Result<JSONValue, ControlFailure> {
         await withCheckedContinuation { reply in
@@ -433,7 +494,10 @@ struct AgentControl: ControlHandling {
         }
     }
 
-    func statusDocument() async -> JSONValue { await document(.status) }
+    func statusDocument() async -> JSONValue {
+        if let published = await status() { return published }
+        return await document(.status)
+    }
     func planDocument() async -> JSONValue { await document(.plan) }
     func explainDocument() async -> JSONValue { await document(.explain) }
     func resume() async -> JSONValue { await document(.resume) }
