@@ -63,7 +63,10 @@ public final class AgentService: Service, Sendable {
         var loop = ControlLoop(platform: platform, configuration: initialConfiguration)
         // The first sample covers the time since boot: use it only to prime the counters.
         let firstBusy = (try? await host.sampleBusyFractions()) ?? [:]
-        await carryOut(loop.tick(busy: firstBusy, interval: 1), loop: loop)
+        let firstScrapes = await Self.scrape(loop.configuration.queues, timeout: Self.scrapeTimeout(tick: loop.configuration.tick))
+        let first = loop.tick(busy: firstBusy, interval: 1, scrapes: firstScrapes, now: 0)
+        logQueueEvents(first)
+        await carryOut(first, loop: loop)
         notifier.ready()
         if options.once {
             notifier.stopping()
@@ -92,6 +95,10 @@ public final class AgentService: Service, Sendable {
                 while !Task.isCancelled {
                     next = next.advanced(by: period())
                     try? await Task.sleep(until: next, clock: clock)
+                    // A loop that fell behind (a long re-plan) gets one tick when it is
+                    // free, not a backlog of them: ticks never queue up in memory.
+                    if clock.now > next.advanced(by: period()) { next = clock.now }
+                    if self.tickPending.exchange(true, ordering: .acquiringAndReleasing) { continue }
                     continuation.yield(.tick)
                 }
             }
@@ -108,7 +115,9 @@ public final class AgentService: Service, Sendable {
                     publishStatus(loop)
                 }
                 switch event {
-                case .tick: await handleTick(&loop)
+                case .tick:
+                    tickPending.store(false, ordering: .releasing)
+                    await handleTick(&loop)
                 case .reload:
                     await handleReload(&loop)
                     tick.withLock { $0 = loop.configuration.tick }
@@ -158,18 +167,9 @@ public final class AgentService: Service, Sendable {
             + Double(loop.configuration.tick.components.attoseconds) / 1e18
         do {
             let busy = try await host.sampleBusyFractions()
-            let scrapes = await Self.scrape(loop.configuration.queues)
+            let scrapes = await Self.scrape(loop.configuration.queues, timeout: Self.scrapeTimeout(tick: loop.configuration.tick))
             let decision = loop.tick(busy: busy, interval: interval, scrapes: scrapes, now: clock.now.secondsSinceStart(started))
-            for event in decision.queueEvents {
-                if event.stale {
-                    logger.warning("queue \(event.queue) is stale (\(event.reason)): its CPUs fall back to kernel-only mode",
-                                   metadata: ["event": "queue_stale", "queue": "\(event.queue)"])
-                } else if event.reason.hasPrefix("measured latency") {
-                    logger.warning("queue \(event.queue): \(event.reason)", metadata: ["event": "cool_down", "queue": "\(event.queue)"])
-                } else {
-                    logger.notice("queue \(event.queue) is answering again", metadata: ["event": "queue_recovered", "queue": "\(event.queue)"])
-                }
-            }
+            logQueueEvents(decision)
             for expired in decision.expired {
                 logger.notice("override \(expired.id) expired", metadata: ["event": "override_expired"])
             }
@@ -183,13 +183,31 @@ public final class AgentService: Service, Sendable {
         }
     }
 
+    /// One line per queue that went stale, recovered, or was sent to top speed for a cool-down.
+    private func logQueueEvents(_ decision: ControlLoop.Decision) {
+        for event in decision.queueEvents {
+            if event.stale {
+                logger.warning("queue \(event.queue) is stale (\(event.reason)): its CPUs fall back to kernel-only mode",
+                               metadata: ["event": "queue_stale", "queue": "\(event.queue)"])
+            } else if event.reason.hasPrefix("measured latency") {
+                logger.warning("queue \(event.queue): \(event.reason)", metadata: ["event": "cool_down", "queue": "\(event.queue)"])
+            } else {
+                logger.notice("queue \(event.queue) is answering again", metadata: ["event": "queue_recovered", "queue": "\(event.queue)"])
+            }
+        }
+    }
+
+    /// How long a scrape may take: 300 ms, or half the tick when that is shorter, so that a
+    /// source that hangs never makes a tick late.
+    static func scrapeTimeout(tick: Duration) -> Duration { min(.milliseconds(300), tick / 2) }
+
     /// Reads every live queue's source at once, each with a short deadline, off the caller's thread.
-    static func scrape(_ queues: [AgentQueue]) async -> [String: ControlLoop.Scrape] {
+    static func scrape(_ queues: [AgentQueue], timeout: Duration = .milliseconds(300)) async -> [String: ControlLoop.Scrape] {
         await withTaskGroup(of: (String, ControlLoop.Scrape).self) { group in
             for q in queues {
                 guard let source = q.source else { continue }
                 group.addTask {
-                    await Task.detached { (q.queue.name, Self.read(source)) }.value
+                    await Task.detached { (q.queue.name, Self.read(source, timeout: timeout)) }.value
                 }
             }
             var result: [String: ControlLoop.Scrape] = [:]
@@ -198,11 +216,11 @@ public final class AgentService: Service, Sendable {
         }
     }
 
-    static func read(_ source: QueueSource) -> ControlLoop.Scrape {
+    static func read(_ source: QueueSource, timeout: Duration = .milliseconds(300)) -> ControlLoop.Scrape {
         let text: String
         switch source.location {
         case .http(let url):
-            do { text = try LoopbackHTTP.get(url) } catch { return .failed(error.description) }
+            do { text = try LoopbackHTTP.get(url, timeout: timeout) } catch { return .failed(error.description) }
         case .file(let path):
             guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else { return .failed("cannot read \(path)") }
             text = contents
@@ -300,6 +318,8 @@ public final class AgentService: Service, Sendable {
     }
 
     private let board = Mutex<AgentStatus?>(nil)
+    /// A tick is waiting in the event stream: the ticker adds no second one.
+    private let tickPending = Atomic<Bool>(false)
     private let heartbeat = LoopHeartbeat()
     /// The longest one event may keep the loop busy before the watchdog is no longer fed and
     /// systemd restarts the agent (which restores the original settings first).

@@ -38,7 +38,10 @@ public struct JournalLogHandler: LogHandler {
             base.merge(provided) { _, new in new }
         }
         let record = JournalRecord(event: event, identifier: identifier, label: label, base: base)
-        let result = Self.send(record.fields)
+        var result = Self.send(record.fields)
+        // sd_journal_sendv reports success when the journal's socket is missing (it drops the
+        // record silently on ENOENT): a journald that went away would swallow every record.
+        if result == 0 && access(JournalLogging.journalSocketPath, F_OK) != 0 { result = -ENOENT }
         if result < 0 {
             var line = JournalStderrLogHandler.format(record, label: label)
             line += " journal.errno=\(-result)"
