@@ -4,12 +4,12 @@ import Testing
 
 /// Traces, the estimator, and input validation.
 @Suite struct InputTests {
-    @Test func traceParsesColumnsInAnyOrderAndSortsByTime() throws {
+    @Test func traceParsesColumnsInAnyOrderAndKeepsEachQueueInTimeOrder() throws {
         let csv = """
             # recorded on host x
             queue, work_ms, time_s
-            web, 2.0, 0.5
             web, 1.0, 0.25
+            web, 2.0, 0.5
 
             db, 4, 1
             """
