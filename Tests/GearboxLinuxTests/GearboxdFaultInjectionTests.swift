@@ -259,7 +259,7 @@ struct GearboxdFaultInjectionTests {
     }
 
     @Test("after SIGKILL, --restore and a normal start restore from the state file although the config is now invalid",
-          arguments: ["tick_ms = \"fast\"", "cpus = \"0-99\""])
+          arguments: ["tick_ms = \"fast\"", "cpus = \"0-99\"", "nested 40,000 deep"])
     func restoreIgnoresAnInvalidConfig(breakage: String) throws {
         let agent = try AgentUnderFault(fixture: "acpi-cpufreq-8cpu")
         defer { agent.remove() }
@@ -274,6 +274,9 @@ struct GearboxdFaultInjectionTests {
         var config = try String(contentsOfFile: agent.configPath, encoding: .utf8)
         if breakage.hasPrefix("tick_ms") {
             config = config.replacingOccurrences(of: "tick_ms = 200", with: breakage)
+        } else if breakage.hasPrefix("nested") {
+            // Not TOML at all: the state directory is found by its line.
+            config += "\n[metrics.deep]\nx = " + String(repeating: "[", count: 40_000) + "\n"
         } else {
             config = config.replacingOccurrences(of: "cpus = \"0-3\"", with: breakage)
         }
