@@ -152,8 +152,9 @@ struct ChildOutput: Sendable {
     var stderr: String
 }
 
-/// Runs a program to completion (killed after `timeout` seconds) on its own thread.
-func runChild(_ executable: String, _ arguments: [String], timeout: Double = 20) async throws -> ChildOutput {
+/// Runs a program to completion (killed after `timeout` seconds, a guard against a hang only)
+/// on its own thread.
+func runChild(_ executable: String, _ arguments: [String], timeout: Double = 120) async throws -> ChildOutput {
     let child = try SpawnedChild(executable, arguments)
     return await blocking { child.finish(timeout: timeout) }
 }
@@ -243,6 +244,23 @@ final class SpawnedChild: @unchecked Sendable {
         return ChildOutput(status: code, stdout: String(decoding: collected[0], as: UTF8.self),
                            stderr: String(decoding: collected[1], as: UTF8.self))
     }
+}
+
+/// Whether a server accepts connections on `path` now (the socket file appears at bind(2),
+/// before listen(2): its existence is not enough). The connection is closed at once.
+func acceptsConnections(_ path: String) -> Bool {
+    (try? LineClient(path: path)) != nil
+}
+
+/// Waits on this thread (run it through `blocking`) until `condition` holds or `seconds` pass;
+/// whether it held.
+func waitFor(seconds: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while !condition() {
+        if Date() > deadline { return false }
+        usleep(10_000)
+    }
+    return true
 }
 
 /// Waits until `condition` holds or `timeout` seconds pass.
