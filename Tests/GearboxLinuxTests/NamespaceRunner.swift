@@ -106,6 +106,10 @@ enum NamespaceRunner {
         group.enter()
         DispatchQueue.global().async {
             collected.set(out.fileHandleForReading.readDataToEndOfFile(), stdout: true)
+            // Closed here, not whenever the handle is freed: corelibs-foundation can otherwise
+            // close a descriptor number that another thread has meanwhile reused
+            // (swiftlang/swift#57827; seen here as EBADF reading a fixture file).
+            try? out.fileHandleForReading.close()
             group.leave()
         }
         if group.wait(timeout: .now() + timeout) == .timedOut {
@@ -130,11 +134,14 @@ enum NamespaceRunner {
             return String(decoding: data, as: UTF8.self)
         }
 
-        /// Reads `handle` to its end.
+        /// Reads `handle` to its end, then closes it (see `run`).
         func gather(from handle: FileHandle) {
             while true {
                 let chunk = handle.availableData
-                if chunk.isEmpty { return }
+                if chunk.isEmpty {
+                    try? handle.close()
+                    return
+                }
                 lock.lock()
                 data.append(chunk)
                 lock.unlock()
