@@ -106,10 +106,6 @@ enum NamespaceRunner {
         group.enter()
         DispatchQueue.global().async {
             collected.set(out.fileHandleForReading.readDataToEndOfFile(), stdout: true)
-            // Closed here, not whenever the handle is freed: corelibs-foundation can otherwise
-            // close a descriptor number that another thread has meanwhile reused
-            // (swiftlang/swift#57827; seen here as EBADF reading a fixture file).
-            try? out.fileHandleForReading.close()
             group.leave()
         }
         if group.wait(timeout: .now() + timeout) == .timedOut {
@@ -134,14 +130,11 @@ enum NamespaceRunner {
             return String(decoding: data, as: UTF8.self)
         }
 
-        /// Reads `handle` to its end, then closes it (see `run`).
+        /// Reads `handle` to its end.
         func gather(from handle: FileHandle) {
             while true {
                 let chunk = handle.availableData
-                if chunk.isEmpty {
-                    try? handle.close()
-                    return
-                }
+                if chunk.isEmpty { return }
                 lock.lock()
                 data.append(chunk)
                 lock.unlock()

@@ -60,9 +60,6 @@ final class Child {
         process.waitUntilExit()
         let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let err = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        // Closed here rather than when the handles are freed (NamespaceRunner.run says why).
-        try? output.fileHandleForReading.close()
-        try? error.fileHandleForReading.close()
         return ChildResult(status: process.terminationStatus, standardOutput: out, standardError: err, timedOut: timedOut)
     }
 
