@@ -444,10 +444,11 @@ import Testing
         ) { process, _ in
             let planned = waitUntil(timeout: .seconds(120)) { planHasQueue("api") }
             try #require(planned, "api never planned")
-            // Until the estimate has settled on the endpoint's 100/s.
+            // Until the estimate has settled near the endpoint's 100/s (a scrape delayed on a
+            // loaded machine counts a few requests early or late: ±40 %, far from 1700).
             let settled = waitUntil(timeout: .seconds(120)) {
                 guard let rate = estimatedRate() else { return false }
-                return abs(rate - 100) < 15
+                return abs(rate - 100) < 40
             }
             #expect(settled, "estimate \(String(describing: estimatedRate())), endpoint 100/s")
             low = topFrequency()
