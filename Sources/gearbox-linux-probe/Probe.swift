@@ -17,7 +17,7 @@ struct Probe: ParsableCommand {
         commandName: "gearbox-linux-probe",
         abstract: "Run GearboxLinux steps against the mounted cpufreq tree (for tests).",
         discussion: """
-            Steps, in order: inventory | set NAME=KHZ... | dither SECONDS NAME:LOW:HIGH:THETA:PERIOD_MS... | \
+            Steps, in order: inventory | set NAME=KHZ... | dither SECONDS|until:PATH NAME:LOW:HIGH:THETA:PERIOD_MS... | \
             restore | recover | hold | sh COMMAND
             """
     )
@@ -108,9 +108,9 @@ struct Probe: ParsableCommand {
         return Plan(feasible: true, power: .zero, domains: domains, queues: [], cpus: [])
     }
 
-    /// Runs the dither for `SECONDS` with lanes `NAME:LOW:HIGH:THETA:PERIOD_MS`.
+    /// Runs the dither for `StepLength` with lanes `NAME:LOW:HIGH:THETA:PERIOD_MS`.
     static func dither(_ words: [String], applier: PlanApplier) throws -> PlanApplier {
-        guard let seconds = words.first.flatMap(Double.init) else { throw ValidationError("dither SECONDS LANE...") }
+        let length = try StepLength(words.first, usage: "dither SECONDS|until:PATH LANE...")
         let lanes = try words.dropFirst().map { word -> DitherSchedule.Lane in
             let p = word.split(separator: ":").map(String.init)
             guard p.count == 5, let low = Int(p[1]), let high = Int(p[2]), let theta = Double(p[3]), let ms = Double(p[4]) else {
@@ -122,7 +122,8 @@ struct Probe: ParsableCommand {
         // The agent's dither: its own thread, as LinuxHost runs it.
         let dither = DitherThread(applier: applier)
         dither.update(DitherSchedule(lanes: lanes))
-        usleep(useconds_t(seconds * 1e6))
+        let start = ContinuousClock.now
+        while !length.isOver(after: ContinuousClock.now - start) { usleep(10_000) }
         dither.stop()
         return dither.applierSnapshot
     }
@@ -130,9 +131,9 @@ struct Probe: ParsableCommand {
 
 extension Probe {
     /// Runs LinuxHost as the agent would: recovery, a plan with dithered domains for
-    /// `SECONDS`, two busy samples, restore.
+    /// `StepLength`, two busy samples, restore.
     static func host(_ words: [String], dryRun: Bool, configuration: PlanApplier.Configuration, logger: Logger) throws -> String {
-        guard let seconds = words.first.flatMap(Double.init) else { throw ValidationError("host SECONDS LANE...") }
+        let length = try StepLength(words.first, usage: "host SECONDS|until:PATH LANE...")
         let domains = try words.dropFirst().map { word -> DomainPlan in
             let p = word.split(separator: ":").map(String.init)
             guard p.count == 5, let low = Int(p[1]), let high = Int(p[2]), let theta = Double(p[3]), let ms = Double(p[4]) else {
@@ -148,7 +149,8 @@ extension Probe {
         Task {
             let sinceBoot = (try? await host.sampleBusyFractions()) ?? [:]
             await host.apply(plan)
-            try? await Task.sleep(for: .nanoseconds(Int64(seconds * 1e9)))
+            let start = ContinuousClock.now
+            while !length.isOver(after: ContinuousClock.now - start) { try? await Task.sleep(for: .milliseconds(10)) }
             let state = await host.state()
             let recent = (try? await host.sampleBusyFractions()) ?? [:]
             await host.restore()
@@ -158,6 +160,30 @@ extension Probe {
         }
         semaphore.wait()
         return box.text
+    }
+}
+
+/// How long a step lasts: `SECONDS`, or `until:PATH`: until PATH exists (a test creates it once
+/// it has seen what it waits for, so that a loaded machine only makes the step longer), at most 600 s.
+struct StepLength: Sendable {
+    let seconds: Double
+    let stopFile: String?
+
+    init(_ word: String?, usage: String) throws {
+        if let word, word.hasPrefix("until:") {
+            stopFile = String(word.dropFirst(6))
+            seconds = 600
+        } else if let word, let value = Double(word), value.isFinite, value >= 0, value <= 600 {
+            stopFile = nil
+            seconds = value
+        } else {
+            throw ValidationError(usage)
+        }
+    }
+
+    func isOver(after elapsed: Duration) -> Bool {
+        if let stopFile, FileManager.default.fileExists(atPath: stopFile) { return true }
+        return elapsed >= .milliseconds(Int64(seconds * 1000))
     }
 }
 

@@ -20,6 +20,7 @@ import Testing
         let watts = try #require(object["power_watts"] as? Double)
         #expect(watts > 0)
         let domains = try #require(object["domains"] as? [[String: Any]])
+        #expect(!domains.isEmpty)
         for domain in domains {
             for key in ["name", "cpus", "low_khz", "high_khz", "p_high", "time_share_high"] {
                 #expect(domain[key] != nil, "domain lacks \(key)")
@@ -28,15 +29,19 @@ import Testing
             #expect(low <= high)
         }
         let queues = try #require(object["queues"] as? [[String: Any]])
+        #expect(!queues.isEmpty)
         for queue in queues {
             let latency = try #require(queue["latency_ms"] as? Double)
             let target = try #require(queue["target_ms"] as? Double)
             #expect(latency <= target * (1 + 1e-9))
             #expect(["mean", "p95", "p99"].contains(queue["kind"] as? String ?? ""))
             let split = try #require(queue["split"] as? [String: Double])
-            #expect(abs(split.values.reduce(0, +) - 1) < 1e-6 || split.values.allSatisfy { $0 > 0 })
+            // Shares of the queue's requests (or work) per CPU: each a fraction, together all of it.
+            #expect(!split.isEmpty && split.values.allSatisfy { $0 >= 0 && $0 <= 1 }, "\(split)")
+            #expect(abs(split.values.reduce(0, +) - 1) < 1e-6, "\(split)")
         }
         let cpus = try #require(object["cpus"] as? [[String: Any]])
+        #expect(!cpus.isEmpty)
         let cpuWatts = cpus.compactMap { $0["watts"] as? Double }.reduce(0, +)
         #expect(abs(cpuWatts - watts) < 1e-6 * max(1, watts))
     }

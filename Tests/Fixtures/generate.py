@@ -205,7 +205,38 @@ def powercap():
         out.write("1\n")
 
 
+def procfs_tree():
+    """A /proc with the three files the kernel sampler reads, in the layouts of
+    Documentation/filesystems/proc.rst (stat), scheduler/sched-stats.rst (schedstat version 15:
+    9 counters per cpu line, then its domain lines) and accounting/psi.rst (pressure/cpu).
+    4 CPUs; the values are ours (simple formulas of the CPU number, which the tests restate)."""
+    root = os.path.join(HERE, "procfs-tree", "proc")
+    shutil.rmtree(os.path.join(HERE, "procfs-tree"), ignore_errors=True)
+    os.makedirs(os.path.join(root, "pressure"))
+    # user nice system idle iowait irq softirq steal guest guest_nice, in USER_HZ
+    cpus = [[5210 + 100 * c, 17 + c, 2310 + 10 * c, 90_500 + 1000 * c, 220 + c, 3, 410 + c, 0, 0, 0]
+            for c in range(4)]
+    total = [sum(column) for column in zip(*cpus)]
+    lines = ["cpu  " + " ".join(map(str, total))]
+    lines += [f"cpu{c} " + " ".join(map(str, times)) for c, times in enumerate(cpus)]
+    lines += ["intr 1234567 0 9 0 0", "ctxt 9876543", "btime 1767225600", "processes 40213",
+              "procs_running 2", "procs_blocked 0", "softirq 345678 0 1 2 3 4 5 6 7 8 9"]
+    with open(os.path.join(root, "stat"), "w") as out:
+        out.write("\n".join(lines) + "\n")
+    # cpuN: yld_count(0) 0 sched_count sched_goidle ttwu_count ttwu_local run_ns wait_ns timeslices
+    sched = ["version 15", "timestamp 4295123456"]
+    for c in range(4):
+        sched.append(f"cpu{c} 0 0 {81_000 + c} {30_000 + c} {52_000 + c} {20_000 + c} "
+                     f"{7_000_000_000 + c} {900_000_000 + c} {1_500_000 + 1000 * c}")
+        sched.append(f"domain0 0000000f " + " ".join(str(i + c) for i in range(45)))
+    with open(os.path.join(root, "schedstat"), "w") as out:
+        out.write("\n".join(sched) + "\n")
+    with open(os.path.join(root, "pressure", "cpu"), "w") as out:
+        out.write("some avg10=1.25 avg60=0.80 avg300=0.33 total=4180021\n"
+                  "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
+
+
 if __name__ == "__main__":
     for make in (acpi_cpufreq_8cpu, intel_pstate_hybrid, amd_pstate_epp, arm_big_little,
-                 arm_cppc_server, offline_cpus, powercap):
+                 arm_cppc_server, offline_cpus, powercap, procfs_tree):
         make()

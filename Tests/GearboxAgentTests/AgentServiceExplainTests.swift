@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import GearboxAgent
 import GearboxConfig
 import GearboxControl
@@ -7,8 +8,10 @@ import Logging
 import Synchronization
 import Testing
 
-/// The agent keeps ticking while `explain` re-plans. Explaining laptop-hybrid high re-plans
-/// seven times (seconds); computed on the loop, it stopped every tick meanwhile.
+/// The agent keeps ticking while `explain` re-plans; computed on the loop, it stopped every tick
+/// meanwhile. The phone example explains in about 50 ms on an idle machine, far inside the
+/// server's 10 s answer deadline on a loaded one (laptop-hybrid medium takes 1.6 s idle and
+/// passed 10 s on a loaded 2-core machine), and the shortest tick, 10 ms, lets several pass.
 @Suite struct AgentServiceExplainTests {
     /// Counts the agent's samples (one per tick); applies nothing.
     final class CountingHost: AgentHost {
@@ -42,12 +45,12 @@ import Testing
     }
 
     @Test func ticksGoOnWhileExplainReplans() async throws {
-        let platform = try PlatformFile.load(path: Self.example("laptop-hybrid.toml"))
-        let workload = try WorkloadFile.load(path: Self.example("laptop-hybrid-high.toml"), platform: platform)
+        let platform = try PlatformFile.load(path: Self.example("phone-rk3399.toml"))
+        let workload = try WorkloadFile.load(path: Self.example("phone-rk3399-medium.toml"), platform: platform)
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
         var configuration = AgentConfiguration()
-        configuration.tick = .milliseconds(100)
+        configuration.tick = .milliseconds(10)
         configuration.controlSocket = scratch.file("control.sock")
         configuration.controlGroup = nil
         configuration.queues = workload.queues.map { AgentQueue(queue: $0) }
@@ -61,19 +64,41 @@ import Testing
         defer { running.cancel() }
 
         let socket = configuration.controlSocket
-        #expect(await eventually(timeout: 60) { FileManager.default.fileExists(atPath: socket) })
-        let (answer, ticks, seconds) = try await blocking {
-            let client = try LineClient(path: socket)
-            let before = host.samples.withLock { $0 }
-            let start = Date()
-            let answer = try client.ask(#"{"command":"explain"}"#)
-            return (answer, host.samples.withLock { $0 } - before, Date().timeIntervalSince(start))
-        }
-        print("explain took \(seconds) s; the agent ticked \(ticks) times meanwhile")
+        // The agent plans the host before it serves; on a loaded machine that takes a while.
+        let serving = await blocking { waitFor(seconds: 300) { acceptsConnections(socket) } }
+        try #require(serving, "the control socket never accepted a connection")
+        let (answer, ticks, attempts) = try await blocking { try Self.ticksDuringExplain(socket: socket, host: host) }
+        print("the agent ticked \(ticks) times while explain \(attempts) was unanswered")
         #expect(answer["queues"]?.arrayItems?.count == workload.queues.count, "\(answer)")
-        // Only meaningful when explaining takes a while (it re-plans a 12-CPU hybrid host).
-        try #require(seconds >= 1, "explain was too quick (\(seconds) s) to tell")
-        // A tick every 100 ms: at least a third of them, allowing for two busy cores.
-        #expect(Double(ticks) >= seconds / 0.1 / 3, "\(ticks) ticks in \(seconds) s of explain")
+        #expect(ticks >= Self.ticksWanted, "explain answered within \(ticks) ticks on each of \(attempts) tries")
+    }
+
+    static let ticksWanted = 3
+
+    /// Sends `explain` and counts the agent's ticks until its answer starts to arrive. Done until
+    /// `ticksWanted` ticks pass while the answer is still outstanding (then the loop was not held
+    /// by it), or ten times: a machine that explains within three ticks gets another try.
+    static func ticksDuringExplain(socket: String, host: CountingHost) throws -> (answer: JSONValue, ticks: Int, attempts: Int) {
+        let client = try LineClient(path: socket)
+        var ticks = 0, attempt = 0
+        var answer = JSONValue.null
+        repeat {
+            attempt += 1
+            let before = host.samples.withLock { $0 }
+            try client.send(#"{"command":"explain"}"# + "\n")
+            ticks = 0
+            while ticks < ticksWanted && !hasInput(client.descriptor, milliseconds: 10) {
+                ticks = host.samples.withLock { $0 } - before
+            }
+            guard let line = try client.readLine() else { throw LineClient.Failure(description: "no answer to explain") }
+            answer = try JSONParser.parse(line)
+        } while ticks < ticksWanted && attempt < 10
+        return (answer, ticks, attempt)
+    }
+
+    /// Whether `descriptor` has bytes to read within `milliseconds`.
+    static func hasInput(_ descriptor: Int32, milliseconds: Int32) -> Bool {
+        var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, milliseconds) > 0
     }
 }

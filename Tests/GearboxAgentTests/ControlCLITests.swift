@@ -11,17 +11,17 @@ import Testing
     static let setpriv = "/usr/bin/setpriv"
     static let isRoot = getuid() == 0
 
-    /// Starts the probe serving `path` with `group` allowed to change; returns it once the socket exists.
+    /// Starts the probe serving `path` with `group` allowed to change; returns it once the socket accepts.
     static func startProbe(_ path: String, group: String) async throws -> SpawnedChild {
         let probe = try SpawnedChild(BuiltProducts.controlProbe, [path, group])
-        guard await eventually({ FileManager.default.fileExists(atPath: path) }) else { throw POSIXError(.ETIMEDOUT) }
+        guard await eventually(timeout: 120, { acceptsConnections(path) }) else { throw POSIXError(.ETIMEDOUT) }
         return probe
     }
 
     /// SIGTERM, then what the child said and how it ended.
     static func stop(_ child: SpawnedChild) async -> ChildOutput {
         child.signal(SIGTERM)
-        return await blocking { child.finish(timeout: 10) }
+        return await blocking { child.finish(timeout: 60) }
     }
 
     /// gearboxctl as uid/gid 65534 (nobody/nogroup) with no supplementary groups, or with `gid`.
@@ -103,7 +103,7 @@ import Testing
         let path = directory.file("control.sock")
         // The probe is told another path: it must serve the socket it was given, not bind its own.
         let activator = try SpawnedChild(Self.activator, ["-l", path, BuiltProducts.controlProbe, directory.file("unused.sock"), "adm"])
-        #expect(await eventually { FileManager.default.fileExists(atPath: path) })
+        #expect(await eventually(timeout: 120) { acceptsConnections(path) })
 
         let status = try await runChild(BuiltProducts.gearboxctl, ["status", "--socket", path])
         #expect(status.status == 0, "\(status)")

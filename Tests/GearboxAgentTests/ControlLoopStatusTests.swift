@@ -24,10 +24,29 @@ import Testing
         #expect(overrides[0]["mode"]?.stringValue == "performance" && overrides[0]["expires_in_s"]?.doubleValue == 4)
         let web = try #require(document["queues"]?.arrayItems?.first)
         #expect(web["name"]?.stringValue == "web" && web["arrival_rate"]?.doubleValue == 300)
-        // The prediction shown is the one for what runs: the pinned plan's, not the first one's.
-        let pinnedPrediction = try #require(loop.currentPlan?.queues.first?.predictedLatency)
-        #expect(web["predicted_ms"]?.doubleValue == pinnedPrediction * 1000)
-        #expect(first.queues.first?.predictedLatency != pinnedPrediction)
+        // The prediction shown is the one for what runs: CPU 1 pinned at 2 GHz. By hand (M/G/1,
+        // Pollaczek–Khinchine): each CPU i takes λ_i = 300 × split(i) requests/s of exponential
+        // work (SCV 1, w = 2 ms), run at s_H with probability p, else s_L (speed = f / 2 GHz):
+        // E[S] = w (p/s_H + (1−p)/s_L), E[S²] = 2 w² (p/s_H² + (1−p)/s_L²), ρ = λ_i E[S],
+        // mean response E[S] + λ_i E[S²] / (2 (1 − ρ)); the queue's mean weighs CPUs by split.
+        let running = try #require(loop.currentPlan)
+        let split = try #require(running.queues.first?.split)
+        #expect(running.domains[1].low == Kilohertz(2_000_000) && running.domains[1].high == Kilohertz(2_000_000))
+        var byHand = 0.0
+        for (cpu, share) in split where share > 0 {
+            let domain = running.domains[cpu]
+            let p = domain.pHigh, sLow = Double(domain.low.value) / 2e6, sHigh = Double(domain.high.value) / 2e6
+            let rate = 300 * share
+            let service = 0.002 * (p / sHigh + (1 - p) / sLow)
+            let secondMoment = 2 * 0.002 * 0.002 * (p / (sHigh * sHigh) + (1 - p) / (sLow * sLow))
+            byHand += share * (service + rate * secondMoment / (2 * (1 - rate * service)))
+        }
+        #expect(split.keys.sorted() == [0, 1] || split.keys.sorted() == [1], "\(split)")
+        let shown = try #require(web["predicted_ms"]?.doubleValue)
+        #expect(abs(shown - byHand * 1000) < 1e-9 * shown, "status shows \(shown) ms, by hand \(byHand * 1000) ms")
+        // The first plan ran CPU 1 slower, and predicted a longer wait.
+        let firstPrediction = try #require(first.queues.first?.predictedLatency)
+        #expect(firstPrediction > byHand * (1 + 1e-6), "first plan \(firstPrediction) s, pinned \(byHand) s")
 
         let explain = try #require(loop.explainInputs).document()
         let queue = try #require(explain["queues"]?.arrayItems?.first)

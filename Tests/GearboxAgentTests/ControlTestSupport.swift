@@ -52,19 +52,23 @@ final class LineClient: @unchecked Sendable {
     private var broken: String?
 
     init(path: String) throws {
-        descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        // The descriptor is stored only once connected: a class whose init throws after every
+        // property is set still runs deinit, which would close it a second time (by then
+        // perhaps another thread's descriptor).
+        let client = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard client >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard result == 0 else {
             let code = errno
-            close(descriptor)
+            close(client)
             throw POSIXError(.init(rawValue: code) ?? .EIO)
         }
+        descriptor = client
     }
 
     deinit { close(descriptor) }
@@ -152,8 +156,9 @@ struct ChildOutput: Sendable {
     var stderr: String
 }
 
-/// Runs a program to completion (killed after `timeout` seconds) on its own thread.
-func runChild(_ executable: String, _ arguments: [String], timeout: Double = 20) async throws -> ChildOutput {
+/// Runs a program to completion (killed after `timeout` seconds, a guard against a hang only)
+/// on its own thread.
+func runChild(_ executable: String, _ arguments: [String], timeout: Double = 120) async throws -> ChildOutput {
     let child = try SpawnedChild(executable, arguments)
     return await blocking { child.finish(timeout: timeout) }
 }
@@ -243,6 +248,23 @@ final class SpawnedChild: @unchecked Sendable {
         return ChildOutput(status: code, stdout: String(decoding: collected[0], as: UTF8.self),
                            stderr: String(decoding: collected[1], as: UTF8.self))
     }
+}
+
+/// Whether a server accepts connections on `path` now (the socket file appears at bind(2),
+/// before listen(2): its existence is not enough). The connection is closed at once.
+func acceptsConnections(_ path: String) -> Bool {
+    (try? LineClient(path: path)) != nil
+}
+
+/// Waits on this thread (run it through `blocking`) until `condition` holds or `seconds` pass;
+/// whether it held.
+func waitFor(seconds: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while !condition() {
+        if Date() > deadline { return false }
+        usleep(10_000)
+    }
+    return true
 }
 
 /// Waits until `condition` holds or `timeout` seconds pass.

@@ -46,7 +46,7 @@ let applyCases: [ApplyCase] = [
     ]),
 ]
 
-@Suite("Applying plans to fixture trees with libcpufreq (mount namespace)", .enabled(if: NamespaceRunner.available))
+@Suite("Applying plans to fixture trees with libcpufreq (mount namespace)", .needsMountNamespace)
 struct ApplyRestoreTests {
     @Test("a plan writes exactly the expected files and values, nothing else; min ≤ max throughout",
           arguments: applyCases)

@@ -11,7 +11,7 @@ func metadata(_ line: [String: Any]) -> [String: String] {
 }
 
 @Suite("Faults while applying: logged once, domain kept at its last good setting (mount namespace)",
-       .enabled(if: NamespaceRunner.available))
+       .needsMountNamespace)
 struct FaultTests {
     @Test("EACCES on scaling_setspeed: logged once with CPU and file, other domains still set, restore still works")
     func refusedWrite() throws {

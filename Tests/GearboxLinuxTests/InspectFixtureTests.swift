@@ -62,7 +62,7 @@ let fixtureExpectations: [FixtureExpectation] = [
     ], offline: [2, 3, 4, 5, 6, 7]),
 ]
 
-@Suite("gearboxctl inspect on fixture trees (mount namespace)", .enabled(if: NamespaceRunner.available))
+@Suite("gearboxctl inspect on fixture trees (mount namespace)", .needsMountNamespace)
 struct InspectFixtureTests {
     @Test("inspect --json gives the fixture's domains, CPUs, driver, frequencies and capacities",
           arguments: fixtureExpectations)

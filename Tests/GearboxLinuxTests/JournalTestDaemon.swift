@@ -36,7 +36,7 @@ enum JournalTestDaemon {
         daemon.standardError = FileHandle.nullDevice
         try daemon.run()
         try "\(daemon.processIdentifier)\n".write(toFile: pidPath, atomically: true, encoding: .utf8)
-        guard waitUntil(timeout: .seconds(10), { JournalLogging.journalIsReachable() }) else {
+        guard waitUntil(timeout: .seconds(60), { JournalLogging.journalIsReachable() }) else {
             throw JournalTestError.journaldDidNotStart
         }
     }
@@ -64,11 +64,11 @@ enum JournalTestDaemon {
     }
 
     /// The entries whose `field` equals `value`, read with `journalctl -o json`, polling
-    /// until `count` arrived or 5 s passed. Values are decoded to text (journalctl prints
-    /// binary-unsafe values as byte arrays).
+    /// until `count` arrived or 60 s passed (a loaded journald is slow). Values are decoded to
+    /// text (journalctl prints binary-unsafe values as byte arrays).
     static func entries(field: String, value: String, count: Int) throws -> [[String: String]] {
         var found: [[String: String]] = []
-        _ = waitUntil(timeout: .seconds(5)) {
+        _ = waitUntil(timeout: .seconds(60)) {
             _ = try? Child.run("/usr/bin/journalctl", ["--sync"])
             guard let result = try? Child.run("/usr/bin/journalctl", ["-o", "json", "--no-pager", "\(field)=\(value)"]) else {
                 return false

@@ -1,5 +1,15 @@
 import Foundation
 import GearboxTestSupport
+import Testing
+
+extension Trait where Self == ConditionTrait {
+    /// Runs the test only where a private mount namespace can be made (root, unshare); else it
+    /// is skipped with the reason.
+    static var needsMountNamespace: Self {
+        .enabled(if: NamespaceRunner.unavailableReason == nil,
+                 Comment(rawValue: NamespaceRunner.unavailableReason ?? "mount namespaces work"))
+    }
+}
 
 /// Runs a built executable of this package inside a private mount namespace with a tree
 /// bind-mounted over /sys/devices/system/cpu (and optionally one over /sys/class), as
@@ -45,21 +55,20 @@ enum NamespaceRunner {
         return probe.terminationStatus == 0
     }()
 
-    static var available: Bool {
-        if let reason = unavailableReason { print("skipping namespace test: \(reason)") }
-        return unavailableReason == nil
-    }
 
     /// The folder holding the built products (`BuiltProducts`, shared by the test targets).
     static var productsDirectory: URL { BuiltProducts.directory }
 
     /// Runs `tool arguments...` with `cpuTree` on /sys/devices/system/cpu and `classTree`
     /// (a directory holding e.g. `powercap/`) on /sys/class. `start` lets the caller act on
-    /// the running process (to kill it); the result is collected when it exits.
+    /// the running process (to kill it); the result is collected when it exits. With
+    /// `liveStandardError`, the standard error is gathered there as it comes, so that `start`
+    /// can wait for a line (stdout stays for `start` to read).
     static func run(
         _ tool: String, _ arguments: [String], cpuTree: URL, classTree: URL? = nil,
         environment: [String: String] = [:], timeout: TimeInterval = 60, realtime: Bool = false,
-        launcher: [String] = [], start: ((Process, FileHandle) throws -> Void)? = nil
+        launcher: [String] = [], liveStandardError: LiveOutput? = nil,
+        start: ((Process, FileHandle) throws -> Void)? = nil
     ) throws -> Result {
         var script = "mount --bind \"$1\" /sys/devices/system/cpu || exit 97\n"
         if classTree != nil { script += "mount --bind \"$2\" /sys/class || exit 98\n" }
@@ -78,15 +87,26 @@ enum NamespaceRunner {
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        try start?(process, out.fileHandleForReading)
-        let collected = Collected()
+        let standardError = liveStandardError ?? LiveOutput()
         let group = DispatchGroup()
-        for (pipe, isOut) in [(out, true), (err, false)] {
-            group.enter()
-            DispatchQueue.global().async {
-                collected.set(pipe.fileHandleForReading.readDataToEndOfFile(), stdout: isOut)
-                group.leave()
-            }
+        group.enter()
+        DispatchQueue.global().async {
+            standardError.gather(from: err.fileHandleForReading)
+            group.leave()
+        }
+        do {
+            try start?(process, out.fileHandleForReading)
+        } catch {
+            // A failed wait must not leave the tool running over the fixture.
+            process.terminate()
+            process.waitUntilExit()
+            throw error
+        }
+        let collected = Collected()
+        group.enter()
+        DispatchQueue.global().async {
+            collected.set(out.fileHandleForReading.readDataToEndOfFile(), stdout: true)
+            group.leave()
         }
         if group.wait(timeout: .now() + timeout) == .timedOut {
             process.terminate()
@@ -96,7 +116,35 @@ enum NamespaceRunner {
         return Result(status: process.terminationStatus,
                       killedBySignal: process.terminationReason == .uncaughtSignal,
                       stdout: String(decoding: collected.stdout, as: UTF8.self),
-                      stderr: String(decoding: collected.stderr, as: UTF8.self))
+                      stderr: standardError.text)
+    }
+
+    /// A child's output as far as it has come, read on another thread.
+    final class LiveOutput: @unchecked Sendable {
+        private let lock = NSLock()
+        private var data = Data()
+
+        var text: String {
+            lock.lock()
+            defer { lock.unlock() }
+            return String(decoding: data, as: UTF8.self)
+        }
+
+        /// Reads `handle` to its end.
+        func gather(from handle: FileHandle) {
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { return }
+                lock.lock()
+                data.append(chunk)
+                lock.unlock()
+            }
+        }
+
+        /// Waits until the output contains `fragment`; whether it did within `timeout`.
+        func waitFor(_ fragment: String, timeout: Duration = .seconds(60)) -> Bool {
+            waitUntil(timeout: timeout) { text.contains(fragment) }
+        }
     }
 
     /// Output gathered by the reader threads.

@@ -77,20 +77,34 @@ struct ProcSamplerTests {
         }
     }
 
-    @Test("the sampler reads /proc/stat and the optional files from a recorded tree")
-    func samplerOnRecordedTree() throws {
-        guard let validation = FixtureTree.validationRoot else {
-            print("skipping: no ../shared/validation for the recorded procfs tree")
-            return
-        }
-        let sample = try KernelSampler(procRoot: validation.appendingPathComponent("procfs-fixture/proc").path).sample()
-        #expect(sample.stat.cpus.keys.sorted() == Array(0..<8))
-        #expect(sample.stat.cpus[0] == CPUTimes(user: 44490, nice: 19, system: 21045, idle: 1087069, iowait: 220, irq: 1,
-                                                softirq: 3410))
-        #expect(sample.schedstat?.cpus[1]?.timeslices == 5145567945)
-        #expect(sample.pressure?.some.totalMicroseconds == 15)
-        // This container's own /proc has no schedstat: the sampler still works.
-        let own = try KernelSampler().sample()
-        #expect(!own.stat.cpus.isEmpty)
+    static let procfsTree = FixtureTree.fixturesRoot.appendingPathComponent("procfs-tree/proc")
+
+    @Test("the sampler reads /proc/stat, schedstat and pressure/cpu from a fixture tree")
+    func samplerOnFixtureTree() throws {
+        let sample = try KernelSampler(procRoot: Self.procfsTree.path).sample()
+        #expect(sample.stat.cpus.keys.sorted() == [0, 1, 2, 3])
+        // generate.py writes cpuN as user 5210 + 100N, nice 17 + N, system 2310 + 10N,
+        // idle 90500 + 1000N, iowait 220 + N, irq 3, softirq 410 + N, steal 0.
+        #expect(sample.stat.cpus[2] == CPUTimes(user: 5410, nice: 19, system: 2330, idle: 92_500, iowait: 222, irq: 3,
+                                                softirq: 412))
+        // schedstat cpuN: wait 900,000,000 + N ns, timeslices 1,500,000 + 1000N.
+        #expect(sample.schedstat?.version == 15)
+        #expect(sample.schedstat?.cpus.keys.sorted() == [0, 1, 2, 3])
+        #expect(sample.schedstat?.cpus[1]?.timeslices == 1_501_000)
+        #expect(sample.schedstat?.cpus[3]?.waitNanoseconds == 900_000_003)
+        #expect(sample.pressure?.some.totalMicroseconds == 4_180_021)
+        #expect(sample.pressure?.full?.totalMicroseconds == 0)
+    }
+
+    @Test("without schedstat and pressure (no CONFIG_SCHEDSTATS, no PSI) the sampler reads /proc/stat alone")
+    func samplerWithoutOptionalFiles() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try FileManager.default.copyItem(atPath: Self.procfsTree.appendingPathComponent("stat").path, toPath: directory.file("stat"))
+        let sample = try KernelSampler(procRoot: directory.path).sample()
+        #expect(sample.stat.cpus.count == 4)
+        #expect(sample.schedstat == nil && sample.pressure == nil)
+        // And this machine's own /proc, whichever optional files it has.
+        #expect(try !KernelSampler().sample().stat.cpus.isEmpty)
     }
 }

@@ -15,16 +15,17 @@ import Testing
         let path = directory.file("control.sock")
         let activator = try Child(Self.activator, ["-l", path, "--fdname=control", TestBinaries.probe, "listen"])
         defer { if activator.process.isRunning { kill(activator.pid, SIGKILL) } }
-        try #require(waitUntil { FileManager.default.fileExists(atPath: path) }, "socket never appeared")
         // The activator starts the probe on the first connection; the probe answers with our credentials.
-        let client = connectStream(to: path)
+        let client = connectStream(to: path, retryingFor: .seconds(60))
         try #require(client >= 0, "connect: errno \(-client)")
         var reply = [UInt8](repeating: 0, count: 256)
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        // Starting the probe on a loaded machine can take a while; the deadline only stops a hang.
+        var timeout = timeval(tv_sec: 60, tv_usec: 0)
         setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let count = read(client, &reply, reply.count)
+        var count: Int
+        repeat { count = read(client, &reply, reply.count) } while count < 0 && errno == EINTR
         close(client)
-        let result = activator.finish()
+        let result = activator.finish(timeout: .seconds(60))
         #expect(result.status == 0, "\(result)")
         #expect(count > 0 && String(decoding: reply[..<max(count, 0)], as: UTF8.self) == "\(getuid()) \(getgid()) \(getpid())\n")
         let lines = result.standardOutput.split(separator: "\n").map(String.init)

@@ -20,6 +20,19 @@ func connectStream(to path: String) -> Int32 {
     return -failure
 }
 
+/// Connects to `path`, retrying while nothing listens there yet: the file appears at bind(2),
+/// a moment before listen(2), and connecting in between is refused. Other errors, or the
+/// deadline passing, give the last -errno.
+func connectStream(to path: String, retryingFor timeout: Duration) -> Int32 {
+    var result = connectStream(to: path)
+    let deadline = ContinuousClock.now + timeout
+    while (result == -ECONNREFUSED || result == -ENOENT) && ContinuousClock.now < deadline {
+        usleep(10_000)
+        result = connectStream(to: path)
+    }
+    return result
+}
+
 /// Whether `listener` has a connection waiting within `timeout` milliseconds.
 func hasPendingConnection(_ listener: SocketListener, timeout: Int32 = 5_000) -> Bool {
     var entry = pollfd(fd: listener.fileDescriptor, events: Int16(POLLIN), revents: 0)

@@ -5,12 +5,13 @@ import Testing
 /// gearboxd.service and gearboxd.socket loaded, unchanged, into a real systemd booted as
 /// PID 1 of private namespaces (Tests/Support/systemd-sandbox/boot.sh), with only ExecStart=
 /// replaced by a script that tries gearboxd's reads and writes and then execs the Swift
-/// probe: the sandbox must let the cpufreq tree through and keep the rest read-only.
+/// probe: the sandbox must let the cpufreq tree through and keep the rest read-only. The probe
+/// runs from a copy in the sandbox's /run, so the checkout may lie where the unit hides
+/// (/home, /tmp).
 @Suite(
     .enabled(if: runningAsRoot, "needs root to boot systemd in namespaces"),
     .enabled(if: FileManager.default.isExecutableFile(atPath: SystemdSandbox.systemd), "systemd is not installed"),
-    .enabled(if: SystemdSandbox.cgroupParent != nil, "no writable cgroup2 hierarchy to boot systemd in"),
-    .enabled(if: SystemdSandbox.buildIsVisibleInsideTheSandbox, "the build or Swift runtime lies under /home, /root, /tmp or /run/user, which the unit hides")
+    .enabled(if: SystemdSandbox.cgroupParent != nil, "no writable cgroup2 hierarchy to boot systemd in")
 )
 struct SystemdUnitSandboxTests {
     @Test func sandboxAllowsCpufreqWritesAndLittleElse() throws {
@@ -69,16 +70,6 @@ enum SystemdSandbox {
         return nil
     }
 
-    /// Whether the probe and the libraries it loads stay reachable under ProtectHome= and PrivateTmp=.
-    static var buildIsVisibleInsideTheSandbox: Bool {
-        guard let libraries = try? Child.run("/usr/bin/ldd", [TestBinaries.probe]), libraries.status == 0 else { return false }
-        let paths = [TestBinaries.probe] + libraries.standardOutput.split(separator: "\n").compactMap { line in
-            line.split(separator: " ").first { $0.hasPrefix("/") }.map(String.init)
-        }
-        let hidden = ["/home/", "/root/", "/tmp/", "/var/tmp/", "/run/user/"]
-        return !paths.contains { path in hidden.contains { path.hasPrefix($0) } }
-    }
-
     /// Boots, runs check.sh inside, tears down; the KEY=VALUE lines check.sh printed.
     static func run() throws -> [String: String] {
         let parent = try #require(cgroupParent)
@@ -90,7 +81,7 @@ enum SystemdSandbox {
             _ = boot.finish(timeout: .seconds(5))
             removeCgroupTree(cgroup)
         }
-        let booted = waitUntil(timeout: .seconds(15)) {
+        let booted = waitUntil(timeout: .seconds(120)) {
             let text = (try? String(contentsOfFile: cgroup + "/init.scope/cgroup.procs", encoding: .utf8)) ?? ""
             guard let pid = text.split(separator: "\n").first.flatMap({ pid_t($0) }) else { return false }
             systemdPID = pid
@@ -100,7 +91,7 @@ enum SystemdSandbox {
         try #require(booted, "systemd did not come up: \(boot.process.isRunning ? "still booting" : "exited")")
         let check = try Child.run(
             "/usr/bin/nsenter", ["-t", "\(systemdPID)", "-m", "-p", support + "/check.sh", units, TestBinaries.probe],
-            timeout: .seconds(30)
+            timeout: .seconds(180)
         )
         var report: [String: String] = [:]
         for line in check.standardOutput.split(separator: "\n") {

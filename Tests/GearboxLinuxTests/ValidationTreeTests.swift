@@ -70,7 +70,7 @@ let validationTrees: [String] = {
 }()
 
 @Suite("gearboxctl inspect on the real trees of ../shared/validation/sysfs (mount namespace)",
-       .enabled(if: NamespaceRunner.available),
+       .needsMountNamespace,
        .enabled(if: !validationTrees.isEmpty, "no ../shared/validation/sysfs beside the repository (or /work/shared): skipped"))
 struct ValidationTreeTests {
     @Test("inspect --json agrees with the tree's own files: domains, CPUs, driver, frequencies or limits, capacities",

@@ -10,6 +10,19 @@ set -u
 units="$1"
 probe="$2"
 
+# ProtectHome= and PrivateTmp= hide /home, /root, /tmp and /var/tmp from the service, where a
+# checkout (a CI runner's home) or a Swift toolchain may lie: the probe, and any library it
+# loads from there, run from a copy in this namespace's /run, which the unit lets it read.
+staged=/run/gearbox-sandbox-bin
+mkdir -p "$staged"
+cp "$probe" "$staged/"
+for library in $(ldd "$probe" | awk '{ for (i = 1; i <= NF; i++) if (substr($i, 1, 1) == "/") print $i }'); do
+    case "$library" in
+        /home/*|/root/*|/tmp/*|/var/tmp/*|/run/user/*) cp "$library" "$staged/" ;;
+    esac
+done
+probe="$staged/$(basename "$probe")"
+
 # A cpufreq fixture over /sys/devices/system/cpu, as in the agent's tests.
 mount -t tmpfs cpufreq-fixture /sys/devices/system/cpu
 mkdir -p /sys/devices/system/cpu/cpufreq/policy0
@@ -31,7 +44,7 @@ echo cap_eff=\$(sed -n "s/^CapEff:[[:space:]]*//p" /proc/self/status)
 echo cap_bnd=\$(sed -n "s/^CapBnd:[[:space:]]*//p" /proc/self/status)
 echo no_new_privs=\$(sed -n "s/^NoNewPrivs:[[:space:]]*//p" /proc/self/status)
 echo seccomp=\$(sed -n "s/^Seccomp:[[:space:]]*//p" /proc/self/status)
-exec "$probe" notify 1
+exec env LD_LIBRARY_PATH=$staged "$probe" notify 1
 PAYLOAD
 chmod 0755 /run/gearbox-sandbox-payload.sh
 cat > /run/systemd/system/gearboxd.service.d/test.conf <<DROPIN
@@ -47,8 +60,8 @@ systemctl start gearboxd.socket
 echo socket_mode=$(stat -c %A /run/gearbox/control.sock)
 systemctl start gearboxd.service
 echo start_status=$?
-# The probe exits after STOPPING=1; wait for the service to settle.
-for _ in 1 2 3 4 5 6 7 8 9 10; do
+# The probe exits after STOPPING=1; wait for the service to settle (up to 60 s, a loaded machine).
+for _ in $(seq 300); do
     [ "$(systemctl show -P ActiveState gearboxd.service)" = inactive ] && break
     sleep 0.2
 done
