@@ -67,6 +67,9 @@ public final class AgentService: Service, Sendable {
         let first = loop.tick(busy: firstBusy, interval: 1, scrapes: firstScrapes, now: 0)
         logQueueEvents(first)
         await carryOut(first, loop: loop)
+        // SIGHUP is caught before READY=1: a `systemctl reload` right after the start must
+        // re-read the config, not kill the agent (SIGHUP's default action).
+        let signals = options.once ? nil : await UnixSignalsSequence(trapping: .sighup)
         notifier.ready()
         if options.once {
             notifier.stopping()
@@ -80,14 +83,15 @@ public final class AgentService: Service, Sendable {
             logger.error("could not start the watchdog thread; systemd's watchdog will stop the agent", metadata: ["event": "fault"])
         }
         defer { feeder?.stop() }
-        let signals = await UnixSignalsSequence(trapping: .sighup)
         let (events, continuation) = AsyncStream.makeStream(of: LoopEvent.self)
         // The ticker runs beside the loop; a reload may change the period it reads.
         let tick = Mutex(loop.configuration.tick)
         let period: @Sendable () -> Duration = { tick.withLock { $0 } }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { [signals] in
-                for await _ in signals { continuation.yield(.reload) }
+            if let signals {
+                group.addTask {
+                    for await _ in signals { continuation.yield(.reload) }
+                }
             }
             group.addTask {
                 let clock = ContinuousClock()

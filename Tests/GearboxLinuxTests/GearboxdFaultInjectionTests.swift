@@ -9,7 +9,7 @@ import Testing
 /// the fault once (and once more when it clears), no CPU is ever left at a frequency that
 /// neither a plan nor the saved original chose, and a stop puts every file back byte for byte.
 @Suite("gearboxd under injected faults (mount namespace, real writes)", .serialized,
-       .enabled(if: NamespaceRunner.available))
+       .needsMountNamespace)
 struct GearboxdFaultInjectionTests {
     @Test("scaling_setspeed read-only: logged once, the domain held at its original speed, writes resume when it is writable again")
     func readOnlySetspeed() throws {
