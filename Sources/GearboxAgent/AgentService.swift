@@ -28,6 +28,9 @@ public final class AgentService: Service, Sendable {
         public var controlSocket = true
         /// Where the RAPL energy counters for the metrics file are read; nil reads none.
         public var powercap: PowercapZones? = PowercapZones()
+        /// Whether a stop signal came before the service group trapped the signals (gearboxd
+        /// records them from its first instruction): then the agent stops after its first plan.
+        public var stopRequestedBeforeStart: @Sendable () -> Bool = { false }
         public init() {}
     }
 
@@ -73,6 +76,12 @@ public final class AgentService: Service, Sendable {
         notifier.ready()
         if options.once {
             notifier.stopping()
+            return
+        }
+        if options.stopRequestedBeforeStart() {
+            notifier.stopping()
+            logger.info("stop requested during start-up: restoring the original cpufreq settings", metadata: ["event": "stop"])
+            try await restoreOnStop()
             return
         }
         publishStatus(loop)
@@ -136,6 +145,11 @@ public final class AgentService: Service, Sendable {
         }
         notifier.stopping()
         logger.info("stopping: restoring the original cpufreq settings", metadata: ["event": "stop"])
+        try await restoreOnStop()
+    }
+
+    /// Puts the original settings back; throws `RestoreIncomplete` naming what stayed.
+    private func restoreOnStop() async throws {
         let failed = await host.restore()
         guard failed.isEmpty else {
             let error = RestoreIncomplete(domains: failed)

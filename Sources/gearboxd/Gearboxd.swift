@@ -48,6 +48,7 @@ struct Gearboxd: AsyncParsableCommand {
     }
 
     func run() async throws {
+        EarlyStopSignal.install()
         JournalLogging.bootstrap(destination: logTo, identifier: "gearboxd")
         let logger = Logger(label: "gearboxd")
         if !dryRun {
@@ -72,6 +73,7 @@ struct Gearboxd: AsyncParsableCommand {
         var options = AgentService.Options()
         options.once = once
         options.modeName = dryRun ? "dry-run" : (once ? "once" : "service")
+        options.stopRequestedBeforeStart = { EarlyStopSignal.requested }
         let configPath = config
         let platform = host.platform
         let service = AgentService(
