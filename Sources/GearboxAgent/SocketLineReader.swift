@@ -22,37 +22,40 @@ struct SocketLineReader {
 
     let descriptor: Int32
     let maxBytes: Int
-    /// Received bytes; those before `start` belong to lines already returned.
-    private var buffer: [UInt8] = []
+    /// Received bytes: `storage[..<filled]`; those before `start` belong to lines already
+    /// returned. Allocated once, one byte more than a line may hold (that byte tells a line
+    /// too long); the kernel fills it directly, and pages never written are never touched.
+    private var storage: [UInt8]
+    private var filled = 0
     private var start = 0
     /// Where the search for the next newline resumes (bytes before it hold none).
     private var scanned = 0
     private var closed = false
-    static let chunkBytes = 16_384
 
     init(descriptor: Int32, maxBytes: Int) {
         self.descriptor = descriptor
         self.maxBytes = maxBytes
-        buffer.reserveCapacity(Self.chunkBytes)
+        let capacity = maxBytes + 1
+        storage = [UInt8](unsafeUninitializedCapacity: capacity) { _, count in count = capacity }
     }
 
     /// The next line. Waits at most `idleTimeout` for its first byte (a line already begun in
     /// the buffer counts as started now), then at most `lineDeadline` from that byte for its newline.
     mutating func next(idleTimeout: Duration, lineDeadline: Duration) -> Next {
-        var deadline: ContinuousClock.Instant? = start < buffer.count ? .now + lineDeadline : nil
+        var deadline: ContinuousClock.Instant? = start < filled ? .now + lineDeadline : nil
         while true {
-            if let newline = buffer[scanned...].firstIndex(of: UInt8(ascii: "\n")) {
-                let line = buffer[start..<newline]
+            if let newline = firstNewline() {
+                let line = storage[start..<newline]
                 start = newline + 1
                 scanned = start
                 return line.count > maxBytes ? .tooLong : .line(line)
             }
-            scanned = buffer.count
-            if buffer.count - start > maxBytes { return .tooLong }
+            scanned = filled
+            if filled - start > maxBytes { return .tooLong }
             if closed {
-                guard start < buffer.count else { return .end }
-                let line = buffer[start...]
-                start = buffer.count
+                guard start < filled else { return .end }
+                let line = storage[start..<filled]
+                start = filled
                 scanned = start
                 return .line(line)
             }
@@ -76,28 +79,38 @@ struct SocketLineReader {
         }
     }
 
+    /// The index of the first newline in the bytes not yet searched, if any.
+    private func firstNewline() -> Int? {
+        guard scanned < filled else { return nil }
+        return storage.withUnsafeBytes { bytes in
+            memchr(bytes.baseAddress! + scanned, 0x0A, filled - scanned).map { UnsafeRawPointer($0) - bytes.baseAddress! }
+        }
+    }
+
     private enum Received { case bytes, closed, nothing, failed(Int32) }
 
-    /// One non-blocking read into the buffer's tail, after dropping the lines already returned.
+    /// One non-blocking read after the bytes held, once the lines already returned are dropped.
     private mutating func receive() -> Received {
         if start > 0 {
-            buffer.removeSubrange(..<start)
-            scanned -= start
+            let (from, kept) = (start, filled - start)
+            storage.withUnsafeMutableBytes { bytes in
+                if kept > 0 { memmove(bytes.baseAddress!, bytes.baseAddress! + from, kept) }
+            }
+            filled = kept
+            scanned -= from
             start = 0
         }
-        let old = buffer.count
-        // One byte past the bound is enough to see that a line is too long.
-        let room = max(1, min(Self.chunkBytes, maxBytes + 1 - old))
-        buffer.append(contentsOf: repeatElement(0, count: room))
-        let count = buffer.withUnsafeMutableBytes { bytes in
-            recv(descriptor, bytes.baseAddress! + old, bytes.count - old, Int32(MSG_DONTWAIT))
+        let room = storage.count - filled
+        let count = storage.withUnsafeMutableBytes { bytes in
+            recv(descriptor, bytes.baseAddress! + filled, room, Int32(MSG_DONTWAIT))
         }
-        let code = errno
-        buffer.removeLast(buffer.count - old - max(count, 0))
-        if count > 0 { return .bytes }
+        if count > 0 {
+            filled += count
+            return .bytes
+        }
         if count == 0 { return .closed }
-        if code == EINTR || code == EAGAIN || code == EWOULDBLOCK { return .nothing }
-        return .failed(code)
+        if errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK { return .nothing }
+        return .failed(errno)
     }
 
     enum Wait: Equatable { case ready, timedOut, failed(Int32) }
