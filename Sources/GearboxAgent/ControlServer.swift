@@ -34,6 +34,9 @@ import Synchronization
 /// - connections are bounded in total (`maxConnections`) and per uid (`maxConnectionsPerUser`,
 ///   root exempt), so one user cannot take every slot; root and the control group get
 ///   `reservedForChanges` more;
+/// - each uid but root gets `requestsPerSecondPerUser` answers a second over all its
+///   connections (after a burst of as many), so that neither parsing nor the agent's loop,
+///   which answers between ticks, can be kept busy by one user;
 /// - an answer is written within `sendDeadline` in total and never raises SIGPIPE.
 /// So a local user can neither crash the root daemon nor stall its loop, and at worst one
 /// user holds `maxConnectionsPerUser` connections, each until its idle timeout.
@@ -58,6 +61,9 @@ public final class ControlServer: Service, Sendable {
         /// Further connections kept for peers who may make changes, so that unprivileged users
         /// holding every ordinary slot cannot lock root out.
         public var reservedForChanges = 4
+        /// Requests one uid (other than root) may have answered per second, over all its
+        /// connections, after a burst of as many; a faster peer's next request waits.
+        public var requestsPerSecondPerUser = 20
         public init() {}
     }
 
@@ -69,6 +75,7 @@ public final class ControlServer: Service, Sendable {
     let configuration: Configuration
     private let wake: (read: Int32, write: Int32)
     private let connections = Mutex(OpenConnections())
+    private let requestRates: Mutex<RequestRates>
     private let stopped = Atomic<Bool>(false)
     /// Whether the accept thread was started, whether it ended, and who waits for its end.
     private struct Serving: Sendable {
@@ -88,6 +95,7 @@ public final class ControlServer: Service, Sendable {
         self.handler = handler
         self.logger = logger
         self.configuration = configuration
+        requestRates = Mutex(RequestRates(perSecond: Double(max(1, configuration.requestsPerSecondPerUser))))
         do {
             policy = try SocketAccessPolicy(groupName: groupName)
             self.groupName = groupName
@@ -230,6 +238,7 @@ public final class ControlServer: Service, Sendable {
             switch reader.next(idleTimeout: configuration.idleTimeout, lineDeadline: configuration.lineDeadline) {
             case .line(let bytes):
                 if bytes.allSatisfy(Self.isBlank) { continue }
+                if let peer, peer.uid != 0 { waitForTurn(of: peer.uid) }
                 if let text = String(validating: bytes, as: UTF8.self) {
                     response = answer(text, peer: peer, mayChange: &mayChange)
                 } else {
@@ -248,6 +257,16 @@ public final class ControlServer: Service, Sendable {
             }
             guard SocketLineReader.send(response.line, to: connection, deadline: configuration.sendDeadline) else { return }
         }
+    }
+
+    /// Sleeps until `uid` may have its next request answered (`requestsPerSecondPerUser`).
+    private func waitForTurn(of uid: uid_t) {
+        let wait = requestRates.withLock { $0.reserve(for: uid, at: .now) }
+        guard wait > .zero else { return }
+        let (seconds, attoseconds) = wait.components
+        var remaining = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+        var interval = remaining
+        while nanosleep(&interval, &remaining) != 0 && errno == EINTR { interval = remaining }
     }
 
     /// Space, tab, carriage return: a line of only these is skipped without an answer.
@@ -360,5 +379,36 @@ struct OpenConnections {
         guard let owner = owners.removeValue(forKey: descriptor) else { return }
         let left = perUser[owner, default: 1] - 1
         perUser[owner] = left > 0 ? left : nil
+    }
+}
+
+/// A token bucket per uid: `perSecond` requests a second, bursts of as many. A request that
+/// finds the bucket empty reserves the next token and waits for it, so a user's connections
+/// take turns instead of racing.
+struct RequestRates {
+    let perSecond: Double
+    private var buckets: [uid_t: (tokens: Double, at: ContinuousClock.Instant)] = [:]
+
+    init(perSecond: Double) {
+        self.perSecond = perSecond
+    }
+
+    /// Takes a token for `uid` and returns how long to wait before using it (zero when one was there).
+    mutating func reserve(for uid: uid_t, at now: ContinuousClock.Instant) -> Duration {
+        if buckets.count > 1024 { forgetFull(at: now) }
+        var bucket = buckets[uid] ?? (tokens: perSecond, at: now)
+        bucket.tokens = min(perSecond, bucket.tokens + Self.seconds(now - bucket.at) * perSecond) - 1
+        bucket.at = now
+        buckets[uid] = bucket
+        return bucket.tokens >= 0 ? .zero : .nanoseconds(Int64(-bucket.tokens / perSecond * 1e9))
+    }
+
+    /// Drops buckets that have refilled: a full bucket is what a new one starts as.
+    private mutating func forgetFull(at now: ContinuousClock.Instant) {
+        buckets = buckets.filter { $0.value.tokens + Self.seconds(now - $0.value.at) * perSecond < perSecond }
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

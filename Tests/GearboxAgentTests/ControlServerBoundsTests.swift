@@ -1,5 +1,5 @@
 import Foundation
-import GearboxAgent
+@testable import GearboxAgent
 import GearboxControl
 import GearboxLinux
 import Glibc
@@ -11,6 +11,8 @@ import Testing
 /// (the kernel records the uid at connect), so the server's SO_PEERCRED check sees it.
 ///
 ///     ask PATH LINEFILE        sends LINEFILE's bytes and a newline; prints the answer line
+///     asks PATH LINEFILE       sends LINEFILE's lines at once on one connection; prints each
+///                              answer line, then the seconds from connecting to the last answer
 ///     hold PATH OUTFILE N      opens N connections, asks status on each and appends each answer
 ///                              line to OUTFILE, then "holding", and keeps them open until killed
 enum OtherUserClient {
@@ -43,6 +45,15 @@ enum OtherUserClient {
             s = connect(path)
             s.sendall(open(sys.argv[3], "rb").read() + b"\n")
             print(answer(s), flush=True)
+        elif mode == "asks":
+            s = connect(path)
+            started = time.monotonic()
+            lines = open(sys.argv[3], "rb").read().splitlines()
+            s.sendall(b"\n".join(lines) + b"\n")
+            reader = s.makefile("rb")
+            for _ in lines:
+                print(reader.readline().decode().strip())
+            print("%.3f" % (time.monotonic() - started), flush=True)
         elif mode == "hold":
             out = open(sys.argv[3], "a", buffering=1)
             held = []
@@ -244,6 +255,55 @@ func drip(_ client: LineClient, prefix: String, interval: Double, limit: Double)
             for client in roots {
                 #expect(try await blocking { try client.ask(#"{"command":"status"}"#) }["ok"]?.boolValue == true)
             }
+        }
+    }
+}
+
+@Suite(.serialized) struct ControlServerRateTests {
+    @Test func aUsersBucketGivesABurstThenOneRequestPerInterval() {
+        var rates = RequestRates(perSecond: 4)
+        let start = ContinuousClock.now
+        // A full bucket of 4: four at once wait for nothing, the fifth for a quarter second,
+        // the sixth for half a second (it queues behind the fifth).
+        let burst = (0..<6).map { _ in rates.reserve(for: 1000, at: start) }
+        #expect(burst == [.zero, .zero, .zero, .zero, .milliseconds(250), .milliseconds(500)])
+        // Another user has a bucket of its own.
+        #expect(rates.reserve(for: 1001, at: start) == .zero)
+        // One second later 4 tokens have come back to user 1000, which owed 2: 2 left, then waits.
+        let later = start + .seconds(1)
+        #expect((0..<3).map { _ in rates.reserve(for: 1000, at: later) } == [.zero, .zero, .milliseconds(250)])
+        // A bucket never holds more than its burst, however long it rests.
+        let muchLater = start + .seconds(3600)
+        #expect((0..<5).map { _ in rates.reserve(for: 1000, at: muchLater) } == [.zero, .zero, .zero, .zero, .milliseconds(250)])
+    }
+
+    @Test(.enabled(if: OtherUserClient.available, OtherUserClient.skipReason))
+    func oneUsersRequestsAreAnsweredAtItsRate() async throws {
+        var configuration = ControlServer.Configuration.patient
+        configuration.requestsPerSecondPerUser = 4
+        let directory = try ScratchDirectory()
+        defer { directory.remove() }
+        // Twelve status requests sent at once on one connection: four answered from the
+        // burst, the eight others a quarter second apart, so the last no sooner than 2 s in.
+        let lineFile = directory.file("twelve.json")
+        try Array(repeating: #"{"command":"status"}"#, count: 12).joined(separator: "\n").write(toFile: lineFile, atomically: true, encoding: .utf8)
+        chmod(lineFile, 0o644)
+        try await withControlServer(configuration: configuration) { path, handler in
+            let result = try await runChild(OtherUserClient.setpriv, OtherUserClient.arguments(uid: 65534, ["asks", path, lineFile]), timeout: 90)
+            let lines = result.stdout.split(separator: "\n").map(String.init)
+            try #require(lines.count == 13, "\(result)")
+            let answers = try lines.dropLast().map { try JSONParser.parse($0) }
+            #expect(answers.allSatisfy { $0["ok"]?.boolValue == true })
+            let seconds = try #require(Double(lines[12]))
+            #expect(seconds >= 2 * 0.99, "12 requests at 4 a second after a burst of 4 took \(seconds) s")
+            // Root is not rate-limited: twelve at once, every one answered.
+            let root = try LineClient(path: path)
+            let rootAnswers = try await blocking { () throws -> [JSONValue] in
+                try root.send(Array(repeating: #"{"command":"plan"}"# + "\n", count: 12).joined())
+                return try (0..<12).map { _ in try JSONParser.parse(try #require(try root.readLine())) }
+            }
+            #expect(rootAnswers.allSatisfy { $0["ok"]?.boolValue == true })
+            #expect(await handler.calls == Array(repeating: "status", count: 12) + Array(repeating: "plan", count: 12))
         }
     }
 }
