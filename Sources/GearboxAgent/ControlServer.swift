@@ -233,12 +233,13 @@ public final class ControlServer: Service, Sendable {
     private func serve(_ connection: Int32, peer: SocketPeerCredentials?) {
         var reader = SocketLineReader(descriptor: connection, maxBytes: configuration.maxLineBytes)
         var mayChange = PeerPermission(peer: peer, policy: policy)
+        let uid = peer?.uid ?? OpenConnections.unknownPeer
         while true {
             let response: ControlResponse
             switch reader.next(idleTimeout: configuration.idleTimeout, lineDeadline: configuration.lineDeadline) {
             case .line(let bytes):
                 if bytes.allSatisfy(Self.isBlank) { continue }
-                if let peer, peer.uid != 0 { waitForTurn(of: peer.uid) }
+                if uid != 0 { waitForTurn(of: uid) }
                 if let text = String(validating: bytes, as: UTF8.self) {
                     response = answer(text, peer: peer, mayChange: &mayChange)
                 } else {
@@ -274,7 +275,6 @@ public final class ControlServer: Service, Sendable {
         byte == 0x20 || byte == 0x09 || byte == 0x0D
     }
 
-    /// The answer to one request line from `peer`.
     /// The answer to one request line from `peer`. The line is read only as far as its command
     /// before the permission check, so a refused request costs no more than its parse.
     func answer(_ line: String, peer: SocketPeerCredentials?, mayChange: inout PeerPermission) -> ControlResponse {
