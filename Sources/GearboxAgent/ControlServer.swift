@@ -284,7 +284,10 @@ public final class ControlServer: Service, Sendable {
             if envelope.changesPolicy {
                 guard let peer, mayChange.permitted else {
                     let who = peer.map { "uid \($0.uid)" } ?? "an unknown peer"
-                    logger.notice("control: refused \(envelope.command) from \(who)", metadata: ["event": "control_refused"])
+                    if let suppressed = refusalLog.admit(uid: peer?.uid) {
+                        let more = suppressed > 0 ? " (and \(suppressed) more from it in the last minute)" : ""
+                        logger.notice("control: refused \(envelope.command) from \(who)\(more)", metadata: ["event": "control_refused"])
+                    }
                     return .failure(ControlFailure(.permissionDenied, permissionMessage))
                 }
                 logger.notice("control: \(envelope.command) from uid \(peer.uid) (pid \(peer.pid))", metadata: ["event": "control_request"])
@@ -295,6 +298,10 @@ public final class ControlServer: Service, Sendable {
         }
         return perform(request)
     }
+
+    /// One refusal line per user a minute: a local user refused 20 times a second must not
+    /// fill the journal (and push out the lines that matter) through the root agent.
+    let refusalLog = RefusalLogLimiter(interval: .seconds(60))
 
     var permissionMessage: String {
         "permission denied: changes need root" + (groupName.map { " or group \($0)" } ?? "")
@@ -410,5 +417,36 @@ struct RequestRates {
 
     private static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+/// Admits one log line per user per interval and counts the ones it held back.
+final class RefusalLogLimiter: Sendable {
+    private struct Entry {
+        var last: ContinuousClock.Instant
+        var suppressed: Int
+    }
+    private let entries = Mutex<[UInt32: Entry]>([:])
+    let interval: Duration
+
+    init(interval: Duration) { self.interval = interval }
+
+    /// nil: do not log; otherwise how many refusals of this user went unlogged since its last
+    /// line. An unknown peer counts as one user. The table is cleared when it grows past 4,096
+    /// users, so it stays bounded.
+    func admit(uid: UInt32?) -> Int? {
+        let key = uid ?? UInt32.max
+        let now = ContinuousClock.now
+        return entries.withLock { table in
+            if var entry = table[key], entry.last.duration(to: now) < interval {
+                entry.suppressed += 1
+                table[key] = entry
+                return nil
+            }
+            if table.count >= 4096 { table.removeAll() }
+            let suppressed = table[key]?.suppressed ?? 0
+            table[key] = Entry(last: now, suppressed: 0)
+            return suppressed
+        }
     }
 }

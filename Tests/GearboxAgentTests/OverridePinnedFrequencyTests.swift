@@ -42,3 +42,30 @@ import Testing
         #expect(json["pinned_khz"] == nil)
     }
 }
+
+/// Refused changes are logged once per user a minute, with the count held back.
+@Suite struct RefusalLogLimiterTests {
+    @Test func oneLinePerUserPerInterval() {
+        let limiter = RefusalLogLimiter(interval: .seconds(3600))
+        #expect(limiter.admit(uid: 65534) == 0)
+        for _ in 0..<50 { #expect(limiter.admit(uid: 65534) == nil) }
+        // Another user is logged at once; an unknown peer counts as one more.
+        #expect(limiter.admit(uid: 1000) == 0)
+        #expect(limiter.admit(uid: nil) == 0)
+        #expect(limiter.admit(uid: nil) == nil)
+    }
+
+    @Test func theCountHeldBackComesWithTheNextLine() {
+        let limiter = RefusalLogLimiter(interval: .zero)
+        #expect(limiter.admit(uid: 7) == 0)
+        #expect(limiter.admit(uid: 7) == 0)
+        let slow = RefusalLogLimiter(interval: .milliseconds(50))
+        #expect(slow.admit(uid: 7) == 0)
+        #expect(slow.admit(uid: 7) == nil)
+        #expect(slow.admit(uid: 7) == nil)
+        let deadline = ContinuousClock.now + .seconds(30)
+        var next: Int?
+        repeat { next = slow.admit(uid: 7) } while next == nil && ContinuousClock.now < deadline
+        #expect(next.map { $0 >= 2 } == true)
+    }
+}
