@@ -119,7 +119,7 @@ public struct HostDiscovery: Sendable {
                 domain.capacitySource = .cpuCapacity
             } else {
                 let fmax = Double(domain.frequencies.last?.value ?? domain.hardwareMaximum.value)
-                domain.capacity = max(1, Int((1024 * fmax / Double(topFrequency)).rounded()))
+                domain.capacity = max(1, Int(saturating: (1024 * fmax / Double(max(topFrequency, 1))).rounded()))
                 domain.capacitySource = .maximumFrequency
             }
             return domain
