@@ -13,7 +13,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// The control socket's server (PRODUCT.md, "Control socket"): newline-delimited JSON
+/// The control socket's server (docs/formats.md, "Control socket protocol"): newline-delimited JSON
 /// requests answered one line each. Queries are open to every local user; changes (override,
 /// resume, reload) need root or the control group, checked with SO_PEERCRED.
 ///

@@ -1,6 +1,6 @@
 import GearboxCore
 
-/// One request on the control socket: a JSON object on one line (PRODUCT.md, "Control socket").
+/// One request on the control socket: a JSON object on one line (docs/formats.md, "Control socket protocol").
 ///
 ///     {"command":"status"}   {"command":"plan"}   {"command":"explain"}
 ///     {"command":"override","scope":{"domain":"policy0"},"frequency_khz":1200000,"duration_s":5}

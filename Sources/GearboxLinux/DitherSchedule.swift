@@ -1,7 +1,7 @@
 import GearboxCore
 
 /// When each domain runs at its high and low frequency: H for the first θτ of every period
-/// τ, L for the rest (MODEL.md, "time-shared two-speed"). A pure function of the time since
+/// τ, L for the rest (docs/model.md, "time-shared two-speed"). A pure function of the time since
 /// the schedule started, so it can be checked without a clock.
 public struct DitherSchedule: Hashable, Sendable {
     /// One domain's two speeds and its share of time at the high one.
@@ -52,7 +52,7 @@ public struct DitherSchedule: Hashable, Sendable {
     public init(lanes: [Lane]) { self.lanes = lanes }
 
     /// The schedule of a plan: τ from each domain's dither period, but never shorter than
-    /// max(1 ms, 10 × the domain's transition latency) (MODEL.md); a domain without a dither
+    /// max(1 ms, 10 × the domain's transition latency) (docs/model.md); a domain without a dither
     /// period runs one speed (H when its time share is positive, else L).
     public init(plan: Plan, platform: Platform, maximumPeriod: Duration = .milliseconds(50)) {
         var byName: [String: FrequencyDomain] = [:]
