@@ -110,7 +110,7 @@ struct SVGEnergyLatencyChart {
         for (i, r) in results.enumerated() {
             let outcome = r.queues[q]
             let ms = latencies[i]
-            guard ms.isFinite, ms > 0 else { continue }
+            guard ms.isFinite, ms > 0, r.power.value.isFinite else { continue }
             let offScale = ms > threshold
             let verdict: Verdict = outcome.undecided ? .undecided : (outcome.met ? .met : .missed)
             markers.append(Marker(run: i + 1, x: offScale ? offScaleX : x(ms), y: y(r.power.value), verdict: verdict,
@@ -184,7 +184,7 @@ struct SVGEnergyLatencyChart {
     private func markersAndLabels(_ markers: [Marker], inside plot: ChartBox) -> String {
         var placer = ChartLabelPlacer(
             bounds: ChartBox(minX: plot.minX + 2, minY: plot.minY + 2, maxX: plot.maxX - 2, maxY: plot.maxY - 2),
-            obstacles: markers.map(\.box))
+            obstacles: markers.map(\.box), anchors: markers.map { ($0.x, $0.y) })
         var leaders = "", shapes = "", labels = ""
         for m in markers {
             let color = color(m.run - 1)
