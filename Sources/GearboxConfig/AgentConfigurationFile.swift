@@ -17,7 +17,7 @@ public enum AgentConfigurationFile {
             config.metricsFile = try nonEmpty(metrics.string("textfile"))
             try metrics.finish()
         }
-        var queues = try root.tables("queue")
+        var queues = try root.tables("queue", atMost: InputLimits.maximumQueues)
         try root.finish()
         for i in queues.indices {
             config.queues.append(try readQueue(&queues[i], platform: platform))
@@ -40,7 +40,7 @@ public enum AgentConfigurationFile {
             c.maxUtilization = rho
         }
         if let s = try r.double("smoothing_half_life_s") {
-            guard s > 0 else { throw r.error("smoothing_half_life_s", "must be > 0, got \(s)") }
+            if let refusal = InputLimits.smoothingHalfLifeSeconds.refusal(s) { throw r.error("smoothing_half_life_s", refusal) }
             c.smoothingHalfLife = s
         }
         if let h = try r.double("target_headroom") {
@@ -59,7 +59,7 @@ public enum AgentConfigurationFile {
 
     private static func readKernel(_ r: inout TableReader, into c: inout AgentConfiguration) throws(ConfigError) {
         if let ms = try r.double("request_ms") {
-            guard ms > 0 else { throw r.error("request_ms", "must be > 0, got \(ms)") }
+            if let refusal = InputLimits.workMilliseconds.refusal(ms) { throw r.error("request_ms", refusal) }
             c.kernelRequestWork = ms / 1000
         }
         if var latency = try r.table("latency") {
@@ -67,7 +67,7 @@ public enum AgentConfigurationFile {
         }
         try r.finish()
         guard c.kernelTarget.seconds > c.kernelRequestWork else {
-            throw r.error("latency", "target \(c.kernelTarget.milliseconds) ms is below the request size \(c.kernelRequestWork * 1000) ms")
+            throw r.error("latency", "target \(QueueValidation.format(c.kernelTarget.milliseconds)) ms is below the request size \(QueueValidation.format(c.kernelRequestWork * 1000)) ms")
         }
     }
 

@@ -10,7 +10,7 @@ public enum PlatformFile {
     /// Parses platform TOML; `file` names the source in errors.
     public static func parse(_ text: String, file: String) throws(ConfigError) -> Platform {
         var root = try FileText.parseTOML(text, file: file)
-        var readers = try root.tables("domain")
+        var readers = try root.tables("domain", atMost: InputLimits.maximumCPU + 1)
         try root.finish()
         guard !readers.isEmpty else {
             throw ConfigError(file: file, line: nil, field: "domain", message: "no [[domain]] given; a platform needs at least one")
@@ -27,9 +27,18 @@ public enum PlatformFile {
             }
             parsed.append(domain)
         }
-        let names = parsed.map(\.name)
-        if let dup = names.first(where: { n in names.filter { $0 == n }.count > 1 }) {
-            throw ConfigError(file: file, line: nil, field: "domain", message: "two domains are named \"\(dup)\"")
+        var names = Set<String>()
+        if let dup = parsed.first(where: { !names.insert($0.name).inserted }) {
+            throw ConfigError(file: file, line: nil, field: "domain", message: "two domains are named \"\(dup.name)\"")
+        }
+        // Magnitudes after structure: a file's shape is reported first, then its numbers.
+        for domain in parsed {
+            for written in domain.frequencies {
+                if let refusal = InputLimits.frequencyKilohertz.refusal(Double(written.khz)) {
+                    let hint = InputLimits.megahertzHint(kilohertz: Double(written.khz))
+                    throw ConfigError(file: file, line: written.line, field: written.field, message: refusal + hint)
+                }
+            }
         }
         let topFrequency = parsed.map { $0.points.last!.frequency.value }.max()!
         return Platform(domains: parsed.map { d in
@@ -48,6 +57,14 @@ public enum PlatformFile {
         var idleWatts: Double
         var points: [OperatingPoint]
         var transitionLatency: Double?
+        /// Each frequency as written, where, for the range check once the file's shape is known good.
+        var frequencies: [WrittenFrequency]
+    }
+
+    private struct WrittenFrequency {
+        var khz: Int
+        var line: Int
+        var field: String
     }
 
     private static func parseDomain(_ r: inout TableReader) throws(ConfigError) -> ParsedDomain {
@@ -60,16 +77,21 @@ public enum PlatformFile {
         }
         let idle = try r.double("idle_watts") ?? 0
         guard idle >= 0 else { throw r.error("idle_watts", "must be ≥ 0, got \(idle)") }
+        if let refusal = InputLimits.watts.refusal(idle) { throw r.error("idle_watts", refusal) }
         let latency = try r.double("transition_latency_us")
         if let latency, latency < 0 { throw r.error("transition_latency_us", "must be ≥ 0, got \(latency)") }
-        let points = try operatingPoints(&r)
+        if let latency, let refusal = InputLimits.transitionLatencyMicroseconds.refusal(latency) {
+            throw r.error("transition_latency_us", refusal)
+        }
+        var frequencies: [WrittenFrequency] = []
+        let points = try operatingPoints(&r, written: &frequencies)
         try r.finish()
         // A transition latency of 0 is what the kernel reports when it does not know.
         return ParsedDomain(name: name, cpus: cpus, capacity: capacity, idleWatts: idle, points: points,
-                            transitionLatency: latency == 0 ? nil : latency)
+                            transitionLatency: latency == 0 ? nil : latency, frequencies: frequencies)
     }
 
-    private static func operatingPoints(_ r: inout TableReader) throws(ConfigError) -> [OperatingPoint] {
+    private static func operatingPoints(_ r: inout TableReader, written: inout [WrittenFrequency]) throws(ConfigError) -> [OperatingPoint] {
         let hasTable = r.has("opp")
         let hasModel = r.has("frequencies_khz") || r.has("power")
         if hasTable && hasModel {
@@ -77,10 +99,10 @@ public enum PlatformFile {
         }
         var points: [OperatingPoint]
         if hasTable {
-            points = try oppTable(&r)
+            points = try oppTable(&r, written: &written)
         } else {
             guard r.has("frequencies_khz") else { throw r.error(nil, "missing required field \"opp\" (or \"frequencies_khz\" with \"power\")") }
-            let frequencies = try frequencyList(&r)
+            let frequencies = try frequencyList(&r, written: &written)
             guard var power = try r.table("power") else { throw r.error(nil, "missing required field \"power\" (needed with frequencies_khz)") }
             let model = try parametric(&power)
             points = FrequencyDomain.operatingPoints(frequencies: frequencies, power: model)
@@ -92,9 +114,12 @@ public enum PlatformFile {
         return points
     }
 
-    private static func oppTable(_ r: inout TableReader) throws(ConfigError) -> [OperatingPoint] {
+    private static func oppTable(_ r: inout TableReader, written: inout [WrittenFrequency]) throws(ConfigError) -> [OperatingPoint] {
         let items = try r.require(r.array("opp"), "opp")
         guard !items.isEmpty else { throw r.error("opp", "must hold at least one operating point") }
+        guard items.count <= InputLimits.maximumOperatingPoints else {
+            throw r.error("opp", "holds \(items.count) operating points; gearbox takes at most \(InputLimits.maximumOperatingPoints)")
+        }
         var points: [OperatingPoint] = []
         for (i, item) in items.enumerated() {
             guard case .table(let t) = item.value else {
@@ -105,21 +130,27 @@ public enum PlatformFile {
             let watts = try p.require(p.double("watts"), "watts")
             guard khz > 0 else { throw p.error("khz", "must be > 0, got \(khz)") }
             guard watts >= 0 else { throw p.error("watts", "must be ≥ 0, got \(watts)") }
+            if let refusal = InputLimits.watts.refusal(watts) { throw p.error("watts", refusal) }
             try p.finish()
+            written.append(WrittenFrequency(khz: khz, line: t["khz"]?.line ?? item.line, field: p.fieldName("khz")))
             points.append(OperatingPoint(frequency: Kilohertz(khz), busyPower: Watts(watts)))
         }
         return points
     }
 
-    private static func frequencyList(_ r: inout TableReader) throws(ConfigError) -> [Kilohertz] {
+    private static func frequencyList(_ r: inout TableReader, written: inout [WrittenFrequency]) throws(ConfigError) -> [Kilohertz] {
         let items = try r.require(r.array("frequencies_khz"), "frequencies_khz")
         guard !items.isEmpty else { throw r.error("frequencies_khz", "must hold at least one frequency") }
+        guard items.count <= InputLimits.maximumOperatingPoints else {
+            throw r.error("frequencies_khz", "holds \(items.count) frequencies; gearbox takes at most \(InputLimits.maximumOperatingPoints)")
+        }
         var result: [Kilohertz] = []
         for item in items {
             guard case .integer(let khz) = item.value, khz > 0 else {
                 throw ConfigError(file: r.file, line: item.line, field: r.fieldName("frequencies_khz"), message: "expected positive integers (kHz)")
             }
             result.append(Kilohertz(khz))
+            written.append(WrittenFrequency(khz: khz, line: item.line, field: r.fieldName("frequencies_khz")))
         }
         return result
     }
@@ -131,6 +162,10 @@ public enum PlatformFile {
         guard staticWatts >= 0 else { throw p.error("static_watts", "must be ≥ 0, got \(staticWatts)") }
         guard dynamicWatts > 0 else { throw p.error("dynamic_watts", "must be > 0, got \(dynamicWatts)") }
         guard exponent >= 1 else { throw p.error("exponent", "must be ≥ 1, got \(exponent)") }
+        for (key, value, range) in [("static_watts", staticWatts, InputLimits.watts), ("dynamic_watts", dynamicWatts, InputLimits.watts),
+                                    ("exponent", exponent, InputLimits.powerExponent)] {
+            if let refusal = range.refusal(value) { throw p.error(key, refusal) }
+        }
         try p.finish()
         return ParametricPower(staticWatts: staticWatts, dynamicWatts: dynamicWatts, exponent: exponent)
     }

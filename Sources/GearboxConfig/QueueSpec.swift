@@ -44,7 +44,7 @@ public enum QueueSpec {
         var targets: [LatencyTarget] = []
         for kind in LatencyKind.allCases {
             if let ms = try number("\(kind.rawValue)-ms") {
-                guard ms > 0 else { throw fail("\(kind.rawValue)-ms", "must be > 0, got \(ms)") }
+                if let refusal = InputLimits.targetMilliseconds.refusal(ms) { throw fail("\(kind.rawValue)-ms", refusal) }
                 targets.append(LatencyTarget(kind: kind, seconds: ms / 1000))
             }
         }
@@ -63,7 +63,7 @@ public enum QueueSpec {
         }
         let queue = WorkQueue(name: name, arrivalRate: rate, meanWork: work / 1000, scv: try number("scv") ?? 1,
                               target: targets[0], cpus: cpus, dispatch: dispatch)
-        let keyFor = ["arrival_rate": "rate", "mean_work_ms": "work-ms", "latency": "\(targets[0].kind.rawValue)-ms"]
+        let keyFor = ["arrival_rate": "rate", "mean_work_ms": "work-ms", "latency": "\(targets[0].kind.rawValue)-ms", "cpus": "cpus"]
         return try QueueValidation.validated(queue, platform: platform) { field, message in
             fail(keyFor[field] ?? field, message)
         }

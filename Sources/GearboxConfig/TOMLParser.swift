@@ -10,6 +10,12 @@ public struct TOMLParser {
         public var message: String
     }
 
+    /// Arrays and inline tables nested deeper than this are refused rather than recursed
+    /// into: a hostile file cannot exhaust the stack (gearbox's files nest three deep).
+    public static let maximumNesting = 64
+    /// Parts of one dotted key or table name (`a.b.c` has three).
+    public static let maximumKeyParts = 16
+
     private let chars: [Character]
     private var index = 0
     private var line = 1
@@ -65,37 +71,55 @@ public struct TOMLParser {
 
     private enum PathElement { case key(String), arrayElement(String, Int) }
 
+    /// What a name holds in a table, without holding on to it: a live reference would make
+    /// the next change copy the whole table (quadratic time on a long file).
+    private enum Slot { case absent, table, arrayOfTables(count: Int), other(String) }
+
+    private static func slot(_ name: String, at path: [PathElement], in root: TOMLTable) -> Slot {
+        guard let node = table(at: path, in: root)?[name] else { return .absent }
+        switch node.value {
+        case .table: return .table
+        case .array(let items):
+            guard let last = items.last, case .table = last.value else { return .other(node.typeName) }
+            return .arrayOfTables(count: items.count)
+        default: return .other(node.typeName)
+        }
+    }
+
     /// Creates (or finds) the table named by a header and returns the path to it.
     private func open(path: [String], isArray: Bool, line: Int, in root: inout TOMLTable) throws(SyntaxError) -> [PathElement] {
         var elements: [PathElement] = []
         for (i, name) in path.enumerated() {
             let last = i == path.count - 1
-            let existing = Self.table(at: elements, in: root)?[name]
+            let found = Self.slot(name, at: elements, in: root)
             if last && isArray {
-                var array: [TOMLNode] = []
-                if let existing {
-                    guard case .array(let items) = existing.value, items.allSatisfy({ if case .table = $0.value { true } else { false } }) else {
-                        throw SyntaxError(line: line, message: "\"\(name)\" is already defined as a \(existing.typeName)")
+                let fresh = TOMLNode(value: .table(TOMLTable(line: line)), line: line)
+                switch found {
+                case .absent:
+                    try Self.modify(at: elements[...], in: &root, line: line) { $0.set(name, TOMLNode(value: .array([fresh]), line: line)) }
+                    elements.append(.arrayElement(name, 0))
+                case .arrayOfTables(let count):
+                    try Self.modify(at: elements[...], in: &root, line: line) { table in
+                        _ = table.updateNode(name) { node in
+                            guard case .array(var items) = node.value else { return }
+                            node.value = .bool(false)
+                            items.append(fresh)
+                            node.value = .array(items)
+                        }
                     }
-                    array = items
-                }
-                array.append(TOMLNode(value: .table(TOMLTable(line: line)), line: line))
-                try Self.modify(at: elements, in: &root, line: line) { $0.set(name, TOMLNode(value: .array(array), line: existing?.line ?? line)) }
-                elements.append(.arrayElement(name, array.count - 1))
-            } else if let existing {
-                switch existing.value {
-                case .table: elements.append(.key(name))
-                case .array(let items) where !items.isEmpty:
-                    guard case .table = items.last!.value else {
-                        throw SyntaxError(line: line, message: "\"\(name)\" is an array, not a table")
-                    }
-                    elements.append(.arrayElement(name, items.count - 1))
-                default:
-                    throw SyntaxError(line: line, message: "\"\(name)\" is already defined as a \(existing.typeName)")
+                    elements.append(.arrayElement(name, count))
+                case .table: throw SyntaxError(line: line, message: "\"\(name)\" is already defined as a table")
+                case .other(let type): throw SyntaxError(line: line, message: "\"\(name)\" is already defined as a \(type)")
                 }
             } else {
-                try Self.modify(at: elements, in: &root, line: line) { $0.set(name, TOMLNode(value: .table(TOMLTable(line: line)), line: line)) }
-                elements.append(.key(name))
+                switch found {
+                case .table: elements.append(.key(name))
+                case .arrayOfTables(let count): elements.append(.arrayElement(name, count - 1))
+                case .absent:
+                    try Self.modify(at: elements[...], in: &root, line: line) { $0.set(name, TOMLNode(value: .table(TOMLTable(line: line)), line: line)) }
+                    elements.append(.key(name))
+                case .other(let type): throw SyntaxError(line: line, message: "\"\(name)\" is already defined as a \(type)")
+                }
             }
         }
         return elements
@@ -104,21 +128,21 @@ public struct TOMLParser {
     private func assign(_ node: TOMLNode, at path: [String], under base: [PathElement], in root: inout TOMLTable, line: Int) throws(SyntaxError) {
         var elements = base
         for name in path.dropLast() {
-            let existing = Self.table(at: elements, in: root)?[name]
-            if let existing {
-                guard case .table = existing.value else {
-                    throw SyntaxError(line: line, message: "\"\(name)\" is already defined as a \(existing.typeName)")
-                }
-            } else {
-                try Self.modify(at: elements, in: &root, line: line) { $0.set(name, TOMLNode(value: .table(TOMLTable(line: line)), line: line)) }
+            switch Self.slot(name, at: elements, in: root) {
+            case .table: break
+            case .absent:
+                try Self.modify(at: elements[...], in: &root, line: line) { $0.set(name, TOMLNode(value: .table(TOMLTable(line: line)), line: line)) }
+            case .arrayOfTables: throw SyntaxError(line: line, message: "\"\(name)\" is already defined as an array of tables")
+            case .other(let type): throw SyntaxError(line: line, message: "\"\(name)\" is already defined as a \(type)")
             }
             elements.append(.key(name))
         }
         let name = path.last!
-        if Self.table(at: elements, in: root)?[name] != nil {
+        if case .absent = Self.slot(name, at: elements, in: root) {
+            try Self.modify(at: elements[...], in: &root, line: line) { $0.set(name, node) }
+        } else {
             throw SyntaxError(line: line, message: "key \"\(path.joined(separator: "."))\" is defined twice")
         }
-        try Self.modify(at: elements, in: &root, line: line) { $0.set(name, node) }
     }
 
     private static func table(at path: [PathElement], in root: TOMLTable) -> TOMLTable? {
@@ -129,30 +153,40 @@ public struct TOMLParser {
                 guard case .table(let t)? = table[name]?.value else { return nil }
                 table = t
             case .arrayElement(let name, let i):
-                guard case .array(let items)? = table[name]?.value, case .table(let t) = items[i].value else { return nil }
+                guard case .array(let items)? = table[name]?.value, items.indices.contains(i), case .table(let t) = items[i].value else { return nil }
                 table = t
             }
         }
         return table
     }
 
-    private static func modify(at path: [PathElement], in table: inout TOMLTable, line: Int, _ body: (inout TOMLTable) -> Void) throws(SyntaxError) {
-        guard let first = path.first else { body(&table); return }
-        let rest = Array(path.dropFirst())
+    /// Applies `body` to the table at `path`, changing every table on the way in place.
+    private static func modify(at path: ArraySlice<PathElement>, in table: inout TOMLTable, line: Int,
+                               _ body: (inout TOMLTable) throws(SyntaxError) -> Void) throws(SyntaxError) {
+        guard let first = path.first else { try body(&table); return }
+        let rest = path.dropFirst()
+        let found: Bool
         switch first {
         case .key(let name):
-            guard let node = table[name], case .table(var inner) = node.value else {
-                throw SyntaxError(line: line, message: "\"\(name)\" is not a table")
+            found = try table.updateNode(name) { (node: inout TOMLNode) throws(SyntaxError) in
+                guard case .table(var inner) = node.value else { throw SyntaxError(line: line, message: "\"\(name)\" is not a table") }
+                node.value = .bool(false) // let go of the node's copy, so `inner` changes in place
+                try modify(at: rest, in: &inner, line: line, body)
+                node.value = .table(inner)
             }
-            try modify(at: rest, in: &inner, line: line, body)
-            table.set(name, TOMLNode(value: .table(inner), line: node.line))
+            if !found { throw SyntaxError(line: line, message: "\"\(name)\" is not a table") }
         case .arrayElement(let name, let i):
-            guard let node = table[name], case .array(var items) = node.value, case .table(var inner) = items[i].value else {
-                throw SyntaxError(line: line, message: "\"\(name)\" is not an array of tables")
+            found = try table.updateNode(name) { (node: inout TOMLNode) throws(SyntaxError) in
+                guard case .array(var items) = node.value, items.indices.contains(i), case .table(var inner) = items[i].value else {
+                    throw SyntaxError(line: line, message: "\"\(name)\" is not an array of tables")
+                }
+                node.value = .bool(false)
+                items[i].value = .bool(false)
+                try modify(at: rest, in: &inner, line: line, body)
+                items[i].value = .table(inner)
+                node.value = .array(items)
             }
-            try modify(at: rest, in: &inner, line: line, body)
-            items[i] = TOMLNode(value: .table(inner), line: items[i].line)
-            table.set(name, TOMLNode(value: .array(items), line: node.line))
+            if !found { throw SyntaxError(line: line, message: "\"\(name)\" is not an array of tables") }
         }
     }
 
@@ -177,11 +211,16 @@ public struct TOMLParser {
                 parts.append(name)
             }
             skipSpaces()
+            guard parts.count <= Self.maximumKeyParts else { throw fail("a key has more than \(Self.maximumKeyParts) dotted parts") }
         } while consume(".")
         return parts
     }
 
-    private mutating func value() throws(SyntaxError) -> TOMLNode {
+    /// A value at `depth` arrays or inline tables deep (0 for the right-hand side of a key).
+    private mutating func value(depth: Int = 0) throws(SyntaxError) -> TOMLNode {
+        guard depth < Self.maximumNesting else {
+            throw fail("arrays and inline tables nested deeper than \(Self.maximumNesting) levels")
+        }
         let startLine = line
         guard let c = peek() else { throw fail("expected a value") }
         let value: TOMLNode.Value
@@ -192,20 +231,20 @@ public struct TOMLParser {
         case "'":
             if peek(1) == "'" && peek(2) == "'" { throw fail("multi-line strings are not supported") }
             value = .string(try literalString())
-        case "[": value = .array(try array())
-        case "{": value = .table(try inlineTable())
+        case "[": value = .array(try array(depth: depth))
+        case "{": value = .table(try inlineTable(depth: depth))
         default: value = try scalar()
         }
         return TOMLNode(value: value, line: startLine)
     }
 
-    private mutating func array() throws(SyntaxError) -> [TOMLNode] {
+    private mutating func array(depth: Int) throws(SyntaxError) -> [TOMLNode] {
         advance() // [
         var items: [TOMLNode] = []
         while true {
             skipWhitespaceCommentsAndNewlines()
             if consume("]") { return items }
-            items.append(try value())
+            items.append(try value(depth: depth + 1))
             skipWhitespaceCommentsAndNewlines()
             if consume(",") { continue }
             guard consume("]") else { throw fail("expected ',' or ']' in array") }
@@ -213,7 +252,7 @@ public struct TOMLParser {
         }
     }
 
-    private mutating func inlineTable() throws(SyntaxError) -> TOMLTable {
+    private mutating func inlineTable(depth: Int) throws(SyntaxError) -> TOMLTable {
         var table = TOMLTable(line: line)
         advance() // {
         skipSpaces()
@@ -224,7 +263,7 @@ public struct TOMLParser {
             let path = try key()
             guard consume("=") else { throw fail("expected '=' in inline table") }
             skipSpaces()
-            let node = try value()
+            let node = try value(depth: depth + 1)
             guard path.count == 1 else { throw fail("dotted keys are not supported in inline tables") }
             if table[path[0]] != nil { throw SyntaxError(line: keyLine, message: "key \"\(path[0])\" is defined twice") }
             table.set(path[0], node)

@@ -52,6 +52,13 @@ struct TableReader {
         }
     }
 
+    /// A number within `range`; outside it, an error naming the range and its unit.
+    mutating func double(_ key: String, in range: InputRange) throws(ConfigError) -> Double? {
+        guard let x = try double(key) else { return nil }
+        if let refusal = range.refusal(x) { throw error(key, refusal) }
+        return x
+    }
+
     mutating func bool(_ key: String) throws(ConfigError) -> Bool? {
         guard let node = node(key) else { return nil }
         guard case .bool(let b) = node.value else { throw typeError(key, "true or false", node) }
@@ -70,9 +77,13 @@ struct TableReader {
         return a
     }
 
-    /// An array of tables (`[[queue]]`), each as a reader named `key[i]` (1-based, as people count).
-    mutating func tables(_ key: String) throws(ConfigError) -> [TableReader] {
+    /// An array of tables (`[[queue]]`), each as a reader named `key[i]` (1-based, as people
+    /// count); more than `limit` of them is an error at the first one too many.
+    mutating func tables(_ key: String, atMost limit: Int = .max) throws(ConfigError) -> [TableReader] {
         guard let items = try array(key) else { return [] }
+        guard items.count <= limit else {
+            throw ConfigError(file: file, line: items[limit].line, field: fieldName(key), message: "more than \(limit) [[\(key)]] tables; gearbox takes at most \(limit)")
+        }
         var readers: [TableReader] = []
         for (i, item) in items.enumerated() {
             guard case .table(let t) = item.value else {
@@ -85,7 +96,12 @@ struct TableReader {
 
     mutating func cpuList(_ key: String) throws(ConfigError) -> [Int]? {
         guard let text = try string(key) else {
-            if let node = source[key], case .integer(let cpu) = node.value, cpu >= 0 { return [cpu] }
+            if let node = source[key], case .integer(let cpu) = node.value, cpu >= 0 {
+                guard cpu <= InputLimits.maximumCPU else {
+                    throw self.error(key, "CPU \(cpu) is above \(InputLimits.maximumCPU), the highest CPU number")
+                }
+                return [cpu]
+            }
             return nil
         }
         do {

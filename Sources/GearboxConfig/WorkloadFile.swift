@@ -10,7 +10,7 @@ public enum WorkloadFile {
     /// Parses workload TOML; `file` names the source in errors.
     public static func parse(_ text: String, file: String, platform: Platform) throws(ConfigError) -> Workload {
         var root = try FileText.parseTOML(text, file: file)
-        var readers = try root.tables("queue")
+        var readers = try root.tables("queue", atMost: InputLimits.maximumQueues)
         try root.finish()
         guard !readers.isEmpty else {
             throw ConfigError(file: file, line: nil, field: "queue", message: "no [[queue]] given; a workload needs at least one")
@@ -34,9 +34,11 @@ enum QueueTable {
     static func parse(_ r: inout TableReader, platform: Platform, requireRate: Bool = true) throws(ConfigError) -> WorkQueue {
         let name = try r.require(r.string("name"), "name")
         guard !name.isEmpty else { throw r.error("name", "must not be empty") }
-        let rate = try requireRate ? r.require(r.double("arrival_rate"), "arrival_rate") : (r.double("arrival_rate") ?? 1)
-        let workMs = try requireRate ? r.require(r.double("mean_work_ms"), "mean_work_ms") : (r.double("mean_work_ms") ?? 1)
-        let scv = try r.double("scv") ?? 1
+        let rate = try requireRate ? r.require(r.double("arrival_rate", in: InputLimits.arrivalRate), "arrival_rate")
+            : (r.double("arrival_rate", in: InputLimits.arrivalRate) ?? 1)
+        let workMs = try requireRate ? r.require(r.double("mean_work_ms", in: InputLimits.workMilliseconds), "mean_work_ms")
+            : (r.double("mean_work_ms", in: InputLimits.workMilliseconds) ?? 1)
+        let scv = try r.double("scv", in: InputLimits.scv) ?? 1
         guard var latency = try r.table("latency") else {
             throw r.error(nil, "missing required field \"latency\" (e.g. latency = { mean_ms = 10 })")
         }
@@ -60,7 +62,7 @@ enum QueueTable {
             throw r.error(nil, found.isEmpty ? "give one of mean_ms, p95_ms, p99_ms" : "give only one of mean_ms, p95_ms, p99_ms")
         }
         let (kind, ms) = found[0]
-        guard ms > 0 else { throw r.error("\(kind.rawValue)_ms", "must be > 0, got \(ms)") }
+        if let refusal = InputLimits.targetMilliseconds.refusal(ms) { throw r.error("\(kind.rawValue)_ms", refusal) }
         return LatencyTarget(kind: kind, seconds: ms / 1000)
     }
 
@@ -87,9 +89,11 @@ enum QueueValidation {
     /// The queue with defaults resolved (fork-join `parts` = its CPUs), or the first problem.
     static func validated(_ queue: WorkQueue, platform: Platform, fail: (String, String) -> ConfigError) throws(ConfigError) -> WorkQueue {
         var queue = queue
-        guard queue.arrivalRate > 0 else { throw fail("arrival_rate", "must be > 0, got \(queue.arrivalRate)") }
-        guard queue.meanWork > 0 else { throw fail("mean_work_ms", "must be > 0, got \(queue.meanWork * 1000)") }
-        guard queue.scv > 0 else { throw fail("scv", "must be > 0, got \(queue.scv)") }
+        // Every source of queues (files, --queue) comes through here: the ranges hold for all.
+        if let refusal = InputLimits.arrivalRate.refusal(queue.arrivalRate) { throw fail("arrival_rate", refusal) }
+        if let refusal = InputLimits.workMilliseconds.refusal(queue.meanWork * 1000) { throw fail("mean_work_ms", refusal) }
+        if let refusal = InputLimits.scv.refusal(queue.scv) { throw fail("scv", refusal) }
+        if let refusal = InputLimits.targetMilliseconds.refusal(queue.target.milliseconds) { throw fail("latency", refusal) }
         let known = Set(platform.cpus)
         if let cpus = queue.cpus {
             guard !cpus.isEmpty else { throw fail("cpus", "must name at least one CPU") }
@@ -134,15 +138,15 @@ enum QueueValidation {
         }
     }
 
+    /// `x` to three decimals for a message; never traps, whatever `x` is.
+    static func format(_ x: Double) -> String {
+        abs(x) < 1e12 ? InputLimits.text((x * 1000).rounded() / 1000) : InputLimits.text(x)
+    }
+
     static func checkUniqueNames(_ queues: [WorkQueue], file: String) throws(ConfigError) {
         var seen = Set<String>()
         for (i, q) in queues.enumerated() where !seen.insert(q.name).inserted {
             throw ConfigError(file: file, line: nil, field: "queue[\(i + 1)].name", message: "two queues are named \"\(q.name)\"")
         }
-    }
-
-    static func format(_ x: Double) -> String {
-        let rounded = (x * 1000).rounded() / 1000
-        return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
     }
 }

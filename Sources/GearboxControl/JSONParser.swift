@@ -63,13 +63,15 @@ public struct JSONParser {
     private mutating func object(depth: Int) throws(Failure) -> JSONValue {
         index += 1
         var fields: [(String, JSONValue)] = []
+        // A set, not a search of `fields`: a 64 KB object of short keys stays linear.
+        var names = Set<String>()
         skipWhitespace()
         if current == UInt8(ascii: "}") { index += 1; return .object(fields) }
         while true {
             skipWhitespace()
             guard current == UInt8(ascii: "\"") else { throw failure("expected a field name in quotes") }
             let key = try string()
-            if fields.contains(where: { $0.0 == key }) { throw failure("field \"\(key)\" appears twice") }
+            guard names.insert(key).inserted else { throw failure("field \"\(key)\" appears twice") }
             skipWhitespace()
             guard current == UInt8(ascii: ":") else { throw failure("expected ':' after \"\(key)\"") }
             index += 1

@@ -82,6 +82,9 @@ enum OverrideDecoding {
                 throw ControlFailure(.malformed, "field \"frequency_khz\" must be a whole number of kHz, got \(f.doubleValue.map { "\($0)" } ?? f.typeName)")
             }
             guard khz > 0 else { throw ControlFailure(.invalid, "field \"frequency_khz\" must be positive, got \(khz)") }
+            if let refusal = InputLimits.frequencyKilohertz.refusal(Double(khz)) {
+                throw ControlFailure(.invalid, "field \"frequency_khz\" \(refusal)\(InputLimits.megahertzHint(kilohertz: Double(khz)))")
+            }
             return .frequency(Kilohertz(khz))
         case "mode":
             let m = value["mode"]!
@@ -115,6 +118,9 @@ enum OverrideDecoding {
             throw ControlFailure(.malformed, "field \"target.\(key)\" must be a number of milliseconds, got \(inner.typeName)")
         }
         guard ms > 0, ms.isFinite else { throw ControlFailure(.invalid, "field \"target.\(key)\" must be positive, got \(ms)") }
+        if let refusal = InputLimits.targetMilliseconds.refusal(ms) {
+            throw ControlFailure(.invalid, "field \"target.\(key)\" \(refusal)")
+        }
         return LatencyTarget(kind: kind, seconds: ms / 1000)
     }
 }

@@ -137,3 +137,45 @@ public enum GovernorPolicy: Hashable, Sendable {
         self = p
     }
 }
+
+/// How large a run may be. A mistyped rate or duration would otherwise run for days with
+/// nothing to show; beyond these a run is refused before it starts (gearboxctl says why).
+/// The debug simulator serves about 1.5 million requests a second of wall time.
+public enum SimulationLimits {
+    /// The measured duration and the warm-up, each: up to 100,000 simulated seconds.
+    public static let seconds = InputRange(0, 100_000, unit: "s")
+    /// Requests (subtasks of fork-join ones counted each) a run may expect to serve.
+    public static let maximumRequests = 100_000_000.0
+}
+
+extension SimulationConfiguration {
+    /// Requests a run is expected to serve over warm-up and duration: each Poisson queue's
+    /// rate × time, each traced queue's rows, times the subtasks per request.
+    public func expectedRequests(workload: Workload, traces: [String: ArrivalTrace]) -> Double {
+        workload.queues.reduce(0) { total, queue in
+            let arrivals = traces[queue.name].map { Double($0.arrivals.count) } ?? queue.arrivalRate * endTime
+            return total + arrivals * Double(max(1, queue.dispatch.parts))
+        }
+    }
+
+    /// Refuses a duration or warm-up out of `SimulationLimits.seconds`, and a run expected to
+    /// serve more than `SimulationLimits.maximumRequests` requests. Checks only sizes: the
+    /// inputs themselves are `Simulator.validate()`'s.
+    public func checkSize(workload: Workload, traces: [String: ArrivalTrace]) throws(SimulationInputError) {
+        if duration <= 0 {
+            throw SimulationInputError(field: "duration", message: "must be a positive number of seconds, got \(InputLimits.text(duration))")
+        }
+        if let refusal = SimulationLimits.seconds.refusal(duration) {
+            throw SimulationInputError(field: "duration", message: refusal)
+        }
+        if let refusal = SimulationLimits.seconds.refusal(warmUp) {
+            throw SimulationInputError(field: "warm-up", message: refusal)
+        }
+        let requests = expectedRequests(workload: workload, traces: traces)
+        guard requests <= SimulationLimits.maximumRequests else {
+            throw SimulationInputError(
+                field: "duration",
+                message: "the run would serve about \(InputLimits.text(requests.rounded())) requests, more than the \(InputLimits.text(SimulationLimits.maximumRequests)) a run may; shorten --duration or --warm-up, or lower the rates")
+        }
+    }
+}

@@ -16,16 +16,18 @@ struct CompareTable {
     static func milliseconds(_ seconds: Double) -> String {
         guard seconds.isFinite else { return "-" }
         let ms = seconds * 1000
-        return ms >= 1000 ? String(Int(ms.rounded())) : format(ms, digits: ms >= 100 ? 1 : 2)
+        return format(ms, digits: ms >= 1000 ? 0 : (ms >= 100 ? 1 : 2))
     }
 
     /// `x` with `digits` decimals (no Foundation formatting: the output must not depend on
-    /// the locale).
+    /// the locale). Beyond 10^15 (after scaling) decimals are noise and would overflow `Int`:
+    /// such a value prints as Swift prints it (`1e+20`).
     static func format(_ x: Double, digits: Int) -> String {
         guard x.isFinite else { return "-" }
         var scale = 1.0
         for _ in 0..<digits { scale *= 10 }
         let scaled = (abs(x) * scale).rounded()
+        guard scaled < 1e15 else { return String(x) }
         let whole = Int(scaled / scale)
         var fraction = String(Int(scaled - Double(whole) * scale))
         while fraction.count < digits { fraction = "0" + fraction }

@@ -29,7 +29,9 @@ struct OverrideCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Apply to these CPUs (cpulist, e.g. 0-3,8) and so to their domains.", valueName: "list"))
     var cpus: String?
 
-    @Option(help: ArgumentHelp("Pin to this frequency (the nearest operating point at or above it).", valueName: "MHz"))
+    // `.unconditional` on the numbers: a negative one is read and refused as such, not
+    // reported as a missing value.
+    @Option(parsing: .unconditional, help: ArgumentHelp("Pin to this frequency (the nearest operating point at or above it).", valueName: "MHz"))
     var frequencyMhz: Double?
 
     @Option(help: ArgumentHelp("performance (top speed), powersave (lowest) or auto (back to the planner).", valueName: "mode"))
@@ -38,13 +40,13 @@ struct OverrideCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Change this queue's latency target (with --mean-ms, --p95-ms or --p99-ms).", valueName: "name"))
     var queue: String?
 
-    @Option(help: ArgumentHelp("New target on the mean response time.", valueName: "ms"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("New target on the mean response time.", valueName: "ms"))
     var meanMs: Double?
 
-    @Option(help: ArgumentHelp("New target on the 95th percentile.", valueName: "ms"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("New target on the 95th percentile.", valueName: "ms"))
     var p95Ms: Double?
 
-    @Option(help: ArgumentHelp("New target on the 99th percentile.", valueName: "ms"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("New target on the 99th percentile.", valueName: "ms"))
     var p99Ms: Double?
 
     @Option(help: ArgumentHelp("How long it lasts: 90, 90s, 5m, 2h, 1d (seconds without a unit). Without it, until resume.", valueName: "time"))
@@ -88,13 +90,14 @@ struct OverrideCommand: ParsableCommand {
             guard targets.count == 1, let (kind, ms) = targets.first else {
                 throw ValidationError("--queue needs exactly one of --mean-ms, --p95-ms or --p99-ms")
             }
-            guard ms > 0, ms.isFinite else { throw ValidationError("--\(kind.rawValue)-ms must be positive") }
+            if let refusal = InputLimits.targetMilliseconds.refusal(ms) { throw ValidationError("--\(kind.rawValue)-ms \(refusal)") }
             action = .latencyTarget(queue: queue, target: LatencyTarget(kind: kind, seconds: ms / 1000))
         } else {
             guard targets.isEmpty else { throw ValidationError("--mean-ms, --p95-ms and --p99-ms go with --queue") }
             guard !scopes.isEmpty else { throw ValidationError("say what to override: --host, --domain NAME or --cpus LIST") }
             if let mhz = frequencyMhz {
-                guard mhz > 0, mhz.isFinite, mhz < 1e6 else { throw ValidationError("--frequency-mhz must be a positive number of MHz") }
+                let megahertz = InputRange(InputLimits.frequencyKilohertz.lowest / 1000, InputLimits.frequencyKilohertz.highest / 1000, unit: "MHz")
+                if let refusal = megahertz.refusal(mhz) { throw ValidationError("--frequency-mhz \(refusal)") }
                 action = .frequency(Kilohertz(Int((mhz * 1000).rounded())))
             } else {
                 guard let mode = mode.flatMap(OverrideRequest.Mode.init(rawValue:)) else {

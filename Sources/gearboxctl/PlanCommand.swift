@@ -41,7 +41,7 @@ struct PlanInputOptions: ParsableArguments {
         valueName: "spec"))
     var queues: [String] = []
 
-    @Option(help: ArgumentHelp("Highest utilisation the plan may give any CPU.", valueName: "rho"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Highest utilisation the plan may give any CPU.", valueName: "rho"))
     var maxUtilization: Double = 0.95
 
     func validate() throws {
@@ -67,10 +67,17 @@ struct PlanInputOptions: ParsableArguments {
             if let path = workload {
                 return (platform, try WorkloadFile.load(path: path, platform: platform))
             }
+            guard queues.count <= InputLimits.maximumQueues else {
+                throw ConfigFailure(message: "--queue: \(queues.count) queues; gearbox takes at most \(InputLimits.maximumQueues)")
+            }
             var parsed: [WorkQueue] = []
-            for spec in queues { parsed.append(try QueueSpec.parse(spec, platform: platform)) }
-            if let dup = Set(parsed.map(\.name)).first(where: { n in parsed.filter { $0.name == n }.count > 1 }) {
-                throw ConfigFailure(message: "--queue: two queues are named \"\(dup)\"")
+            var names = Set<String>()
+            for spec in queues {
+                let queue = try QueueSpec.parse(spec, platform: platform)
+                guard names.insert(queue.name).inserted else {
+                    throw ConfigFailure(message: "--queue: two queues are named \"\(queue.name)\"")
+                }
+                parsed.append(queue)
             }
             return (platform, Workload(queues: parsed))
         } catch let error as ConfigError {

@@ -29,11 +29,13 @@ enum PlanReport {
         return lines.joined(separator: "\n")
     }
 
-    /// `x` with `digits` decimals, no Foundation formatting.
+    /// `x` with `digits` decimals, no Foundation formatting. Beyond 10^15 (after scaling)
+    /// decimals are noise and would overflow `Int`: such a value prints as Swift prints it.
     static func fixed(_ x: Double, _ digits: Int) -> String {
         guard x.isFinite else { return x > 0 ? "inf" : "-" }
         var scale = 1.0
         for _ in 0..<digits { scale *= 10 }
+        guard abs(x) * scale < 1e15 else { return String(x) }
         let r = (x * scale).rounded() / scale
         var s = String(format: r, digits: digits)
         if s == "-0" { s = "0" }

@@ -147,7 +147,7 @@ struct SVGEnergyLatencyChart {
     }
 
     private func tickLabel(_ ms: Double) -> String {
-        ms >= 1 ? String(Int(ms.rounded())) : CompareTable.format(ms, digits: ms >= 0.1 ? 1 : 2)
+        CompareTable.format(ms, digits: ms >= 1 ? 0 : (ms >= 0.1 ? 1 : 2))
     }
 
     /// The smallest of 1, 2, 2.5, 5 × 10^k at or above `x`.

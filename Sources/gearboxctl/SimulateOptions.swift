@@ -12,10 +12,12 @@ struct SimulateOptions: ParsableArguments {
     @Option(help: "Workload file (TOML).")
     var workload: String
 
-    @Option(help: "Measured simulated seconds, after the warm-up.")
+    // `.unconditional`: `--duration -5` is read as the value -5 and refused with a clear
+    // message, rather than taken for an option and reported as a missing value.
+    @Option(parsing: .unconditional, help: "Measured simulated seconds, after the warm-up (at most 100000).")
     var duration: Double = 60
 
-    @Option(name: .customLong("warm-up"), help: "Simulated seconds discarded first.")
+    @Option(name: .customLong("warm-up"), parsing: .unconditional, help: "Simulated seconds discarded first (at most 100000).")
     var warmUp: Double = 10
 
     @Option(help: "Seed of the random streams (arrivals, work, routing, speeds).")
@@ -30,14 +32,17 @@ struct SimulateOptions: ParsableArguments {
     @Option(name: .customLong("baseline-split"), help: "How the baselines dispatch: plan (the oracle's split, so only frequencies differ) or capacity (in proportion to CPU capacity).")
     var baselineSplit: String = BaselineDispatch.plannedSplit.rawValue
 
-    @Option(name: .customLong("target-headroom"), help: "gearbox plans for targets this fraction shorter (0 to 0.5).")
+    @Option(name: .customLong("target-headroom"), parsing: .unconditional, help: "gearbox plans for targets this fraction shorter (0 to 0.5).")
     var targetHeadroom: Double = 0.03
 
-    @Option(name: .customLong("progress-after"), help: ArgumentHelp("Seconds of wall time before progress shows on stderr.", visibility: .hidden))
+    @Option(name: .customLong("progress-after"), parsing: .unconditional, help: ArgumentHelp("Seconds of wall time before progress shows on stderr.", visibility: .hidden))
     var progressAfter: Double = 2
 
     @Option(help: "CSV of recorded arrivals (columns time_s, work_ms, optional queue) replayed instead of Poisson ones.")
     var trace: String?
+
+    /// Longest --trace file read: 1 GiB, some 50 million rows.
+    static let maximumTraceBytes = 1 << 30
 
     /// The simulator these options describe, or a one-line error naming file and field.
     func simulator() throws(SimulateInputError) -> Simulator {
@@ -69,9 +74,17 @@ struct SimulateOptions: ParsableArguments {
             throw SimulateInputError("--target-headroom: \(targetHeadroom) is not between 0 and 0.5")
         }
         configuration.gearbox.targetHeadroom = targetHeadroom
+        guard progressAfter.isFinite, progressAfter >= 0, progressAfter <= 86_400 else {
+            throw SimulateInputError("--progress-after: \(progressAfter) is not between 0 and 86400 s")
+        }
+        let traces = try traces(for: workloadModel)
+        do {
+            try configuration.checkSize(workload: workloadModel, traces: traces)
+        } catch {
+            throw SimulateInputError("--\(error.field): \(error.message)")
+        }
         let simulator = Simulator(
-            platform: platformModel, workload: workloadModel, configuration: configuration,
-            traces: try traces(for: workloadModel))
+            platform: platformModel, workload: workloadModel, configuration: configuration, traces: traces)
         do {
             try simulator.validate()
         } catch {
@@ -83,9 +96,8 @@ struct SimulateOptions: ParsableArguments {
 
     private func traces(for workload: Workload) throws(SimulateInputError) -> [String: ArrivalTrace] {
         guard let trace else { return [:] }
-        guard let text = try? String(contentsOfFile: trace, encoding: .utf8) else {
-            throw SimulateInputError("\(trace): cannot read the file")
-        }
+        let text: String
+        do { text = try FileText.read(trace, maximumBytes: Self.maximumTraceBytes) } catch { throw SimulateInputError(error.description) }
         let parsed: [String: ArrivalTrace]
         do { parsed = try ArrivalTrace.parse(csv: text) } catch { throw SimulateInputError("\(trace):\(error.line): \(error.field.map { "\($0): " } ?? "")\(error.message)") }
         var byQueue: [String: ArrivalTrace] = [:]

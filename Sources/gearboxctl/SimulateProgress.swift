@@ -10,12 +10,13 @@ final class SimulateProgress {
 
     init(label: String, after seconds: Double = 2) {
         self.label = label
-        self.delay = .milliseconds(Int64(max(0, seconds) * 1000))
+        // The option is checked (0 to a day) before a run; clamp anyway, since Int64(Double) traps.
+        self.delay = .milliseconds(Int64((seconds.isFinite ? min(max(0, seconds), 86_400) : 0) * 1000))
     }
 
     func update(_ fraction: Double) {
         guard ContinuousClock.now - start >= delay else { return }
-        let percent = Int(fraction * 100)
+        let percent = fraction.isFinite ? Int(min(max(fraction, 0), 1) * 100) : 0
         guard percent != lastPercent else { return }
         lastPercent = percent
         shown = true
