@@ -39,7 +39,7 @@ public struct TraceError: Error, Hashable, Sendable, CustomStringConvertible {
 extension ArrivalTrace {
     /// Latest arrival time a trace may give: the longest run (warm-up and duration at their
     /// limits). A larger time is most likely an absolute timestamp, not seconds from the start.
-    public static let times = InputRange(0, 2 * SimulationLimits.seconds.highest, unit: "s")
+    public static let times = InputRange(0, SimulationLimits.warmUp.highest + SimulationLimits.duration.highest, unit: "s")
     /// Work of one recorded request, in ms at reference speed (0 allowed: a no-op request).
     public static let workMilliseconds = InputRange(0, InputLimits.workMilliseconds.highest, unit: "ms")
 

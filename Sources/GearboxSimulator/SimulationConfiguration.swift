@@ -142,8 +142,10 @@ public enum GovernorPolicy: Hashable, Sendable {
 /// nothing to show; beyond these a run is refused before it starts (gearboxctl says why).
 /// The debug simulator serves about 1.5 million requests a second of wall time.
 public enum SimulationLimits {
-    /// The measured duration and the warm-up, each: up to 100,000 simulated seconds.
-    public static let seconds = InputRange(0, 100_000, unit: "s")
+    /// The measured duration: a millisecond to 100,000 simulated seconds (27.8 hours).
+    public static let duration = InputRange(0.001, 100_000, unit: "s")
+    /// The warm-up: none to 100,000 simulated seconds.
+    public static let warmUp = InputRange(0, 100_000, unit: "s")
     /// Requests (subtasks of fork-join ones counted each) a run may expect to serve.
     public static let maximumRequests = 100_000_000.0
 }
@@ -158,17 +160,14 @@ extension SimulationConfiguration {
         }
     }
 
-    /// Refuses a duration or warm-up out of `SimulationLimits.seconds`, and a run expected to
+    /// Refuses a duration or warm-up out of its `SimulationLimits` range, and a run expected to
     /// serve more than `SimulationLimits.maximumRequests` requests. Checks only sizes: the
     /// inputs themselves are `Simulator.validate()`'s.
     public func checkSize(workload: Workload, traces: [String: ArrivalTrace]) throws(SimulationInputError) {
-        if duration <= 0 {
-            throw SimulationInputError(field: "duration", message: "must be a positive number of seconds, got \(InputLimits.text(duration))")
-        }
-        if let refusal = SimulationLimits.seconds.refusal(duration) {
+        if let refusal = SimulationLimits.duration.refusal(duration) {
             throw SimulationInputError(field: "duration", message: refusal)
         }
-        if let refusal = SimulationLimits.seconds.refusal(warmUp) {
+        if let refusal = SimulationLimits.warmUp.refusal(warmUp) {
             throw SimulationInputError(field: "warm-up", message: refusal)
         }
         let requests = expectedRequests(workload: workload, traces: traces)

@@ -22,7 +22,9 @@ struct Gearboxctl: ParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {
-                FileHandle.standardError.write(Data("gearboxctl: \(fullMessage(for: error))\n".utf8))
+                // One line, as every other bad input: the usage text is one --help away.
+                let message = Self.message(for: error).split(whereSeparator: \.isNewline).joined(separator: "; ")
+                FileHandle.standardError.write(Data("gearboxctl: \(message) (see --help)\n".utf8))
                 Foundation.exit(2)
             }
             exit(withError: error)
