@@ -26,8 +26,15 @@ enum SysfsTree {
         for directory in [""] + directories where mkdir("\(root)/\(directory)", 0o755) != 0 && errno != EEXIST {
             fatalError("cannot make \(root)/\(directory): errno \(errno)")
         }
+        atexit { SysfsTree.remove() }
         return root
     }()
+
+    /// Removes the tree (libFuzzer leaves through `exit`, so this runs at the end of a run).
+    static func remove() {
+        for file in valueFiles { unlink("\(root)/\(file)") }
+        for directory in directories.reversed() + [""] { rmdir("\(root)/\(directory)") }
+    }
 
     /// Writes `pieces[i]` to `valueFiles[i]`, removing the files beyond the pieces.
     static func write(_ pieces: [UnsafeBufferPointer<UInt8>]) {
