@@ -9,6 +9,8 @@
 //   - a write replaces the whole value (the file is truncated when the store succeeds, not
 //     at open, so a refused store leaves the old value), and reads back with the trailing
 //     newline the kernel's show methods print;
+//   - a write through a descriptor whose attribute has gone since it was opened fails with
+//     ENODEV, as kernfs does for a removed node;
 //   - opening an attribute without write permission bits for writing fails with EACCES,
 //     even for root (kernfs_fop_open checks the mode, not capabilities);
 //   - scaling_setspeed reads "<unsupported>" while the governor is not userspace (the
@@ -161,6 +163,14 @@ ssize_t write(int fd, const void *buf, size_t n) {
     int failure = injected_failure(path);
     if (failure) {
         errno = failure;
+        return -1;
+    }
+    // A descriptor kept open on an attribute that has since gone (its policy removed, its
+    // CPU's cpufreq link taken away with the CPU) no longer reaches the kernel: kernfs
+    // deactivates the node (ENODEV), and an inactive policy refuses stores.
+    struct stat named, opened;
+    if (stat(path, &named) != 0 || fstat(fd, &opened) != 0 || named.st_ino != opened.st_ino || named.st_dev != opened.st_dev) {
+        errno = ENODEV;
         return -1;
     }
     // The new value goes over the old one, then the file is cut to its length: a process

@@ -24,7 +24,7 @@ public actor LinuxHost {
         dryRun: Bool, configuration: PlanApplier.Configuration = .init(), platformFile: Platform? = nil,
         discovery: HostDiscovery = HostDiscovery(), sampler: KernelSampler = KernelSampler(), logger: Logger
     ) throws(DiscoveryError) {
-        let writer: any CPUFrequencyWriter = dryRun ? DryRunFrequencyWriter(logger: logger) : LibCPUFreq()
+        let writer: any CPUFrequencyWriter = dryRun ? DryRunFrequencyWriter(logger: logger) : KeptOpenFrequencyWriter(sysfs: discovery.sysfs)
         recovery = dryRun ? nil : PlanApplier.recoverUncleanStop(configuration: configuration, control: discovery.control,
                                                                  writer: writer, sysfs: discovery.sysfs, logger: logger)
         inventory = try discovery.inventory()

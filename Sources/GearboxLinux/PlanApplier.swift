@@ -203,6 +203,9 @@ public struct PlanApplier: Sendable {
     /// Logs the fault once; returns true when another CPU of the policy can take the writes.
     private mutating func recover(from error: CPUFreqError, lane i: Int) -> Bool {
         lanes[i].faulted = true
+        // Someone may have changed the governor behind the agent's back (setspeed then
+        // refuses): the next write checks it again and sets userspace if needed.
+        lanes[i].governorSet = false
         let lane = lanes[i]
         var metadata: Logger.Metadata = [
             "cpufreq.domain": "\(lane.name)", "cpu.id": "\(error.cpu)", "cpufreq.file": "\(error.file)",
