@@ -1,0 +1,197 @@
+import Foundation
+import GearboxCore
+import GearboxTestSupport
+import Testing
+
+/// The release build and the Debian package as an operator gets them: static binaries that
+/// run with the Swift toolchain hidden, and a package that installs, runs and purges cleanly.
+/// The package (a release build, minutes) is built once per test run, by scripts/package-deb.
+enum DebianPackage {
+    static let repositoryRoot = FixtureTree.repositoryRoot
+    /// The toolchain directory hidden from the binaries under test.
+    static let toolchain = "/opt/swift"
+    static let scratch = repositoryRoot.appendingPathComponent(".build/static")
+
+    /// Why the package cannot be built and installed here, or nil when it can.
+    static let unavailableReason: String? = {
+        if let reason = NamespaceRunner.unavailableReason { return reason }
+        for tool in ["/usr/bin/dpkg-deb", "/usr/bin/dpkg", "/usr/bin/readelf", "/usr/bin/python3"] where !FileManager.default.isExecutableFile(atPath: tool) {
+            return "\(tool) not installed: the package cannot be built (tests skipped)"
+        }
+        return nil
+    }()
+
+    struct Built: Sendable {
+        var deb: String
+        /// The static release binaries the package was made from.
+        var binaries: String
+    }
+
+    /// scripts/package-deb into a temporary directory, once.
+    static let built: Result<Built, BuildFailure> = {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("gearbox-deb-\(UUID().uuidString)").path
+        let started = ContinuousClock.now
+        var environment = ProcessInfo.processInfo.environment
+        environment["GEARBOX_STATIC_SCRATCH"] = scratch.path
+        let result = Command.run("/bin/bash", [repositoryRoot.appendingPathComponent("scripts/package-deb").path, output],
+                                 environment: environment)
+        print("scripts/package-deb (static release build included) took \(ContinuousClock.now - started)")
+        guard result.status == 0 else { return .failure(BuildFailure(message: "package-deb failed: \(result.stderr.suffix(3000))")) }
+        let deb = result.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        return .success(Built(deb: deb, binaries: scratch.appendingPathComponent("release").path))
+    }()
+
+    struct BuildFailure: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+
+    /// Runs `executable` in a private mount namespace with an empty tmpfs over the toolchain
+    /// directory and, when given, `cpuTree` on /sys/devices/system/cpu.
+    static func runHidingToolchain(_ executable: String, _ arguments: [String], cpuTree: URL? = nil) -> Command.Result {
+        var script = "if [ -d \(toolchain) ]; then mount -t tmpfs gearbox-hidden \(toolchain) || exit 97; fi\n"
+        if cpuTree != nil { script += "mount --bind \"$1\" /sys/devices/system/cpu || exit 98\n" }
+        script += "shift\nexec \"$@\"\n"
+        return Command.run("/usr/bin/unshare", ["-m", "--propagation", "private", "/bin/sh", "-c", script, "sh",
+                                                 cpuTree?.path ?? "-", executable] + arguments)
+    }
+}
+
+extension Trait where Self == ConditionTrait {
+    static var canBuildDebianPackage: Self {
+        .enabled(if: DebianPackage.unavailableReason == nil,
+                 Comment(rawValue: DebianPackage.unavailableReason ?? "dpkg and mount namespaces work"))
+    }
+}
+
+/// A child process run to its end, both outputs read as they come (a build writes a lot).
+enum Command {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        do { try process.run() } catch { return Result(status: -1, stdout: "", stderr: "\(executable): \(error)") }
+        let collected = NamespaceRunner.Collected()
+        let group = DispatchGroup()
+        for (pipe, isOut) in [(out, true), (err, false)] {
+            group.enter()
+            DispatchQueue.global().async {
+                collected.set(pipe.fileHandleForReading.readDataToEndOfFile(), stdout: isOut)
+                group.leave()
+            }
+        }
+        group.wait()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: collected.stdout, as: UTF8.self),
+                      stderr: String(decoding: collected.stderr, as: UTF8.self))
+    }
+}
+
+@Suite(.serialized, .canBuildDebianPackage) struct PackageTests {
+    static let serverPlatform = DebianPackage.repositoryRoot.appendingPathComponent("configs/examples/server-8cpu.toml").path
+    static let serverWorkload = DebianPackage.repositoryRoot.appendingPathComponent("configs/examples/server-8cpu-medium.toml").path
+
+    /// Libraries a binary may load: the C and C++ runtimes and the two system libraries gearbox
+    /// is built on, nothing of the Swift toolchain.
+    static let allowedLibraries = ["linux-vdso", "libc.so", "libm.so", "libstdc++.so", "libgcc_s.so", "ld-linux",
+                                   "libsystemd.so", "libcpufreq.so", "libcap.so", "liblzma.so", "libzstd.so",
+                                   "liblz4.so", "libgcrypt.so", "libgpg-error.so", "libdl.so", "libpthread.so", "librt.so"]
+
+    @Test func staticBinariesNeedNothingOfTheToolchain() throws {
+        let built = try DebianPackage.built.get()
+        for tool in ["gearboxd", "gearboxctl"] {
+            let path = built.binaries + "/" + tool
+            let dynamic = Command.run("/usr/bin/readelf", ["-d", path])
+            #expect(dynamic.status == 0)
+            #expect(!dynamic.stdout.contains("RUNPATH") && !dynamic.stdout.contains("RPATH"), "\(tool): \(dynamic.stdout)")
+            let ldd = Command.run("/usr/bin/ldd", [path])
+            #expect(!ldd.stdout.contains(DebianPackage.toolchain), "\(tool): \(ldd.stdout)")
+            let libraries = ldd.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            for library in libraries {
+                #expect(Self.allowedLibraries.contains { library.hasPrefix($0) }, "\(tool) loads \(library)")
+            }
+            print("ldd \(tool): \(libraries.map { $0.split(separator: " ").first ?? "" }.joined(separator: " "))")
+            let version = DebianPackage.runHidingToolchain(path, ["--version"])
+            #expect(version.status == 0 && version.stdout == GearboxVersion.string + "\n", "\(tool): \(version)")
+        }
+    }
+
+    @Test func packageInstallsRunsAndPurgesWithoutATrace() throws {
+        let built = try DebianPackage.built.get()
+        let status = Command.run("/usr/bin/dpkg-query", ["-W", "-f=${Status}", "gearbox"])
+        try #require(!status.stdout.contains("installed"),
+                     "gearbox is installed on this machine; the round trip would replace it (test not run)")
+        let started = ContinuousClock.now
+        defer {
+            _ = Command.run("/usr/bin/dpkg", ["--purge", "gearbox"])
+            print("package round trip (install, checks, purge) took \(ContinuousClock.now - started)")
+        }
+        let install = Command.run("/usr/bin/dpkg", ["-i", built.deb])
+        try #require(install.status == 0, "dpkg -i: \(install.stderr)")
+        let listed = Command.run("/usr/bin/dpkg", ["-L", "gearbox"]).stdout.split(separator: "\n").map(String.init)
+        let files = listed.filter { path in
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
+        }
+        for expected in [
+            "/usr/bin/gearboxd", "/usr/bin/gearboxctl", "/usr/lib/systemd/system/gearboxd.service",
+            "/usr/lib/systemd/system/gearboxd.socket", "/etc/gearbox/gearbox.toml", "/usr/lib/sysusers.d/gearbox.conf",
+            "/usr/share/man/man1/gearboxctl.1.gz", "/usr/share/man/man8/gearboxd.8.gz",
+            "/usr/share/bash-completion/completions/gearboxctl", "/usr/share/zsh/vendor-completions/_gearboxctl",
+            "/usr/share/fish/vendor_completions.d/gearboxctl.fish",
+        ] {
+            #expect(files.contains(expected), "\(expected) not in the package")
+        }
+        #expect(Command.run("/usr/bin/dpkg-query", ["-W", "-f=${Conffiles}", "gearbox"]).stdout.contains("/etc/gearbox/gearbox.toml"))
+        #expect(Command.run("/usr/bin/getent", ["group", "gearbox"]).status == 0, "postinst did not create the gearbox group")
+        let socketLink = "/etc/systemd/system/sockets.target.wants/gearboxd.socket"
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: socketLink)) == "/usr/lib/systemd/system/gearboxd.socket")
+
+        let unit = try String(contentsOfFile: "/usr/lib/systemd/system/gearboxd.service", encoding: .utf8)
+        #expect(unit.contains("\nExecStart=/usr/bin/gearboxd\n"))
+        let verify = Command.run("/usr/bin/systemd-analyze", ["verify", "/usr/lib/systemd/system/gearboxd.service",
+                                                              "/usr/lib/systemd/system/gearboxd.socket"])
+        #expect(verify.status == 0 && verify.stderr.isEmpty, "systemd-analyze verify: \(verify.stderr)")
+
+        let version = DebianPackage.runHidingToolchain("/usr/bin/gearboxctl", ["--version"])
+        #expect(version.status == 0 && version.stdout == GearboxVersion.string + "\n", "\(version)")
+        // The packaged plan is the one the test build makes: same code, release and static.
+        let planArguments = ["plan", "--platform", Self.serverPlatform, "--workload", Self.serverWorkload]
+        let plan = DebianPackage.runHidingToolchain("/usr/bin/gearboxctl", planArguments)
+        let reference = Command.run(BuiltProducts.gearboxctl, planArguments)
+        #expect(plan.status == 0 && reference.status == 0, "\(plan.stderr) \(reference.stderr)")
+        #expect(plan.stdout == reference.stdout && !plan.stdout.isEmpty)
+
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let tree = try FixtureTree(fixture: "acpi-cpufreq-8cpu")
+        defer { tree.remove() }
+        let before = try tree.contents()
+        let config = directory.file("gearbox.toml")
+        try "[agent]\nstate_directory = \"\(directory.file("state"))\"\nplan_file = \"\(directory.file("state"))/plan.json\"\n[control]\nsocket = \"\(directory.file("state"))/control.sock\"\ngroup = \"\"\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let dryRun = DebianPackage.runHidingToolchain("/usr/bin/gearboxd", ["--config", config, "--dry-run", "--once", "--log-to", "stderr"],
+                                                     cpuTree: tree.cpuRoot)
+        #expect(dryRun.status == 0, "\(dryRun.stderr)")
+        #expect(dryRun.stderr.contains("would write"), "\(dryRun.stderr)")
+        #expect(try tree.contents() == before)
+
+        let purge = Command.run("/usr/bin/dpkg", ["--purge", "gearbox"])
+        #expect(purge.status == 0, "dpkg --purge: \(purge.stderr)")
+        let left = (files + [socketLink, "/etc/gearbox", "/var/lib/gearbox"]).filter {
+            FileManager.default.fileExists(atPath: $0) || (try? FileManager.default.destinationOfSymbolicLink(atPath: $0)) != nil
+        }
+        #expect(left.isEmpty, "left after dpkg --purge: \(left)")
+        #expect(files.count >= 11)
+    }
+}
