@@ -55,18 +55,24 @@ import Testing
             "gearboxd", ["--config", config, "--dry-run", "--once", "--log-to", "stderr"] + platformArguments, cpuTree: tree)
         #expect(result.status == 0, "\(result.stderr)")
         // The file has eight one-CPU domains, none with the userspace governor here: each is
-        // clamped, so each CPU's scaling_max_freq gets one of the file's frequencies.
+        // clamped from the file's limits [1.2, 2.7] GHz to one of its frequencies, which takes
+        // a scaling_min_freq or a scaling_max_freq write (or both) on the domain's CPU.
         let writes = Self.wouldWrite(result.stderr)
         for cpu in 0...7 {
-            let maxima = writes.filter { $0.cpu == cpu && $0.file == "scaling_max_freq" }
-            #expect(!maxima.isEmpty, "no scaling_max_freq write for cpu\(cpu): \(result.stderr)")
-            #expect(maxima.allSatisfy { Self.serverFrequencies.contains($0.value) }, "\(maxima)")
+            let limits = writes.filter { $0.cpu == cpu && ($0.file == "scaling_max_freq" || $0.file == "scaling_min_freq") }
+            #expect(!limits.isEmpty, "no limit written for cpu\(cpu): \(result.stderr)")
+            #expect(limits.allSatisfy { Self.serverFrequencies.contains($0.value) }, "\(limits)")
         }
-        // CPUs 2-7 are not in this host's /proc/stat when it has fewer CPUs: said once.
+        // CPUs of the file missing from this host's /proc/stat are idle: said once, and planned
+        // at the lowest frequency (no demand), which only lowers scaling_max_freq.
         let cpusHere = try String(contentsOfFile: "/proc/stat", encoding: .utf8)
             .split(separator: "\n").filter { $0.hasPrefix("cpu") && !$0.hasPrefix("cpu ") }.count
         let idleNotes = result.stderr.components(separatedBy: "treated as idle").count - 1
         #expect(idleNotes == (cpusHere < 8 ? 1 : 0), "\(result.stderr)")
+        for cpu in min(cpusHere, 8)..<8 {
+            let idle = writes.filter { $0.cpu == cpu }
+            #expect(idle.map(\.file) == ["scaling_max_freq"] && idle.map(\.value) == ["1200000"], "cpu\(cpu): \(idle)")
+        }
         #expect(FileManager.default.fileExists(atPath: directory.file("state/plan.json")))
     }
 

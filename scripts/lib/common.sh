@@ -11,9 +11,9 @@ gearbox_version() {
 build_static_binaries() {
     local scratch="$1" product
     for product in gearboxd gearboxctl; do
-        swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product "$product" >&2
+        swift build -c release --static-swift-stdlib --disable-local-rpath --scratch-path "$scratch" --product "$product" >&2
     done
-    swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path
+    swift build -c release --static-swift-stdlib --disable-local-rpath --scratch-path "$scratch" --show-bin-path
 }
 
 # Fails when a binary would load anything from the Swift toolchain: a RUNPATH or RPATH, or

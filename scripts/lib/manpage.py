@@ -24,7 +24,7 @@ def roff(text):
 def option_label(arg):
     names = []
     for name in arg.get("names", []):
-        prefix = "-" if name["kind"] == "short" else "--"
+        prefix = "--" if name["kind"] == "long" else "-"
         names.append(prefix + name["name"])
     if not names:
         label = "<" + arg.get("valueName", "value") + ">"
