@@ -32,17 +32,21 @@ check_no_toolchain_dependency() {
     done
 }
 
-# The Debian packages providing the shared libraries the binaries need, for Depends:
-# libc6 at the newest glibc symbol version they use, the others unversioned.
+# The Debian packages providing the shared libraries the binaries need directly (their
+# NEEDED entries, not what those libraries load in turn), for Depends: libc6 at the newest
+# glibc symbol version the binaries use, the others unversioned.
 runtime_depends() {
-    local libs packages glibc
-    libs="$(ldd "$@" | awk '/=> \// { print $3 }' | sort -u)"
-    packages="$(for lib in $libs; do
-        dpkg -S "$(readlink -f "$lib")" 2>/dev/null || dpkg -S "$lib"
-    done | cut -d: -f1 | sort -u | grep -v '^libc6$')"
+    local binary soname path packages="" glibc
+    for binary in "$@"; do
+        for soname in $(readelf -d "$binary" | sed -n 's/.*NEEDED.*\[\(.*\)\]/\1/p'); do
+            path="$(ldd "$binary" | awk -v name="$soname" '$1 == name && $3 ~ /^\// { print $3 }')"
+            [ -n "$path" ] || continue
+            packages="$packages $( (dpkg -S "$(readlink -f "$path")" 2>/dev/null || dpkg -S "$path") | head -1 | cut -d: -f1)"
+        done
+    done
     glibc="$(objdump -T "$@" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -1)"
     printf 'libc6 (>= %s)' "$glibc"
-    for p in $packages; do printf ', %s' "$p"; done
+    for p in $(echo "$packages" | tr ' ' '\n' | sort -u | grep -v -x -e '' -e libc6); do printf ', %s' "$p"; done
     echo
 }
 
