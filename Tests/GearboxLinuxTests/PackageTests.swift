@@ -29,7 +29,8 @@ enum DebianPackage {
 
     /// scripts/package-deb into a temporary directory, once.
     static let built: Result<Built, BuildFailure> = {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("gearbox-deb-\(UUID().uuidString)").path
+        // Beside the build, replaced on every run, so no package piles up in /tmp.
+        let output = scratch.appendingPathComponent("deb").path
         let started = ContinuousClock.now
         var environment = ProcessInfo.processInfo.environment
         environment["GEARBOX_STATIC_SCRATCH"] = scratch.path
@@ -135,8 +136,12 @@ enum Command {
         try #require(!status.stdout.contains("installed"),
                      "gearbox is installed on this machine; the round trip would replace it (test not run)")
         let started = ContinuousClock.now
+        // The group outlives a purge (as Debian's system groups do); the test removes it when
+        // it was not here before, so the machine is left as found.
+        let groupExisted = Command.run("/usr/bin/getent", ["group", "gearbox"]).status == 0
         defer {
             _ = Command.run("/usr/bin/dpkg", ["--purge", "gearbox"])
+            if !groupExisted { _ = Command.run("/usr/sbin/groupdel", ["gearbox"]) }
             print("package round trip (install, checks, purge) took \(ContinuousClock.now - started)")
         }
         let install = Command.run("/usr/bin/dpkg", ["-i", built.deb])

@@ -35,6 +35,11 @@ def option_label(arg):
     return label
 
 
+def displayed_subcommands(command):
+    """Subcommands worth a section: not hidden, and not argument-parser's own `help`."""
+    return [s for s in command.get("subcommands", []) if s.get("shouldDisplay", True) and s["commandName"] != "help"]
+
+
 def synopsis(command, path):
     parts = [path]
     for arg in command.get("arguments", []):
@@ -42,7 +47,7 @@ def synopsis(command, path):
             continue
         label = option_label(arg).split(", ")[-1] if arg.get("names") else option_label(arg)
         parts.append(label if not arg.get("isOptional") else "[" + label + "]")
-    if command.get("subcommands"):
+    if displayed_subcommands(command):
         parts.append("<subcommand>")
     return " ".join(parts)
 
@@ -73,7 +78,7 @@ def page(command, section, version):
     if command.get("discussion"):
         lines += [".SH DESCRIPTION", roff(command["discussion"])]
     lines += [".SH OPTIONS"] + options(command)
-    subcommands = [s for s in command.get("subcommands", []) if s.get("shouldDisplay", True)]
+    subcommands = displayed_subcommands(command)
     if subcommands:
         lines.append(".SH SUBCOMMANDS")
         for sub in subcommands:
