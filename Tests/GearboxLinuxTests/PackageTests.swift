@@ -198,6 +198,22 @@ enum Command {
         #expect(dryRun.stderr.contains("would write"), "\(dryRun.stderr)")
         #expect(try tree.contents() == before)
 
+        // Removal gives the original cpufreq settings back: a run of the installed agent that
+        // exits without restoring (--once) changes the fixture, and `dpkg -r` (its prerm) puts
+        // every file back. Both run on the fixture with sysfs write semantics (CSysfsEmulation).
+        let preload = try GearboxdEndToEndTests.emulationLibrary(in: directory)
+        let governed = try FixtureTree(fixture: "acpi-cpufreq-8cpu")
+        defer { governed.remove() }
+        let original = try governed.contents()
+        let once = DebianPackage.runHidingToolchain("/usr/bin/env", ["LD_PRELOAD=\(preload)", "/usr/bin/gearboxd", "--once", "--log-to", "stderr"],
+                                                   cpuTree: governed.cpuRoot)
+        #expect(once.status == 0, "\(once.stderr)")
+        #expect(try governed.contents() != original, "gearboxd --once changed nothing: the restore below would prove nothing")
+        let remove = DebianPackage.runHidingToolchain("/usr/bin/env", ["LD_PRELOAD=\(preload)", "/usr/bin/dpkg", "-r", "gearbox"],
+                                                     cpuTree: governed.cpuRoot)
+        #expect(remove.status == 0, "dpkg -r: \(remove.stderr)")
+        #expect(try governed.contents() == original, "dpkg -r left changed cpufreq settings: \(remove.stderr)")
+
         let purge = Command.run("/usr/bin/dpkg", ["--purge", "gearbox"])
         #expect(purge.status == 0, "dpkg --purge: \(purge.stderr)")
         let left = (files + [socketLink, "/etc/gearbox", "/var/lib/gearbox"]).filter {
