@@ -222,4 +222,49 @@ enum Command {
         #expect(left.isEmpty, "left after dpkg --purge: \(left)")
         #expect(files.count >= 11)
     }
+
+    @Test func sourceInstallAndUninstallLeaveOnlyAModifiedConfig() throws {
+        _ = try DebianPackage.built.get()  // the static binaries scripts/install reuses
+        for path in ["/etc/gearbox", "/etc/systemd/system/gearboxd.service", "/etc/systemd/system/gearboxd.socket"]
+        where FileManager.default.fileExists(atPath: path) {
+            try #require(Bool(false), "\(path) exists on this machine; the install would touch it (test not run)")
+        }
+        let prefix = try TemporaryDirectory()
+        defer { prefix.remove() }
+        let groupExisted = Command.run("/usr/bin/getent", ["group", "gearbox"]).status == 0
+        defer {
+            try? FileManager.default.removeItem(atPath: "/etc/gearbox")
+            if !groupExisted { _ = Command.run("/usr/sbin/groupdel", ["gearbox"]) }
+        }
+        var environment = ProcessInfo.processInfo.environment
+        environment["GEARBOX_STATIC_SCRATCH"] = DebianPackage.scratch.path
+        let script = DebianPackage.repositoryRoot.appendingPathComponent("scripts/install").path
+        let install = Command.run("/bin/bash", [script, "--prefix", prefix.path], environment: environment)
+        try #require(install.status == 0, "scripts/install: \(install.stderr)")
+        let manifest = try String(contentsOfFile: prefix.file("share/gearbox/install-manifest"), encoding: .utf8)
+        let files = manifest.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") }
+        for expected in ["/bin/gearboxd", "/bin/gearboxctl", "/share/man/man8/gearboxd.8.gz", "/lib/sysusers.d/gearbox.conf",
+                         "/share/bash-completion/completions/gearboxctl", "/share/zsh/site-functions/_gearboxctl",
+                         "/share/fish/vendor_completions.d/gearboxctl.fish"] {
+            #expect(files.contains(prefix.path + expected) && FileManager.default.fileExists(atPath: prefix.path + expected), "\(expected)")
+        }
+        let unit = try String(contentsOfFile: "/etc/systemd/system/gearboxd.service", encoding: .utf8)
+        #expect(unit.contains("\nExecStart=\(prefix.path)/bin/gearboxd\n"))
+        #expect(FileManager.default.fileExists(atPath: "/etc/gearbox/gearbox.toml"))
+        #expect(Command.run("/usr/bin/getent", ["group", "gearbox"]).status == 0)
+        let version = DebianPackage.runHidingToolchain(prefix.file("bin/gearboxctl"), ["--version"])
+        #expect(version.stdout == GearboxVersion.string + "\n", "\(version)")
+
+        // An operator's edit survives the uninstall; everything else the install put goes.
+        let handle = try #require(FileHandle(forWritingAtPath: "/etc/gearbox/gearbox.toml"))
+        handle.seekToEndOfFile()
+        handle.write(Data("# tuned by hand\n".utf8))
+        handle.closeFile()
+        let uninstall = Command.run("/bin/bash", [script, "--prefix", prefix.path, "--uninstall"], environment: environment)
+        #expect(uninstall.status == 0, "scripts/install --uninstall: \(uninstall.stderr)")
+        #expect(uninstall.stdout.contains("Kept /etc/gearbox/gearbox.toml"), "\(uninstall.stdout)")
+        let left = files.filter { FileManager.default.fileExists(atPath: $0) }
+        #expect(left.isEmpty, "left after --uninstall: \(left)")
+        #expect(FileManager.default.fileExists(atPath: "/etc/gearbox/gearbox.toml"))
+    }
 }
