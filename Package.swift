@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Layout (see ../shared/design/STYLE.md): a pure core, a thin Linux edge, an agent that
+// Layout (README, "Layout"): a pure core, a thin Linux edge, an agent that
 // wires them, and thin executables. Benchmarks live in their own package under
 // Benchmarks/ so that `swift build` and CI do not pay for the benchmark toolchain.
 let package = Package(

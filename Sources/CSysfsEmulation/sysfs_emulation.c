@@ -102,9 +102,9 @@ static void derive_setspeed(const char *path, const char *buf, size_t n) {
     if (n >= 9 && strncmp(buf, "userspace", 9) == 0) return;
     char sibling[MAX_PATH];
     snprintf(sibling, sizeof sibling, "%.*s/scaling_setspeed", (int)(pl - sl), path);
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, sibling, O_WRONLY | O_TRUNC | O_CLOEXEC, 0);
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, sibling, O_WRONLY | O_CLOEXEC, 0);
     if (fd < 0) return;
-    raw_write(fd, "<unsupported>\n", 14);
+    if (pwrite(fd, "<unsupported>\n", 14, 0) == 14) (void)ftruncate(fd, 14);
     raw_close(fd);
 }
 
@@ -163,9 +163,14 @@ ssize_t write(int fd, const void *buf, size_t n) {
         errno = failure;
         return -1;
     }
-    if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0) return -1;
-    ssize_t written = raw_write(fd, buf, n);
-    if (written > 0 && ((const char *)buf)[written - 1] != '\n') raw_write(fd, "\n", 1);
+    // The new value goes over the old one, then the file is cut to its length: a process
+    // killed between the two leaves the new value on the first line (a kernel store is never
+    // torn; emptying the file first would leave nothing, which no kernel shows).
+    ssize_t written = pwrite(fd, buf, n, 0);
+    if (written < 0) return -1;
+    off_t length = written;
+    if (written > 0 && ((const char *)buf)[written - 1] != '\n' && pwrite(fd, "\n", 1, written) == 1) length++;
+    if (ftruncate(fd, length) != 0) return -1;
     if (written >= 0) {
         log_write(path, buf, (size_t)written);
         derive_setspeed(path, buf, (size_t)written);

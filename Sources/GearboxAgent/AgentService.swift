@@ -365,11 +365,22 @@ public final class AgentService: Service, Sendable {
     /// would neither tick nor answer. It runs on a thread of its own from a copy of the
     /// loop's state instead (at most `explainThreads` at once; more are told to retry).
     /// False when it must run on the loop after all: no thread could be started.
+    ///
+    /// Any local user may ask for an explanation, and one costs up to seconds of a core. So
+    /// explanations are rationed: within `explainRest` times the last one's cost after it
+    /// finished, the last document is answered again instead of a new one computed. A flood of
+    /// requests then costs at most a quarter of one core.
     private func explainOffLoop(
         _ inputs: ExplainInputs?, reply: CheckedContinuation<Result<JSONValue, ControlFailure>, Never>
     ) -> Bool {
         guard let inputs else {
             reply.resume(returning: .failure(ControlFailure(.failed, "no plan yet")))
+            return true
+        }
+        if let recent = explainCache.withLock({ cache in
+            cache.flatMap { $0.finished.duration(to: .now) < $0.cost * Self.explainRest ? $0.document : nil }
+        }) {
+            reply.resume(returning: .success(recent))
             return true
         }
         let admitted = runningExplains.withLock { running in
@@ -382,7 +393,10 @@ public final class AgentService: Service, Sendable {
             return true
         }
         let started = DetachedThread.start { [self] in
+            let began = ContinuousClock.now
             let document = inputs.document()
+            let finished = ContinuousClock.now
+            explainCache.withLock { $0 = ExplainCache(document: document, finished: finished, cost: began.duration(to: finished)) }
             runningExplains.withLock { $0 -= 1 }
             reply.resume(returning: .success(document))
         }
@@ -391,7 +405,16 @@ public final class AgentService: Service, Sendable {
     }
 
     static let explainThreads = 2
+    /// After an explanation, the time (in multiples of its cost) during which it is reused.
+    static let explainRest = 3
     private let runningExplains = Mutex(0)
+
+    private struct ExplainCache {
+        var document: JSONValue
+        var finished: ContinuousClock.Instant
+        var cost: Duration
+    }
+    private let explainCache = Mutex<ExplainCache?>(nil)
 
     private let metrics = Mutex<MetricsFile?>(nil)
 

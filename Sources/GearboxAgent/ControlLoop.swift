@@ -140,7 +140,7 @@ public struct ControlLoop: Sendable {
     }
 
     /// The queues to plan for: static queues as written, live queues with their estimates, and
-    /// kernel-only per-CPU queues for every CPU no answering queue covers (MODEL.md: with no
+    /// kernel-only per-CPU queues for every CPU no answering queue covers (docs/model.md: with no
     /// application queue, or a stale one, the agent still governs from /proc/stat).
     func currentWorkload() -> Workload {
         var queues: [WorkQueue] = []

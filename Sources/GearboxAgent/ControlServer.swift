@@ -13,7 +13,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// The control socket's server (PRODUCT.md, "Control socket"): newline-delimited JSON
+/// The control socket's server (docs/formats.md, "Control socket protocol"): newline-delimited JSON
 /// requests answered one line each. Queries are open to every local user; changes (override,
 /// resume, reload) need root or the control group, checked with SO_PEERCRED.
 ///
@@ -24,25 +24,46 @@ import Synchronization
 ///
 /// Threat model: any local user can connect (the socket is 0666 by default), so everything a
 /// peer sends is untrusted. Who may change policy is decided by the kernel's SO_PEERCRED,
-/// which the peer cannot forge; the group is resolved by name once, at start. Lines are
-/// bounded (`maxLineBytes`), nesting is bounded by the parser, connections are bounded
-/// (`maxConnections`) and time out when idle, writes never raise SIGPIPE and time out when a
-/// peer stops reading, so a local user can neither crash the root daemon nor stall its loop;
-/// at worst one can hold `maxConnections` connections until their idle timeout, and root and
-/// the group still get `reservedForChanges` more.
+/// which the peer cannot forge; the group is resolved by name once, at start. What one peer
+/// can cost the agent is bounded before any work is done for it:
+/// - a line is at most `maxLineBytes`, and must arrive whole within `lineDeadline` of its
+///   first byte (one deadline per line, not per read), while an idle connection is closed
+///   after `idleTimeout`;
+/// - a request is parsed (linear in the line, nesting bounded by the parser) only as far as
+///   its command, and the permission check comes before its fields are decoded;
+/// - connections are bounded in total (`maxConnections`) and per uid (`maxConnectionsPerUser`,
+///   root exempt), so one user cannot take every slot; root and the control group get
+///   `reservedForChanges` more;
+/// - each uid but root gets `requestsPerSecondPerUser` answers a second over all its
+///   connections (after a burst of as many), so that neither parsing nor the agent's loop,
+///   which answers between ticks, can be kept busy by one user;
+/// - an answer is written within `sendDeadline` in total and never raises SIGPIPE.
+/// So a local user can neither crash the root daemon nor stall its loop, and at worst one
+/// user holds `maxConnectionsPerUser` connections, each until its idle timeout.
 public final class ControlServer: Service, Sendable {
     public struct Configuration: Sendable {
         /// Longest request line accepted; a longer one is answered `malformed` and the connection closed.
         public var maxLineBytes = 65_536
-        /// A connection idle this long is closed.
+        /// A connection with no request under way for this long is closed.
         public var idleTimeout: Duration = .seconds(60)
+        /// A request line must be complete this long after its first byte arrived; one that is
+        /// not is answered `malformed` and the connection closed.
+        public var lineDeadline: Duration = .seconds(10)
+        /// How long writing one answer may take in all; a peer that does not read is dropped.
+        public var sendDeadline: Duration = .seconds(5)
         /// How long a request may wait for the agent before it is answered `failed`.
         public var handlerTimeout: Duration = .seconds(10)
         /// Connections served at once; more are answered `failed` and closed.
         public var maxConnections = 32
+        /// Connections one uid (other than root) may hold at once, reserved slots included; more
+        /// are answered `failed` and closed.
+        public var maxConnectionsPerUser = 8
         /// Further connections kept for peers who may make changes, so that unprivileged users
         /// holding every ordinary slot cannot lock root out.
         public var reservedForChanges = 4
+        /// Requests one uid (other than root) may have answered per second, over all its
+        /// connections, after a burst of as many; a faster peer's next request waits.
+        public var requestsPerSecondPerUser = 20
         public init() {}
     }
 
@@ -53,7 +74,8 @@ public final class ControlServer: Service, Sendable {
     let logger: Logger
     let configuration: Configuration
     private let wake: (read: Int32, write: Int32)
-    private let connections = Mutex<Set<Int32>>([])
+    private let connections = Mutex(OpenConnections())
+    private let requestRates: Mutex<RequestRates>
     private let stopped = Atomic<Bool>(false)
     /// Whether the accept thread was started, whether it ended, and who waits for its end.
     private struct Serving: Sendable {
@@ -73,6 +95,7 @@ public final class ControlServer: Service, Sendable {
         self.handler = handler
         self.logger = logger
         self.configuration = configuration
+        requestRates = Mutex(RequestRates(perSecond: Double(max(1, configuration.requestsPerSecondPerUser))))
         do {
             policy = try SocketAccessPolicy(groupName: groupName)
             self.groupName = groupName
@@ -142,7 +165,7 @@ public final class ControlServer: Service, Sendable {
         var byte: UInt8 = 1
         _ = Glibc.write(wake.write, &byte, 1)
         connections.withLock { open in
-            for descriptor in open { shutdown(descriptor, Int32(SHUT_RDWR)) }
+            for descriptor in open.owners.keys { shutdown(descriptor, Int32(SHUT_RDWR)) }
         }
     }
 
@@ -171,73 +194,114 @@ public final class ControlServer: Service, Sendable {
     }
 
     private func admit(_ connection: Int32) {
-        let privileged = (try? SocketPeerCredentials.of(connection: connection)).map(policy.permitsChanges) ?? false
-        let limit = configuration.maxConnections + (privileged ? configuration.reservedForChanges : 0)
-        let admitted = connections.withLock { open in
-            guard open.count < limit, !stopped.load(ordering: .sequentiallyConsistent) else { return false }
-            open.insert(connection)
-            return true
+        let peer = try? SocketPeerCredentials.of(connection: connection)
+        let uid = peer?.uid ?? OpenConnections.unknownPeer
+        // Whether the peer may make changes matters only once the ordinary slots are taken;
+        // finding out may read the user and group databases, so only root is known at once.
+        let ordinaryFull = connections.withLock { $0.count >= configuration.maxConnections }
+        let privileged = peer.map { $0.uid == 0 || (ordinaryFull && policy.permitsChanges(by: $0)) } ?? false
+        let refusal: ControlFailure? = connections.withLock { open in
+            if stopped.load(ordering: .sequentiallyConsistent) {
+                return ControlFailure(.failed, "the agent is stopping")
+            }
+            if uid != 0 && open.count(of: uid) >= configuration.maxConnectionsPerUser {
+                return ControlFailure(.failed, "uid \(uid) already has \(configuration.maxConnectionsPerUser) connections open; close one and try again")
+            }
+            if open.count >= configuration.maxConnections + (privileged ? configuration.reservedForChanges : 0) {
+                return ControlFailure(.failed, "the agent is serving \(configuration.maxConnections) connections; try again")
+            }
+            open.insert(connection, owner: uid)
+            return nil
         }
-        guard admitted else {
-            let busy = ControlFailure(.failed, "the agent is serving \(configuration.maxConnections) connections; try again")
-            _ = SocketLineReader.send(ControlResponse.failure(busy).line, to: connection, flags: Int32(MSG_DONTWAIT))
+        if let refusal {
+            // One line, without waiting for a peer that does not read, then close.
+            _ = SocketLineReader.send(ControlResponse.failure(refusal).line, to: connection, deadline: .zero)
             _ = Glibc.close(connection)
             return
         }
         let started = DetachedThread.start { [self] in
-            serve(connection)
-            connections.withLock { _ = $0.remove(connection) }
+            serve(connection, peer: peer)
+            connections.withLock { $0.remove(connection) }
             _ = Glibc.close(connection)
         }
         if !started {
-            connections.withLock { _ = $0.remove(connection) }
+            connections.withLock { $0.remove(connection) }
             _ = Glibc.close(connection)
         }
     }
 
-    private func serve(_ connection: Int32) {
-        SocketLineReader.setTimeouts(connection, receive: configuration.idleTimeout, send: .seconds(5))
-        let peer = try? SocketPeerCredentials.of(connection: connection)
+    private func serve(_ connection: Int32, peer: SocketPeerCredentials?) {
         var reader = SocketLineReader(descriptor: connection, maxBytes: configuration.maxLineBytes)
+        var mayChange = PeerPermission(peer: peer, policy: policy)
+        let uid = peer?.uid ?? OpenConnections.unknownPeer
         while true {
-            switch reader.next() {
+            let response: ControlResponse
+            switch reader.next(idleTimeout: configuration.idleTimeout, lineDeadline: configuration.lineDeadline) {
             case .line(let bytes):
-                let response: ControlResponse
+                if bytes.allSatisfy(Self.isBlank) { continue }
+                if uid != 0 { waitForTurn(of: uid) }
                 if let text = String(validating: bytes, as: UTF8.self) {
-                    if text.allSatisfy(\.isWhitespace) { continue }
-                    response = answer(text, peer: peer)
+                    response = answer(text, peer: peer, mayChange: &mayChange)
                 } else {
                     response = .failure(ControlFailure(.malformed, "request is not valid UTF-8"))
                 }
-                guard SocketLineReader.send(response.line, to: connection) else { return }
             case .tooLong:
                 let failure = ControlFailure(.malformed, "request line longer than \(configuration.maxLineBytes) bytes; closing the connection")
-                _ = SocketLineReader.send(ControlResponse.failure(failure).line, to: connection)
+                _ = SocketLineReader.send(ControlResponse.failure(failure).line, to: connection, deadline: configuration.sendDeadline)
                 return
-            case .end, .timedOut, .failed:
+            case .lineDeadlinePassed:
+                let failure = ControlFailure(.malformed, "request line not complete within \(configuration.lineDeadline) of its first byte; closing the connection")
+                _ = SocketLineReader.send(ControlResponse.failure(failure).line, to: connection, deadline: configuration.sendDeadline)
+                return
+            case .end, .idle, .failed:
                 return
             }
+            guard SocketLineReader.send(response.line, to: connection, deadline: configuration.sendDeadline) else { return }
         }
     }
 
-    /// The answer to one request line from `peer`.
-    func answer(_ line: String, peer: SocketPeerCredentials?) -> ControlResponse {
+    /// Sleeps until `uid` may have its next request answered (`requestsPerSecondPerUser`).
+    private func waitForTurn(of uid: uid_t) {
+        let wait = requestRates.withLock { $0.reserve(for: uid, at: .now) }
+        guard wait > .zero else { return }
+        let (seconds, attoseconds) = wait.components
+        var remaining = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+        var interval = remaining
+        while nanosleep(&interval, &remaining) != 0 && errno == EINTR { interval = remaining }
+    }
+
+    /// Space, tab, carriage return: a line of only these is skipped without an answer.
+    private static func isBlank(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0D
+    }
+
+    /// The answer to one request line from `peer`. The line is read only as far as its command
+    /// before the permission check, so a refused request costs no more than its parse.
+    func answer(_ line: String, peer: SocketPeerCredentials?, mayChange: inout PeerPermission) -> ControlResponse {
         let request: ControlRequest
-        do {
-            request = try ControlRequest.decode(line: line)
+        do throws(ControlFailure) {
+            let envelope = try ControlRequest.Envelope(line: line)
+            if envelope.changesPolicy {
+                guard let peer, mayChange.permitted else {
+                    let who = peer.map { "uid \($0.uid)" } ?? "an unknown peer"
+                    if let suppressed = refusalLog.admit(uid: peer?.uid) {
+                        let more = suppressed > 0 ? " (and \(suppressed) more from it in the last minute)" : ""
+                        logger.notice("control: refused \(envelope.command) from \(who)\(more)", metadata: ["event": "control_refused"])
+                    }
+                    return .failure(ControlFailure(.permissionDenied, permissionMessage))
+                }
+                logger.notice("control: \(envelope.command) from uid \(peer.uid) (pid \(peer.pid))", metadata: ["event": "control_request"])
+            }
+            request = try envelope.open()
         } catch {
             return .failure(error)
         }
-        if request.changesPolicy {
-            guard let peer, policy.permitsChanges(by: peer) else {
-                let who = peer.map { "uid \($0.uid)" } ?? "an unknown peer"
-                logger.notice("control: refused \(request.command) from \(who)", metadata: ["event": "control_refused"])
-                return .failure(ControlFailure(.permissionDenied, permissionMessage))
-            }
-            logger.notice("control: \(request.command) from uid \(peer.uid) (pid \(peer.pid))", metadata: ["event": "control_request"])
-        }
         return perform(request)
     }
+
+    /// One refusal line per user a minute: a local user refused 20 times a second must not
+    /// fill the journal (and push out the lines that matter) through the root agent.
+    let refusalLog = RefusalLogLimiter(interval: .seconds(60))
 
     var permissionMessage: String {
         "permission denied: changes need root" + (groupName.map { " or group \($0)" } ?? "")
@@ -276,6 +340,113 @@ public final class ControlServer: Service, Sendable {
             }
         } catch {
             return .failure(error)
+        }
+    }
+}
+
+/// Whether one connection's peer may make changes, looked up once, when first asked: the
+/// answer may need the user and group databases, and a connection's peer does not change.
+struct PeerPermission {
+    let peer: SocketPeerCredentials?
+    let policy: SocketAccessPolicy
+    private var known: Bool?
+
+    init(peer: SocketPeerCredentials?, policy: SocketAccessPolicy) {
+        self.peer = peer
+        self.policy = policy
+    }
+
+    var permitted: Bool {
+        mutating get {
+            if let known { return known }
+            let answer = peer.map(policy.permitsChanges) ?? false
+            known = answer
+            return answer
+        }
+    }
+}
+
+/// The connections being served, and how many each uid holds.
+struct OpenConnections {
+    /// Stands for the uid of a peer whose credentials could not be read (all such count as one).
+    static let unknownPeer = uid_t.max
+    private(set) var owners: [Int32: uid_t] = [:]
+    private var perUser: [uid_t: Int] = [:]
+
+    var count: Int { owners.count }
+
+    func count(of uid: uid_t) -> Int { perUser[uid, default: 0] }
+
+    mutating func insert(_ descriptor: Int32, owner: uid_t) {
+        owners[descriptor] = owner
+        perUser[owner, default: 0] += 1
+    }
+
+    mutating func remove(_ descriptor: Int32) {
+        guard let owner = owners.removeValue(forKey: descriptor) else { return }
+        let left = perUser[owner, default: 1] - 1
+        perUser[owner] = left > 0 ? left : nil
+    }
+}
+
+/// A token bucket per uid: `perSecond` requests a second, bursts of as many. A request that
+/// finds the bucket empty reserves the next token and waits for it, so a user's connections
+/// take turns instead of racing.
+struct RequestRates {
+    let perSecond: Double
+    private var buckets: [uid_t: (tokens: Double, at: ContinuousClock.Instant)] = [:]
+
+    init(perSecond: Double) {
+        self.perSecond = perSecond
+    }
+
+    /// Takes a token for `uid` and returns how long to wait before using it (zero when one was there).
+    mutating func reserve(for uid: uid_t, at now: ContinuousClock.Instant) -> Duration {
+        if buckets.count > 1024 { forgetFull(at: now) }
+        var bucket = buckets[uid] ?? (tokens: perSecond, at: now)
+        bucket.tokens = min(perSecond, bucket.tokens + Self.seconds(now - bucket.at) * perSecond) - 1
+        bucket.at = now
+        buckets[uid] = bucket
+        return bucket.tokens >= 0 ? .zero : .nanoseconds(Int64(-bucket.tokens / perSecond * 1e9))
+    }
+
+    /// Drops buckets that have refilled: a full bucket is what a new one starts as.
+    private mutating func forgetFull(at now: ContinuousClock.Instant) {
+        buckets = buckets.filter { $0.value.tokens + Self.seconds(now - $0.value.at) * perSecond < perSecond }
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+/// Admits one log line per user per interval and counts the ones it held back.
+final class RefusalLogLimiter: Sendable {
+    private struct Entry {
+        var last: ContinuousClock.Instant
+        var suppressed: Int
+    }
+    private let entries = Mutex<[UInt32: Entry]>([:])
+    let interval: Duration
+
+    init(interval: Duration) { self.interval = interval }
+
+    /// nil: do not log; otherwise how many refusals of this user went unlogged since its last
+    /// line. An unknown peer counts as one user. The table is cleared when it grows past 4,096
+    /// users, so it stays bounded.
+    func admit(uid: UInt32?) -> Int? {
+        let key = uid ?? UInt32.max
+        let now = ContinuousClock.now
+        return entries.withLock { table in
+            if var entry = table[key], entry.last.duration(to: now) < interval {
+                entry.suppressed += 1
+                table[key] = entry
+                return nil
+            }
+            if table.count >= 4096 { table.removeAll() }
+            let suppressed = table[key]?.suppressed ?? 0
+            table[key] = Entry(last: now, suppressed: 0)
+            return suppressed
         }
     }
 }

@@ -1,6 +1,6 @@
 import GearboxCore
 
-/// Kernel-only mode (MODEL.md): with no application queue, each CPU's demand is its busy
+/// Kernel-only mode (docs/model.md): with no application queue, each CPU's demand is its busy
 /// fraction times its speed, cast as a stream of requests of a typical size on that CPU alone.
 /// The split is then the kernel scheduler's; the plan chooses speeds only.
 public struct KernelDemand: Sendable {

@@ -84,7 +84,20 @@ public struct LiveQueue: Sendable {
                 windowsOverTarget = measured > configured.queue.target.seconds ? windowsOverTarget + 1 : 0
             }
         }
+        if let refusal = outOfRange() { return markStale(refusal) }
         return update
+    }
+
+    /// Why the estimates from the source are not sane (a counter reset mistaken for a jump, a
+    /// source counting something else), or nil: such a queue goes stale rather than be planned.
+    private func outOfRange() -> String? {
+        if let rate = arrivalRate.value, let why = InputLimits.arrivalRate.refusal(rate), rate != 0 {
+            return "its arrival rate \(why)"
+        }
+        if let work = work.value, work > 0, let why = InputLimits.workMilliseconds.refusal(work * 1000) {
+            return "its work per request \(why)"
+        }
+        return nil
     }
 
     /// Forgets the run of windows over target (after the agent reacted to it).

@@ -11,7 +11,7 @@ import GearboxCore
 import GearboxLinux
 
 /// Publishes the plan to a file atomically: written beside the target, then renamed over it,
-/// so a reader never sees half a plan (PRODUCT.md: `/run/gearbox/plan.json`).
+/// so a reader never sees half a plan (docs/formats.md, "Plan JSON").
 public struct PlanFile: PlanPublishing {
     public var path: String
 

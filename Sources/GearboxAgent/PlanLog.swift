@@ -2,7 +2,7 @@ import GearboxCore
 import Logging
 
 /// How plan changes reach the journal: one record per domain and per queue, with the
-/// structured fields of PRODUCT.md (the journald handler turns `low_khz` into GEARBOX_LOW_KHZ).
+/// structured fields of docs/agent.md ("Logs") (the journald handler turns `low_khz` into GEARBOX_LOW_KHZ).
 enum PlanLog {
     static func record(_ plan: Plan, reason: String, logger: Logger) {
         logger.notice("new plan: \(formatWatts(plan.power.value)) W\(plan.feasible ? "" : ", INFEASIBLE"): \(reason)", metadata: [

@@ -5,7 +5,7 @@ import GearboxCore
 public struct AgentConfiguration: Hashable, Sendable {
     /// Control-loop period.
     public var tick: Duration = .seconds(1)
-    /// Upper bound on the dither period τ (MODEL.md: min(50 ms, 5 × shortest mean service time)).
+    /// Upper bound on the dither period τ (docs/model.md: min(50 ms, 5 × shortest mean service time)).
     public var maxDitherPeriod: Double = 0.050
     /// Highest utilisation a plan may give a CPU.
     public var maxUtilization: Double = 0.95

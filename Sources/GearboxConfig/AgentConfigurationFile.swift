@@ -1,7 +1,7 @@
 import GearboxCore
 
 /// Reads the agent's config file: sections `[agent]`, `[kernel]`, `[control]`, `[metrics]` and
-/// `[[queue]]` tables (PRODUCT.md). Unknown keys, wrong types and out-of-range values are refused.
+/// `[[queue]]` tables (docs/formats.md). Unknown keys, wrong types and out-of-range values are refused.
 public enum AgentConfigurationFile {
     public static func load(path: String, platform: Platform) throws(ConfigError) -> AgentConfiguration {
         try parse(FileText.read(path), file: path, platform: platform)

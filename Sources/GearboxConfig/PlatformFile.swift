@@ -1,6 +1,6 @@
 import GearboxCore
 
-/// Platform files (PRODUCT.md, "Files"): frequency domains with their operating points and power.
+/// Platform files (docs/formats.md): frequency domains with their operating points and power.
 public enum PlatformFile {
     /// Reads and validates a platform file.
     public static func load(path: String) throws(ConfigError) -> Platform {
@@ -42,7 +42,7 @@ public enum PlatformFile {
         }
         let topFrequency = parsed.map { $0.points.last!.frequency.value }.max()!
         return Platform(domains: parsed.map { d in
-            // MODEL.md: without cpu_capacity, capacity follows the top frequency.
+            // docs/model.md: without cpu_capacity, capacity follows the top frequency.
             let capacity = d.capacity ?? 1024 * Double(d.points.last!.frequency.value) / Double(topFrequency)
             return FrequencyDomain(
                 name: d.name, cpus: d.cpus, capacity: capacity, idlePower: Watts(d.idleWatts),

@@ -1,6 +1,6 @@
 import GearboxCore
 
-/// Workload files (PRODUCT.md, "Files"): the queues a plan must serve.
+/// Workload files (docs/formats.md): the queues a plan must serve.
 public enum WorkloadFile {
     /// Reads and validates a workload file against the platform it will run on.
     public static func load(path: String, platform: Platform) throws(ConfigError) -> Workload {

@@ -1,6 +1,6 @@
 import GearboxCore
 
-/// One request on the control socket: a JSON object on one line (PRODUCT.md, "Control socket").
+/// One request on the control socket: a JSON object on one line (docs/formats.md, "Control socket protocol").
 ///
 ///     {"command":"status"}   {"command":"plan"}   {"command":"explain"}
 ///     {"command":"override","scope":{"domain":"policy0"},"frequency_khz":1200000,"duration_s":5}
@@ -47,32 +47,60 @@ public enum ControlRequest: Hashable, Sendable {
         return .object(fields)
     }
 
-    /// Decodes one line. Errors name the field at fault: `malformed` for JSON and shapes,
-    /// `unknown_command` for a command the agent does not know.
+    /// Decodes one line: `Envelope(line:)` then `open()`. Errors name the field at fault:
+    /// `malformed` for JSON and shapes, `unknown_command` for a command the agent does not know.
     public static func decode(line: String) throws(ControlFailure) -> ControlRequest {
-        let value: JSONValue
-        do {
-            value = try JSONParser.parse(line)
-        } catch {
-            throw ControlFailure(.malformed, "request is \(error.description)")
+        try Envelope(line: line).open()
+    }
+
+    /// The names of the commands that change policy (root or the control group only).
+    public static let policyCommands: Set<String> = ["override", "resume", "reload"]
+
+    /// A request line read only as far as its command: enough to decide whether the peer may
+    /// send it. Parsing is linear in the line, which the server has already bounded; the
+    /// command's own fields (an override's cpulist, which expands to a CPU set) are decoded
+    /// only by `open()`, so a peer who may not make changes costs no more than the parse.
+    public struct Envelope: Sendable {
+        /// The command's name, one of `ControlRequest.commands`.
+        public let command: String
+        private let value: JSONValue
+        private let fields: [(String, JSONValue)]
+
+        /// Parses `line` and reads its `command`; throws `malformed` for anything that is not
+        /// an object with a string `command`, `unknown_command` for a name not in `commands`.
+        public init(line: String) throws(ControlFailure) {
+            do {
+                value = try JSONParser.parse(line)
+            } catch {
+                throw ControlFailure(.malformed, "request is \(error.description)")
+            }
+            guard let fields = value.objectFields else {
+                throw ControlFailure(.malformed, "request must be a JSON object, got \(value.typeName)")
+            }
+            self.fields = fields
+            guard let commandValue = value["command"] else {
+                throw ControlFailure(.malformed, "field \"command\" is missing; expected one of \(commands.joined(separator: ", "))")
+            }
+            guard let command = commandValue.stringValue else {
+                throw ControlFailure(.malformed, "field \"command\" must be a string, got \(commandValue.typeName)")
+            }
+            guard commands.contains(command) else {
+                throw ControlFailure(.unknownCommand, "unknown command \"\(command)\"; expected one of \(commands.joined(separator: ", "))")
+            }
+            self.command = command
         }
-        guard let fields = value.objectFields else {
-            throw ControlFailure(.malformed, "request must be a JSON object, got \(value.typeName)")
+
+        /// Whether the command changes the agent's policy (and so needs root or the control group).
+        public var changesPolicy: Bool { policyCommands.contains(command) }
+
+        /// Decodes the command's fields into the request.
+        public func open() throws(ControlFailure) -> ControlRequest {
+            let simple: [String: ControlRequest] = ["status": .status, "plan": .plan, "explain": .explain, "resume": .resume, "reload": .reload]
+            if let request = simple[command] {
+                try OverrideDecoding.refuseUnknown(fields, allowed: ["command"], command: command)
+                return request
+            }
+            return .override(try OverrideDecoding.decode(value, fields: fields))
         }
-        guard let commandValue = value["command"] else {
-            throw ControlFailure(.malformed, "field \"command\" is missing; expected one of \(commands.joined(separator: ", "))")
-        }
-        guard let command = commandValue.stringValue else {
-            throw ControlFailure(.malformed, "field \"command\" must be a string, got \(commandValue.typeName)")
-        }
-        let simple: [String: ControlRequest] = ["status": .status, "plan": .plan, "explain": .explain, "resume": .resume, "reload": .reload]
-        if let request = simple[command] {
-            try OverrideDecoding.refuseUnknown(fields, allowed: ["command"], command: command)
-            return request
-        }
-        guard command == "override" else {
-            throw ControlFailure(.unknownCommand, "unknown command \"\(command)\"; expected one of \(commands.joined(separator: ", "))")
-        }
-        return .override(try OverrideDecoding.decode(value, fields: fields))
     }
 }

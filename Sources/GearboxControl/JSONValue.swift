@@ -1,7 +1,7 @@
 /// A JSON value with ordered object keys, rendered byte-for-byte deterministically.
 ///
 /// Used for everything gearbox prints or publishes as JSON, so that the same input gives the
-/// same bytes (PRODUCT.md, scripts diff the output) and fields keep the order the contract lists.
+/// same bytes (docs/formats.md, scripts diff the output) and fields keep the order the contract lists.
 public enum JSONValue: Hashable, Sendable {
     case null
     case bool(Bool)

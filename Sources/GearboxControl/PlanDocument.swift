@@ -1,6 +1,6 @@
 import GearboxCore
 
-/// The JSON shape of a plan: `gearboxctl plan --json` and `/run/gearbox/plan.json` (PRODUCT.md).
+/// The JSON shape of a plan: `gearboxctl plan --json` and `/run/gearbox/plan.json` (docs/formats.md).
 public enum PlanDocument {
     public static func json(_ plan: Plan) -> JSONValue {
         .object([

@@ -69,7 +69,7 @@ public struct CramerLundberg: Hashable, Sendable {
     }
 }
 
-/// The waiting-time tail of one CPU with the trap guard of MODEL.md.
+/// The waiting-time tail of one CPU with the trap guard of docs/model.md.
 ///
 /// When the longest-service class has a vanishing rate, the full mix's root jumps to that
 /// class's pole and `C` collapses, so the tail forgets the other classes. Each sub-mixture

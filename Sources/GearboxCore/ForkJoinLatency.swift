@@ -15,7 +15,7 @@ public struct SubtaskResponse: Hashable, Sendable {
     }
 }
 
-/// Fork-join k-of-n latency with independent subtasks (MODEL.md, "Latency (fork-join mode)").
+/// Fork-join k-of-n latency with independent subtasks (docs/model.md, "Fork-join latency").
 public enum ForkJoinLatency {
     /// `P(fewer than k of the subtasks are done)` when subtask `j` is done with probability
     /// `done[j]`: the Poisson-binomial distribution, by dynamic programming over counts `< k`.

@@ -1,5 +1,5 @@
 /// How much a fork-join k < n prediction is inflated to cover the independence
-/// approximation's optimism (MODEL.md, "Latency (fork-join mode)").
+/// approximation's optimism (docs/model.md, "Fork-join latency").
 ///
 /// The subtasks of one request arrive together, so the sojourn times on the n CPUs are
 /// positively associated and the k-th fastest is slower than independence predicts: the

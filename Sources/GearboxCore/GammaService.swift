@@ -1,7 +1,7 @@
 /// One class of service times at a CPU: Poisson arrivals at `rate`, gamma service times.
 ///
 /// Work that is gamma with shape `k = 1 / c²` and mean `w`, run at speed `s`, takes a
-/// gamma time with the same shape and scale `w / (k s)` (MODEL.md, "Latency").
+/// gamma time with the same shape and scale `w / (k s)` (docs/model.md, "Two-speed selection").
 public struct GammaService: Hashable, Sendable {
     /// Arrivals per second of this class at the CPU.
     public var rate: Double

@@ -41,7 +41,7 @@ extension Plan {
     }
 }
 
-/// Evaluates a given plan with the model of MODEL.md: per-CPU multi-class M/G/1 FCFS
+/// Evaluates a given plan with the model of docs/model.md: per-CPU multi-class M/G/1 FCFS
 /// queues, Pollaczek–Khinchine means, exact percentiles of route queues by inverting the
 /// Pollaczek–Khinchine transform (or guarded Cramér–Lundberg tails, which the planner's
 /// search and fork-join subtasks use), fork-join with

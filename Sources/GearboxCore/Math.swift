@@ -13,3 +13,26 @@ public enum Math {
     /// `log(1 + x)`, accurate for small `x`.
     @inlinable public static func log1p(_ x: Double) -> Double { Double.log(onePlus: x) }
 }
+
+extension Int {
+    /// `x` rounded toward zero and clamped into Int's range; 0 for NaN. `Int(x)` traps on a
+    /// NaN, an infinity or a value beyond the range, which a degenerate input can produce.
+    public init(saturating x: Double) {
+        if x.isNaN {
+            self = 0
+        } else if x >= 9.2e18 {
+            self = .max
+        } else if x <= -9.2e18 {
+            self = .min
+        } else {
+            self = Int(x)
+        }
+    }
+}
+
+extension Int64 {
+    /// `x` rounded toward zero and clamped into Int64's range; 0 for NaN (see `Int(saturating:)`).
+    public init(saturating x: Double) {
+        self = Int64(Int(saturating: x))
+    }
+}

@@ -6,7 +6,7 @@ public struct DomainPlan: Hashable, Sendable {
     public var high: Kilohertz
     /// Probability that a request runs at `high` (per-request model).
     public var pHigh: Double
-    /// Fraction of time at `high` that realises `pHigh` (MODEL.md, time-shared two-speed).
+    /// Fraction of time at `high` that realises `pHigh` (docs/model.md, "time-shared two-speed").
     public var timeShareHigh: Double
     /// Dither period in seconds; nil when the domain runs one pure speed.
     public var ditherPeriod: Double?

@@ -42,7 +42,7 @@ extension PlanState {
         // More queues: CPU counts in proportion to work, at least one each while CPUs last.
         let demand = present.map { model.queues[$0.queue].rate * model.queues[$0.queue].work * $0.total }
         let total = demand.reduce(0, +)
-        var counts = demand.map { max(1, Int(Double(cpus.count) * $0 / max(total, 1e-300))) }
+        var counts = demand.map { max(1, Int(saturating: Double(cpus.count) * $0 / max(total, 1e-300))) }
         while counts.reduce(0, +) > cpus.count, let i = counts.indices.max(by: { (counts[$0], $0) < (counts[$1], $1) }) {
             if counts[i] <= 1 { break }
             counts[i] -= 1

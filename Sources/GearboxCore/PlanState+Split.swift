@@ -97,7 +97,7 @@ extension PlanState {
         let held = move.from.reduce(0) { $0 + share[$1] }
         guard held > 1e-12 else { return nil }
         var taken = min(amount, held)
-        // No move may leave a share below the minimum (MODEL.md: such a share is 0): take
+        // No move may leave a share below the minimum (docs/model.md: such a share is 0): take
         // everything rather than leave a trickle behind.
         if move.from.contains(where: { share[$0] > 0 && share[$0] * (1 - taken / held) < minimumShare($0) }) { taken = held }
         for e in move.from { out.append((e, share[e] * (1 - taken / held))) }

@@ -197,7 +197,7 @@ struct PlanState: Sendable {
         return total
     }
 
-    /// Host power: Σ_d W_d g_d(t_d) + every CPU's idle power (MODEL.md, "Energy").
+    /// Host power: Σ_d W_d g_d(t_d) + every CPU's idle power (docs/model.md, "Energy").
     var power: Double {
         var total = 0.0
         for d in model.domains.indices {

@@ -1,4 +1,4 @@
-/// The dither period of a two-speed domain (MODEL.md, "time-shared two-speed"):
+/// The dither period of a two-speed domain (docs/model.md, "time-shared two-speed"):
 /// `τ = min(maxDitherPeriod, 5 × the shortest mean service time on the domain)`, never
 /// shorter than `max(1 ms, 10 × cpuinfo_transition_latency)`; where those bounds cross the
 /// domain runs one pure speed.

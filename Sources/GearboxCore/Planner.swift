@@ -1,8 +1,8 @@
-/// Settings of the planner (MODEL.md, "The optimisation").
+/// Settings of the planner (docs/model.md, "The optimisation").
 public struct PlannerConfiguration: Hashable, Sendable {
     /// Upper bound on every CPU's utilisation ρ.
     public var maxUtilization: Double = 0.95
-    /// Route shares below this are rounded to 0 (MODEL.md: a share below 1 % is 0).
+    /// Route shares below this are rounded to 0 (docs/model.md: a share below 1 % is 0).
     public var minimumShare: Double = 0.01
     /// Upper bound on the dither period τ, in seconds.
     public var maxDitherPeriod: Double = 0.050
@@ -41,7 +41,7 @@ public struct PlannerConfiguration: Hashable, Sendable {
     public init() {}
 }
 
-/// Minimises host power subject to every queue's latency target (MODEL.md, "The optimisation").
+/// Minimises host power subject to every queue's latency target (docs/model.md, "The optimisation").
 ///
 /// Per domain it picks two adjacent hull points and the probability of the faster one
 /// (a continuous level), per route queue the share of each CPU, per fork-join queue the
@@ -175,7 +175,7 @@ public struct Planner: Sendable {
         return plan
     }
 
-    /// MODEL.md's infeasible plan: every domain a queue uses at top speed, the split kept.
+    /// docs/model.md's infeasible plan: every domain a queue uses at top speed, the split kept.
     func atTopSpeed(_ plan: Plan, platform: Platform) -> Plan {
         var plan = plan
         let used = Set(plan.queues.flatMap { $0.split.filter { $0.value > 0 }.keys })
@@ -251,7 +251,7 @@ public struct Planner: Sendable {
             // The independent evaluation disagrees (it should not, beyond rounding): never
             // hide it, report the top-speed plan as infeasible.
         }
-        // MODEL.md: an infeasible plan runs every domain a queue may use at top speed.
+        // docs/model.md: an infeasible plan runs every domain a queue may use at top speed.
         for part in model.parts() {
             for d in part.domains {
                 layout.times[d] = model.domains[d].fastest

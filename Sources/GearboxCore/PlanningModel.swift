@@ -18,7 +18,7 @@ struct PlanningModel: Sendable {
         /// `t` of the hull point that minimises busy-minus-idle energy per work
         /// (race to idle: never worth running slower than this).
         var cheapest: Double
-        /// The domain cannot realise a two-speed mix (MODEL.md: dither bounds cross).
+        /// The domain cannot realise a two-speed mix (docs/model.md: dither bounds cross).
         var pureOnly: Bool
         var transitionLatency: Double?
         /// Identical domains planned as one: this many copies share the representative's plan.

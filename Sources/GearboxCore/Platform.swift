@@ -8,7 +8,7 @@ public struct OperatingPoint: Hashable, Sendable {
     }
 }
 
-/// The parametric power model `P_busy(f) = static + dynamic * (f / fmax)^exponent` (MODEL.md).
+/// The parametric power model `P_busy(f) = static + dynamic * (f / fmax)^exponent` (docs/model.md).
 public struct ParametricPower: Hashable, Sendable {
     public var staticWatts: Double
     public var dynamicWatts: Double

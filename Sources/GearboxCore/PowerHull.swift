@@ -1,7 +1,7 @@
 /// One point of a domain's power hull: a frequency, its speed and its busy power per CPU.
 public struct HullPoint: Hashable, Sendable {
     public var frequency: Kilohertz
-    /// Speed in ref-s of work per second (MODEL.md, "Units").
+    /// Speed in ref-s of work per second (docs/model.md, "Units").
     public var speed: Double
     public var busyPower: Watts
     public init(frequency: Kilohertz, speed: Double, busyPower: Watts) {
@@ -14,9 +14,9 @@ public struct HullPoint: Hashable, Sendable {
 /// The lower convex hull of `(speed, busy power)` of one domain, dominated points dropped.
 ///
 /// Points are ascending by speed and by power. Only these points are ever planned
-/// (MODEL.md, "Platform"): any point above the hull costs more than a mix of its
+/// (docs/model.md, "Platform"): any point above the hull costs more than a mix of its
 /// neighbours at the same average speed. Collinear points stay, since a domain that
-/// cannot dither (MODEL.md, time-shared two-speed) can still use them as pure speeds.
+/// cannot dither (docs/model.md, "time-shared two-speed") can still use them as pure speeds.
 public struct PowerHull: Hashable, Sendable {
     public var points: [HullPoint]
     public var idlePower: Watts
@@ -69,6 +69,6 @@ public struct PowerHull: Hashable, Sendable {
 }
 
 extension FrequencyDomain {
-    /// The domain's power hull (MODEL.md: only hull points are ever used).
+    /// The domain's power hull (docs/model.md: only hull points are ever used).
     public var hull: PowerHull { PowerHull(domain: self) }
 }

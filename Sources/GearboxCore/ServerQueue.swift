@@ -1,4 +1,4 @@
-/// One CPU as a multi-class M/G/1 FCFS queue (MODEL.md, "Latency (route mode)").
+/// One CPU as a multi-class M/G/1 FCFS queue (docs/model.md, "Mean latency, route mode").
 public struct ServerQueue: Hashable, Sendable {
     /// Every class that arrives at the CPU (per queue and per speed of the two-speed mix).
     public var classes: [GammaService]

@@ -1,5 +1,5 @@
 /// An exponentially weighted moving average with a half-life, plus burst detection for counts
-/// (MODEL.md, "Estimating the inputs online"). The agent's estimates and the simulator's
+/// (docs/model.md, "Estimating the inputs online"). The agent's estimates and the simulator's
 /// gearbox policy both use it, so that what is simulated is what runs.
 public struct SmoothedRate: Hashable, Sendable {
     public let halfLife: Double

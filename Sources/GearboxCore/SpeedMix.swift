@@ -1,4 +1,4 @@
-/// Per-request two-speed selection on one CPU (MODEL.md, "Two-speed selection").
+/// Per-request two-speed selection on one CPU (docs/model.md, "Two-speed selection").
 ///
 /// Each request runs wholly at `high` with probability `pHigh`, else at `low`.
 /// Speeds are in ref-s per second and powers are busy watts of one CPU.
@@ -37,7 +37,7 @@ public struct SpeedMix: Hashable, Sendable {
     /// Busy energy in joules per ref-s of work: `p P_H / s_H + (1 - p) P_L / s_L`.
     public var energyPerWork: Double { pHigh * highPower / highSpeed + (1 - pHigh) * lowPower / lowSpeed }
 
-    /// Fraction of time at `high` that realises `pHigh` (MODEL.md, "time-shared two-speed").
+    /// Fraction of time at `high` that realises `pHigh` (docs/model.md, "time-shared two-speed").
     public var timeShareHigh: Double {
         let high = pHigh / highSpeed
         let total = high + (1 - pHigh) / lowSpeed

@@ -130,7 +130,7 @@ struct SplitStart: Sendable {
             let total = demand.reduce(0, +)
             // CPU counts by largest remainder, at least one each while CPUs last.
             let n = domain.cpus.count
-            var counts = demand.map { max(1, Int(Double(n) * $0 / max(total, 1e-300))) }
+            var counts = demand.map { max(1, Int(saturating: Double(n) * $0 / max(total, 1e-300))) }
             while counts.reduce(0, +) > n, let i = counts.indices.max(by: { counts[$0] < counts[$1] }) { counts[i] -= 1 }
             while counts.reduce(0, +) < n {
                 let i = counts.indices.max { Double(n) * demand[$0] / total - Double(counts[$0]) < Double(n) * demand[$1] / total - Double(counts[$1]) }!

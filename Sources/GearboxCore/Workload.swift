@@ -23,7 +23,7 @@ public struct LatencyTarget: Hashable, Sendable {
     public var milliseconds: Double { seconds * 1000 }
 }
 
-/// How a queue's requests reach CPUs (MODEL.md, "Workload").
+/// How a queue's requests reach CPUs (docs/model.md, "Workload").
 public enum Dispatch: Hashable, Sendable {
     /// Each request runs whole on one CPU chosen with the plan's split.
     case route

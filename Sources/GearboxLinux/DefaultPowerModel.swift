@@ -1,6 +1,6 @@
 import GearboxCore
 
-/// The power model gearbox assumes when no platform file gives one (README, "Default power
+/// The power model gearbox assumes when no platform file gives one (docs/formats.md, "Default power
 /// model"): per CPU, `P_busy(f) = capacity/1024 × (static + dynamic × (f/fmax)^exponent)` and
 /// `P_idle = capacity/1024 × idle`.
 ///

@@ -1,7 +1,7 @@
 import GearboxCore
 
 /// When each domain runs at its high and low frequency: H for the first θτ of every period
-/// τ, L for the rest (MODEL.md, "time-shared two-speed"). A pure function of the time since
+/// τ, L for the rest (docs/model.md, "time-shared two-speed"). A pure function of the time since
 /// the schedule started, so it can be checked without a clock.
 public struct DitherSchedule: Hashable, Sendable {
     /// One domain's two speeds and its share of time at the high one.
@@ -23,7 +23,7 @@ public struct DitherSchedule: Hashable, Sendable {
         }
 
         /// Nanoseconds at H at the start of each period: θτ rounded to the nanosecond.
-        var highNanoseconds: Int64 { Int64((timeShareHigh * Double(periodNanoseconds)).rounded()) }
+        var highNanoseconds: Int64 { Int64(saturating: (timeShareHigh * Double(periodNanoseconds)).rounded()) }
 
         /// True when the lane never changes frequency.
         public var isSteady: Bool { low == high || highNanoseconds == 0 || highNanoseconds >= periodNanoseconds }
@@ -52,7 +52,7 @@ public struct DitherSchedule: Hashable, Sendable {
     public init(lanes: [Lane]) { self.lanes = lanes }
 
     /// The schedule of a plan: τ from each domain's dither period, but never shorter than
-    /// max(1 ms, 10 × the domain's transition latency) (MODEL.md); a domain without a dither
+    /// max(1 ms, 10 × the domain's transition latency) (docs/model.md); a domain without a dither
     /// period runs one speed (H when its time share is positive, else L).
     public init(plan: Plan, platform: Platform, maximumPeriod: Duration = .milliseconds(50)) {
         var byName: [String: FrequencyDomain] = [:]
@@ -65,7 +65,7 @@ public struct DitherSchedule: Hashable, Sendable {
                 let pure = d.timeShareHigh > 0 ? d.high : d.low
                 return Lane(domain: d.name, low: pure, high: pure, timeShareHigh: 0, period: floor)
             }
-            let period = max(floor, min(.nanoseconds(Int64((requested * 1e9).rounded())), max(floor, maximumPeriod)))
+            let period = max(floor, min(.nanoseconds(Int64(saturating: (requested * 1e9).rounded())), max(floor, maximumPeriod)))
             return Lane(domain: d.name, low: d.low, high: d.high, timeShareHigh: d.timeShareHigh, period: period)
         }
     }
@@ -73,7 +73,7 @@ public struct DitherSchedule: Hashable, Sendable {
     /// max(1 ms, 10 × latency); the 1 ms floor alone when the latency is unknown.
     public static func minimumPeriod(transitionLatencyMicroseconds: Double?) -> Duration {
         let tenTimes = (transitionLatencyMicroseconds ?? 0) * 10
-        return max(.milliseconds(1), .nanoseconds(Int64((tenTimes * 1000).rounded())))
+        return max(.milliseconds(1), .nanoseconds(Int64(saturating: (tenTimes * 1000).rounded())))
     }
 
     /// Every lane's frequency at `elapsed` since the schedule started.

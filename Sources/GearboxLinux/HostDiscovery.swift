@@ -96,7 +96,7 @@ public struct HostDiscovery: Sendable {
     }
 
     /// Frequencies for a driver without a table: both hardware limits and every multiple of
-    /// 100 MHz between them (MODEL.md: 100 MHz steps).
+    /// 100 MHz between them (docs/model.md: 100 MHz steps).
     static func steps(from minimum: Kilohertz, to maximum: Kilohertz) -> [Kilohertz] {
         let step = 100_000
         var values = [minimum.value]
@@ -119,7 +119,7 @@ public struct HostDiscovery: Sendable {
                 domain.capacitySource = .cpuCapacity
             } else {
                 let fmax = Double(domain.frequencies.last?.value ?? domain.hardwareMaximum.value)
-                domain.capacity = max(1, Int((1024 * fmax / Double(topFrequency)).rounded()))
+                domain.capacity = max(1, Int(saturating: (1024 * fmax / Double(max(topFrequency, 1))).rounded()))
                 domain.capacitySource = .maximumFrequency
             }
             return domain

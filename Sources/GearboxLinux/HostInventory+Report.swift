@@ -2,7 +2,7 @@ import GearboxControl
 import GearboxCore
 
 extension HostInventory {
-    /// `gearboxctl inspect --json` (PRODUCT.md fields first, in contract order, then extras).
+    /// `gearboxctl inspect --json` (the fields of docs/formats.md first, in that order, then extras).
     public func json() -> JSONValue {
         .object([
             ("domains", .array(domains.map(Self.json))),
@@ -50,12 +50,12 @@ extension HostInventory {
         ])
     }
 
-    /// `gearboxctl inspect --toml`: a platform file (PRODUCT.md, "Files") with the default
+    /// `gearboxctl inspect --toml`: a platform file (docs/formats.md) with the default
     /// power model, ready to edit and give to `gearboxctl plan --platform`.
     public func platformTOML(power: DefaultPowerModel = DefaultPowerModel()) -> String {
         var lines = [
             "# Platform file written by `gearboxctl inspect --toml` from this host's sysfs.",
-            "# Power is gearbox's default parametric model (README, \"Default power model\"):",
+            "# Power is gearbox's default parametric model (docs/formats.md, \"Default power model\"):",
             "#   busy = capacity/1024 x (\(Self.number(power.staticWatts)) + \(Self.number(power.dynamicWatts)) x (f/fmax)^\(Self.number(power.exponent))) W, "
                 + "idle = capacity/1024 x \(Self.number(power.idleWatts)) W per CPU.",
             "# Replace it with measured figures or an `opp` table where you have them.",

@@ -93,7 +93,7 @@ public struct InspectedDomain: Hashable, Sendable {
 public enum CapacitySource: String, Hashable, Sendable {
     /// `cpuN/cpu_capacity`.
     case cpuCapacity = "cpu_capacity"
-    /// 1024 × this domain's fmax / the largest fmax of the host (MODEL.md).
+    /// 1024 × this domain's fmax / the largest fmax of the host (docs/model.md).
     case maximumFrequency = "max_frequency"
 }
 

@@ -104,7 +104,7 @@ public struct RandomStream: RandomNumberGenerator, Sendable {
 
 /// A non-negative random variate with mean 1 and a given squared coefficient of variation.
 ///
-/// SCV 1 is exponential, 0 is deterministic, anything else gamma with shape 1/SCV (MODEL.md:
+/// SCV 1 is exponential, 0 is deterministic, anything else gamma with shape 1/SCV (docs/model.md, "Workload":
 /// work is gamma; its moment generating function is the planner's closed form).
 public struct UnitWork: Hashable, Sendable {
     public let scv: Double

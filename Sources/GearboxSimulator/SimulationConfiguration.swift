@@ -1,6 +1,6 @@
 import GearboxCore
 
-/// How a domain realises a plan's mix of two speeds (MODEL.md, "Two-speed selection").
+/// How a domain realises a plan's mix of two speeds (docs/model.md, "Two-speed selection").
 public enum TwoSpeedRealisation: String, Hashable, Sendable, CaseIterable {
     /// The model's: each request or subtask runs wholly at H with probability p. Each CPU
     /// picks its own speed at the start of a job, free of its domain and of switch costs:
@@ -50,7 +50,7 @@ public struct GearboxPolicyConfiguration: Hashable, Sendable {
     public init() {}
 }
 
-/// Parameters of the baseline governors (MODEL.md, "Baselines to compare against").
+/// Parameters of the baseline governors (docs/model.md, "Baselines in the simulator").
 public struct BaselineConfiguration: Hashable, Sendable {
     /// ondemand's sampling period and up threshold.
     public var ondemandPeriod: Double = 0.010

@@ -45,7 +45,7 @@ extension SimulationEngine {
         }
     }
 
-    /// MODEL.md's τ for plans that give none: `min(50 ms, 5 × the shortest mean service
+    /// docs/model.md's τ for plans that give none: `min(50 ms, 5 × the shortest mean service
     /// time of the domain's queues)`, never below `max(1 ms, 10 × transition latency)`.
     private func defaultDitherPeriod(domain d: Int, high: Int) -> Double {
         let domainCPUs = Set(models[d].cpus.map { cpuNumbers[$0] })

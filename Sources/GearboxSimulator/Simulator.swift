@@ -1,7 +1,7 @@
 import GearboxCore
 
 /// A discrete-event simulation of a host (platform) serving a workload under a frequency
-/// policy (MODEL.md). Pure and seeded: the same inputs give the same result, bit for bit.
+/// policy (docs/model.md). Pure and seeded: the same inputs give the same result, bit for bit.
 public struct Simulator: Sendable {
     public var platform: Platform
     public var workload: Workload

@@ -1,7 +1,7 @@
 import GearboxCore
 
 /// Online estimates of each queue's arrival rate and mean work, as the agent forms them
-/// (MODEL.md, "Estimating the inputs online"): exponentially weighted moving averages with
+/// (docs/model.md, "Estimating the inputs online"): exponentially weighted moving averages with
 /// a half-life, fed once per tick with that tick's arrival count and work.
 public struct WorkloadEstimator: Hashable, Sendable {
     /// Smoothed arrivals per second, per queue.

@@ -12,7 +12,7 @@ struct Gearboxctl: ParsableCommand {
         subcommands: [PlanCommand.self, InspectCommand.self, SimulateCommand.self, CompareCommand.self, StatusCommand.self, OverrideCommand.self, ResumeCommand.self, ReloadCommand.self, ExplainCommand.self]
     )
 
-    /// Exit codes of PRODUCT.md: 0 success, 1 an infeasible or failed result that was still
+    /// Exit codes (README): 0 success, 1 an infeasible or failed result that was still
     /// reported, 2 bad input (argument-parser's usage errors included, which would be 64).
     static func main() {
         do {

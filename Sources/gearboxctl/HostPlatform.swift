@@ -2,7 +2,7 @@ import GearboxCore
 import GearboxLinux
 
 /// The platform of the host gearboxctl runs on, read from sysfs with the default power model
-/// (README, "Platform from sysfs").
+/// (docs/formats.md, "Platform from sysfs").
 enum HostPlatform {
     static func discover() throws -> Platform {
         do {

@@ -2,7 +2,7 @@ import ArgumentParser
 import GearboxControl
 import GearboxLinux
 
-/// `gearboxctl inspect`: the platform as sysfs shows it (PRODUCT.md).
+/// `gearboxctl inspect`: the platform as sysfs shows it (docs/formats.md).
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
@@ -15,7 +15,7 @@ struct InspectCommand: ParsableCommand {
             """
     )
 
-    @Flag(help: "Print JSON (PRODUCT.md fields).")
+    @Flag(help: "Print JSON (fields in docs/formats.md).")
     var json = false
 
     @Flag(help: "Print a platform file (TOML).")

@@ -74,6 +74,15 @@ struct OverrideCommand: ParsableCommand {
         let action = answer.map(StatusReport.action).flatMap { $0 == "?" ? nil : $0 } ?? StatusReport.action(sent)
         let left = answer?["expires_in_s"].map { StatusReport.timeLeft($0) } ?? StatusReport.timeLeft(sent["duration_s"])
         return "override\(id) in force: \(scope): \(action), \(left == "until resume" ? "until resume" : "for \(left)")."
+            + runs(answer?["pinned_khz"])
+    }
+
+    /// " Runs policy0 at 1400 MHz, policy1 at 1300 MHz." from the answer's `pinned_khz`: what
+    /// each domain really runs (a frequency between operating points runs at the next one up).
+    static func runs(_ pinned: JSONValue?) -> String {
+        guard let fields = pinned?.objectFields, !fields.isEmpty else { return "" }
+        let parts = fields.map { name, khz in "\(name) at \(khz.intValue.map { PlanReport.fixed(Double($0) / 1000, 0) } ?? "?") MHz" }
+        return " Runs " + parts.joined(separator: ", ") + "."
     }
 
     /// The request the options describe; a `ValidationError` names what is wrong.

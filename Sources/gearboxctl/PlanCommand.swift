@@ -17,7 +17,7 @@ struct PlanCommand: ParsableCommand {
 
     @OptionGroup var input: PlanInputOptions
 
-    @Flag(help: "Print the plan as JSON (PRODUCT.md fields).")
+    @Flag(help: "Print the plan as JSON (fields in docs/formats.md).")
     var json = false
 
     func run() throws {

@@ -2,7 +2,7 @@ import Foundation
 import GearboxCore
 import GearboxSimulator
 
-/// `simulate --json`'s object (PRODUCT.md): one run's energy and per-queue latency.
+/// `simulate --json`'s object (docs/formats.md): one run's energy and per-queue latency.
 struct SimulateReport: Codable, Equatable {
     struct Queue: Codable, Equatable {
         var name: String

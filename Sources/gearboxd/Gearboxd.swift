@@ -181,7 +181,7 @@ struct Gearboxd: AsyncParsableCommand {
         try AgentConfigurationFile.load(path: path, platform: platform)
     }
 
-    /// One line on stderr, exit 2 (PRODUCT.md).
+    /// One line on stderr, exit 2 (README, "Everyday commands").
     static func badInput(_ message: String) -> ExitCode {
         say(message)
         return ExitCode(2)

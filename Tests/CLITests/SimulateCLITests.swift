@@ -17,7 +17,7 @@ import Testing
         try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
     }
 
-    /// PRODUCT.md's fields, consistent with each other and with the exit status. (The
+    /// docs/formats.md's fields, consistent with each other and with the exit status. (The
     /// small phone example: gearbox re-plans every few ticks, and the planner is slow in
     /// debug builds on the 8-CPU server.)
     @Test(arguments: ["gearbox", "performance", "schedutil"])

@@ -83,6 +83,9 @@ import Testing
         var ticks = 0, attempt = 0
         var answer = JSONValue.null
         repeat {
+            // An explanation is reused for three times its cost after it is computed (so that
+            // requests cannot keep a core busy): give each new try a fresh one.
+            if attempt > 0 { usleep(useconds_t(min(attempt, 10) * 400_000)) }
             attempt += 1
             let before = host.samples.withLock { $0 }
             try client.send(#"{"command":"explain"}"# + "\n")

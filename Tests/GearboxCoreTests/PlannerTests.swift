@@ -27,7 +27,7 @@ import Testing
                   target: LatencyTarget(kind: kind, seconds: targetMs / 1000), cpus: cpus, dispatch: dispatch)
     }
 
-    /// Speed in ref-s per second from MODEL.md's definition: capacity / 1024 × f / f_max.
+    /// Speed in ref-s per second from docs/model.md's definition: capacity / 1024 × f / f_max.
     static func speed(_ domain: FrequencyDomain, _ frequency: Kilohertz) -> Double {
         domain.capacity / 1024 * Double(frequency.value) / Double(domain.operatingPoints.last!.frequency.value)
     }
@@ -37,7 +37,7 @@ import Testing
         domain.operatingPoints.first { $0.frequency == frequency }!.busyPower.value
     }
 
-    /// Host power of a plan of routed queues from MODEL.md's definitions alone, not from the
+    /// Host power of a plan of routed queues from docs/model.md's definitions alone, not from the
     /// planner's model: CPU i draws its domain's idle power, plus for each ref-s of work it
     /// serves the busy-minus-idle energy of the speed the work runs at,
     ///     P_i = P_idle + Σ_q λ_q split_q(i) w_q [p (P_H − P_idle) / s_H + (1 − p)(P_L − P_idle) / s_L].
@@ -168,7 +168,7 @@ import Testing
         #expect(plan.feasible)
         let queuePlan = plan.queues[0]
         #expect(queuePlan.split.count == 2 && queuePlan.split.values.allSatisfy { $0 == 0.5 })
-        // The margin is MODEL.md's fit for 1-of-2 p99 at the load of the busier subtask CPU:
+        // The margin is docs/model.md's fit for 1-of-2 p99 at the load of the busier subtask CPU:
         // (0.39 (n − k)^0.75 k^−0.15 − 0.02) = 0.37 at saturation, times the load shape
         // (1 − e^(−ρ/0.4)) / (1 − e^(−0.92/0.4)). Each chosen CPU carries every request's
         // w / k = 2 ms at 100/s: ρ = 0.2 s of work per second × time per work of its speed mix.

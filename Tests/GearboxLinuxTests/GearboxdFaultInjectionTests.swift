@@ -111,8 +111,13 @@ struct GearboxdFaultInjectionTests {
             #expect(agent.waitForPlan())
             let status = agent.control(["status", "--json"])
             #expect(status.status == 0, "\(status.standardError)")
+            // 1234.567 MHz lies between the 1.2 and 1.4 GHz operating points: the next one up runs,
+            // and the answer says so.
+            let pin = agent.control(["override", "--domain", "policy3", "--frequency-mhz", "1234.567", "--duration", "1h"])
+            #expect(pin.standardOutput.contains("Runs policy3 at 1400 MHz."), "\(pin.standardOutput)\(pin.standardError)")
+            #expect(agent.waitForCondition { agent.current("cpufreq/policy3/scaling_setspeed") == "1400000\n" })
             #expect(agent.waitForTicks(3))
-            agent.checkEveryDomainIsPlannedOrOriginal()
+            agent.checkEveryDomainIsPlannedOrOriginal(pinned: ["policy3": "1400000"])
         }
         #expect(result.status == 0, "\(result.stderr)")
         agent.expectRestored()

@@ -1,6 +1,6 @@
 import Foundation
 
-/// `gearboxctl inspect --json` as the contract in PRODUCT.md names it; decoding fails when a
+/// `gearboxctl inspect --json` as docs/formats.md names it; decoding fails when a
 /// field is missing or has another type.
 struct InspectJSON: Decodable {
     struct Domain: Decodable, Equatable {

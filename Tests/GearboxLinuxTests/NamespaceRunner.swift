@@ -13,7 +13,7 @@ extension Trait where Self == ConditionTrait {
 
 /// Runs a built executable of this package inside a private mount namespace with a tree
 /// bind-mounted over /sys/devices/system/cpu (and optionally one over /sys/class), as
-/// PRODUCT.md's "Real components" table says cpufreq tests run.
+/// docs/testing.md says how the cpufreq tests run.
 enum NamespaceRunner {
     struct Result {
         var status: Int32

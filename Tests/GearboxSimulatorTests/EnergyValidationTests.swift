@@ -2,7 +2,7 @@ import GearboxCore
 import GearboxSimulator
 import Testing
 
-/// Simulated energy against MODEL.md's power formula for a fixed two-speed plan.
+/// Simulated energy against docs/model.md's power formula for a fixed two-speed plan.
 @Suite struct EnergyValidationTests {
     static let workload = Workload(queues: [
         WorkQueue(name: "web", arrivalRate: 500, meanWork: 0.001,
@@ -30,7 +30,7 @@ import Testing
         let powers = replicate(5, simulator: simulator, policy: .fixed(Self.plan)) { $0.power.value }
         let ci = ConfidenceInterval(powers)
         let predicted = TestPlans.power(platform: TestHosts.bigLittle, workload: Self.workload, plan: Self.plan)
-        print("energy \(realisation.rawValue): simulated \(ci) W, MODEL.md formula \(predicted) W")
+        print("energy \(realisation.rawValue): simulated \(ci) W, docs/model.md formula \(predicted) W")
         #expect(abs(ci.mean - predicted) + ci.halfWidth < 0.02 * predicted,
                 "power \(ci) not within 2 % of \(predicted)")
     }

@@ -3,7 +3,7 @@ import GearboxSimulator
 import Testing
 
 /// The planner's fork-join k < n predictions, margin included, against simulation
-/// (MODEL.md: the margin must cover the independence approximation's optimism).
+/// (docs/model.md: the margin must cover the independence approximation's optimism).
 /// The margin depends on k, n, the target's kind and the load (`ForkJoinMargin`).
 @Suite struct ForkJoinMarginTests {
     struct Case: Sendable, CustomTestStringConvertible {

@@ -2,7 +2,7 @@ import GearboxCore
 import GearboxSimulator
 import Testing
 
-/// How optimistic MODEL.md's independence approximation is for fork-join k < n, measured
+/// How optimistic docs/model.md's independence approximation is for fork-join k < n, measured
 /// (the planner's margin must cover these figures).
 @Suite struct ForkJoinOptimismTests {
     /// `P(fewer than k of n subtasks done by t)` for independent exponential subtask

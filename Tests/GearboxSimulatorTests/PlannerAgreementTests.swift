@@ -39,7 +39,7 @@ import Testing
         #expect(abs(ci.mean - plan.power.value) + ci.halfWidth < 0.02 * plan.power.value)
     }
 
-    /// MODEL.md's two-queue CPU (2 ms work SCV 1 and 0.5 ms SCV 1.5, 600 requests/s),
+    /// docs/model.md's two-queue CPU (2 ms work SCV 1 and 0.5 ms SCV 1.5, 600 requests/s),
     /// here on a CPU with two operating points and p99 targets tight enough that the
     /// planner mixes them: each queue's simulated p99 within 2 % of the planner's prediction,
     /// the exact tail (the inverted Pollaczek–Khinchine transform), and within 2 % of guarded

@@ -72,7 +72,7 @@ import Testing
 
     /// One CPU, two queues (2 ms work with SCV 1 and 0.5 ms with SCV 1.5, ρ = 0.6): the
     /// whole 95 % interval of each queue's p99 lies within 2 % of the Cramér–Lundberg
-    /// response tail (MODEL.md's case).
+    /// response tail (docs/model.md's case).
     @Test func twoQueueP99MatchesCramerLundberg() {
         let classes = [
             ClosedForms.ServiceClass(rate: 200, meanWork: 0.002, scv: 1),

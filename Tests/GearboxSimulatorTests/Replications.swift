@@ -85,7 +85,7 @@ enum TestPlans {
         return mixed(platform: platform, speeds: speeds, splits: splits, ditherPeriod: ditherPeriod)
     }
 
-    /// A plan with (low kHz, high kHz, p) per domain name, the MODEL.md θ, and a split per queue.
+    /// A plan with (low kHz, high kHz, p) per domain name, the docs/model.md θ, and a split per queue.
     static func mixed(
         platform: Platform, speeds: [String: (low: Int, high: Int, p: Double)],
         splits: [String: [Int: Double]], ditherPeriod: Double? = nil
@@ -104,7 +104,7 @@ enum TestPlans {
         return Plan(feasible: true, power: .zero, domains: domains, queues: queues, cpus: [])
     }
 
-    /// MODEL.md's host power for a route-only plan, computed by hand:
+    /// docs/model.md's host power for a route-only plan, computed by hand:
     /// `P_i = Σ_q x λ w (p P_H/s_H + (1−p) P_L/s_L) + (1 − ρ_i) P_idle`.
     static func power(platform: Platform, workload: Workload, plan: Plan) -> Double {
         var total = 0.0

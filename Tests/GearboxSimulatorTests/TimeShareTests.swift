@@ -53,7 +53,7 @@ import Testing
                 "stalled mean \(stalled.queues[0].mean) vs \(0.001 / speed)")
     }
 
-    /// MODEL.md: τ short against service times gives no more mean latency than the
+    /// docs/model.md: τ short against service times gives no more mean latency than the
     /// per-request model (Jensen), τ long gives more. Prints the whole curve.
     @Test func latencyAgainstDitherPeriod() {
         let lambda = 200.0, w = 0.002, p = 0.5, sH = 1.0, sL = 0.5
