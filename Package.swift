@@ -27,23 +27,19 @@ let package = Package(
     ],
     targets: [
         // Pure core: model, queueing formulas, planner. No Foundation, no I/O.
-        // Optimised in debug builds too: the planner's tests and the CLI tests plan whole
-        // example hosts, which unoptimised takes seconds per plan.
+        // No unsafe flags anywhere, so other packages can depend on the libraries by version.
+        // The tests run optimised instead (`swift test -c release`, as .ci/run does): the
+        // simulator's validation tests simulate millions of events and the CLI tests plan
+        // whole example hosts, which unoptimised would take many times longer.
         .target(
             name: "GearboxCore",
             dependencies: [
                 .product(name: "RealModule", package: "swift-numerics"),
                 .product(name: "ComplexModule", package: "swift-numerics"),
-            ],
-            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
+            ]
         ),
         // Discrete-event simulator and baseline governors. Pure, seeded.
-        // Optimised even in debug builds: its validation tests simulate millions of events
-        // and would take minutes unoptimised (debug runs about 14 times slower).
-        .target(
-            name: "GearboxSimulator", dependencies: ["GearboxCore"],
-            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
-        ),
+        .target(name: "GearboxSimulator", dependencies: ["GearboxCore"]),
         // TOML platform, workload and agent-config files, with file/line/field errors.
         .target(name: "GearboxConfig", dependencies: ["GearboxCore"]),
         // JSON shapes shared by gearboxctl and gearboxd (plan, inspect, control socket).

@@ -7,6 +7,15 @@ public enum AgentConfigurationFile {
         try parse(FileText.read(path), file: path, platform: platform)
     }
 
+    /// The config's `[agent] platform_file`, read before the rest of the file can be checked
+    /// (its queues name CPUs of a platform, which on a host without cpufreq comes from that
+    /// very file). Nil when the config names none.
+    public static func platformFilePath(configPath path: String) throws(ConfigError) -> String? {
+        var root = try FileText.parseTOML(FileText.read(path), file: path)
+        guard var agent = try root.table("agent") else { return nil }
+        return try nonEmpty(agent.string("platform_file"))
+    }
+
     public static func parse(_ text: String, file: String, platform: Platform) throws(ConfigError) -> AgentConfiguration {
         var root = try FileText.parseTOML(text, file: file)
         var config = AgentConfiguration()

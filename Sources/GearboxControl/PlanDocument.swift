@@ -4,6 +4,7 @@ import GearboxCore
 public enum PlanDocument {
     public static func json(_ plan: Plan) -> JSONValue {
         .object([
+            ("gearbox_version", .string(GearboxVersion.string)),
             ("feasible", .bool(plan.feasible)),
             ("power_watts", .finite(plan.power.value)),
             ("domains", .array(plan.domains.map(domain))),

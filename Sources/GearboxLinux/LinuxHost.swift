@@ -16,6 +16,12 @@ public actor LinuxHost {
     var previous: ProcStatSnapshot?
     /// /proc/stat's bytes, read into the same storage every tick.
     var statBuffer: [UInt8] = []
+    /// Set for a dry run from a platform file: the CPUs it names, which every sample covers
+    /// (a CPU missing from /proc/stat counts as idle) and to which samples are limited.
+    let platformFileCPUs: [Int]?
+    /// Whether the CPUs of the platform file missing from /proc/stat were reported.
+    var reportedMissingCPUs = false
+    let logger: Logger
 
     /// Reads the host and, unless `dryRun`, first restores what a run that did not stop
     /// cleanly left behind (state file of `configuration`). `platformFile` replaces the
@@ -33,13 +39,48 @@ public actor LinuxHost {
                                   sysfs: discovery.sysfs, configuration: configuration, logger: logger)
         dither = DitherThread(applier: applier)
         self.sampler = sampler
+        platformFileCPUs = nil
+        self.logger = logger
+    }
+
+    /// A dry run on a host without cpufreq (a VM, a container): the domains are the platform
+    /// file's, the writes are logged and never made, and the busy fractions come from the
+    /// host's /proc/stat for the CPUs the file names.
+    public init(dryRunFrom platformFile: Platform, sampler: KernelSampler = KernelSampler(), logger: Logger) {
+        let writer = DryRunFrequencyWriter(logger: logger)
+        recovery = nil
+        inventory = HostInventory(describedBy: platformFile)
+        platform = platformFile
+        let control = LibCPUFreq()
+        let applier = PlanApplier(inventory: inventory, control: control, writer: writer, logger: logger)
+        dither = DitherThread(applier: applier)
+        self.sampler = sampler
+        platformFileCPUs = platformFile.cpus
+        self.logger = logger
     }
 
     /// Busy fraction of each online CPU since the previous call (first call: since boot).
     public func sampleBusyFractions() throws(KernelSampleError) -> [Int: Double] {
         let now = try sampler.sampleStat(buffer: &statBuffer)
         defer { previous = now }
-        return now.busyFractions(since: previous ?? ProcStatSnapshot(cpus: [:]).zeroed(like: now))
+        let busy = now.busyFractions(since: previous ?? ProcStatSnapshot(cpus: [:]).zeroed(like: now))
+        guard let cpus = platformFileCPUs else { return busy }
+        return coverPlatformFileCPUs(cpus, busy: busy)
+    }
+
+    /// The busy fractions of the platform file's CPUs: those /proc/stat lacks count as idle
+    /// (said once), those the file does not name are left out.
+    func coverPlatformFileCPUs(_ cpus: [Int], busy: [Int: Double]) -> [Int: Double] {
+        let missing = cpus.filter { busy[$0] == nil }
+        if !missing.isEmpty && !reportedMissingCPUs {
+            reportedMissingCPUs = true
+            logger.notice("CPUs \(CPUList.format(missing)) of the platform file are not in /proc/stat; they are treated as idle", metadata: [
+                "gearbox.event": "platform_cpus_idle", "cpu.list": "\(CPUList.format(missing))",
+            ])
+        }
+        var covered: [Int: Double] = [:]
+        for cpu in cpus { covered[cpu] = busy[cpu] ?? 0 }
+        return covered
     }
 
     /// Carries out a plan: every domain's frequencies and dither, from one thread (`DitherThread`).

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GearboxCore
 
 /// gearboxctl: one-shot plans and simulations from the shell, and the agent's control client.
 @main
@@ -7,6 +8,7 @@ struct Gearboxctl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gearboxctl",
         abstract: "Plan, simulate and steer gearbox, the energy-aware CPU frequency governor.",
+        version: GearboxVersion.string,
         subcommands: [PlanCommand.self, InspectCommand.self, SimulateCommand.self, CompareCommand.self, StatusCommand.self, OverrideCommand.self, ResumeCommand.self, ReloadCommand.self, ExplainCommand.self]
     )
 

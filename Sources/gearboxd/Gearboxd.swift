@@ -23,7 +23,8 @@ struct Gearboxd: AsyncParsableCommand {
             could not be put back (the state file then stays, and the next start or \
             `gearboxd --restore` tries again). Settings left by a run that did not stop cleanly \
             are restored first, from the state file alone, before the configuration is read.
-            """
+            """,
+        version: GearboxVersion.string
     )
 
     static let defaultConfigPath = "/etc/gearbox/gearbox.toml"
@@ -39,6 +40,9 @@ struct Gearboxd: AsyncParsableCommand {
 
     @Flag(help: "Put back the cpufreq settings saved by a run that did not stop cleanly, then exit: 0 when they are back (or nothing was left), 1 when some could not be restored. Needs nothing of the configuration but its state_directory, and works when the rest of the file is invalid.")
     var restore = false
+
+    @Option(help: ArgumentHelp("Platform file (as `gearboxctl inspect --toml` writes): replaces the config's platform_file. With --dry-run on a host without cpufreq (a VM, a container), the agent plans from this file alone.", valueName: "file"))
+    var platform: String?
 
     @Option(help: "Where logs go: journald, stderr or automatic (journald when its socket answers).")
     var logTo: JournalLogging.Destination = .automatic
@@ -58,18 +62,7 @@ struct Gearboxd: AsyncParsableCommand {
                 return
             }
         }
-        let configuration = try loadConfiguration(platform: try discoverPlatform())
-        var applierConfiguration = PlanApplier.Configuration()
-        applierConfiguration.stateFile = PolicyStateFile(path: configuration.stateDirectory + "/cpufreq-state.json")
-        let platformFile = try configuration.platformFile.map { path -> Platform in
-            do { return try PlatformFile.load(path: path) } catch { throw Self.badInput("\(error)") }
-        }
-        let host: LinuxHost
-        do {
-            host = try LinuxHost(dryRun: dryRun, configuration: applierConfiguration, platformFile: platformFile, logger: logger)
-        } catch {
-            throw Self.badInput("\(error)")
-        }
+        let (configuration, host) = try makeHost(logger: logger)
         var options = AgentService.Options()
         options.once = once
         options.modeName = dryRun ? "dry-run" : (once ? "once" : "service")
@@ -122,12 +115,54 @@ struct Gearboxd: AsyncParsableCommand {
         return allBack
     }
 
-    private func discoverPlatform() throws -> Platform {
+    /// The configuration and the host it governs: the host's cpufreq policies (with the
+    /// platform file's power where it gives one), or, for a dry run on a host without
+    /// cpufreq, the platform file alone.
+    private func makeHost(logger: Logger) throws -> (AgentConfiguration, LinuxHost) {
+        var applierConfiguration = PlanApplier.Configuration()
+        let discovered: Platform
         do {
-            return try HostDiscovery().platform()
+            discovered = try HostDiscovery().platform()
+        } catch {
+            return try makePlatformFileHost(noCPUFreq: error, logger: logger)
+        }
+        let configuration = try loadConfiguration(platform: discovered)
+        applierConfiguration.stateFile = PolicyStateFile(path: configuration.stateDirectory + "/cpufreq-state.json")
+        let platformFile = try (platform ?? configuration.platformFile).map(Self.loadPlatformFile)
+        do {
+            let host = try LinuxHost(dryRun: dryRun, configuration: applierConfiguration, platformFile: platformFile, logger: logger)
+            return (configuration, host)
         } catch {
             throw Self.badInput("\(error)")
         }
+    }
+
+    /// A host whose sysfs has no usable cpufreq: refused, unless this is a dry run with a
+    /// platform file (`--platform` or the config's `platform_file`) to plan from.
+    private func makePlatformFileHost(noCPUFreq error: DiscoveryError, logger: Logger) throws -> (AgentConfiguration, LinuxHost) {
+        guard dryRun else {
+            throw Self.badInput("\(error); gearboxd cannot govern this host (`gearboxd --dry-run --platform FILE` plans from a platform file without writing)")
+        }
+        let configured: String?
+        do {
+            configured = config == Self.defaultConfigPath && access(config, F_OK) != 0
+                ? nil : try AgentConfigurationFile.platformFilePath(configPath: config)
+        } catch {
+            throw Self.badInput("\(error)")
+        }
+        guard let path = platform ?? configured else {
+            throw Self.badInput("\(error); a dry run without cpufreq needs a platform file: --platform FILE or platform_file in \(config)")
+        }
+        let filePlatform = try Self.loadPlatformFile(path)
+        let configuration = try loadConfiguration(platform: filePlatform)
+        logger.notice("no cpufreq on this host: dry run from the platform file \(path), CPUs \(CPUList.format(filePlatform.cpus))", metadata: [
+            "gearbox.event": "platform_file_dry_run", "file": "\(path)",
+        ])
+        return (configuration, LinuxHost(dryRunFrom: filePlatform, logger: logger))
+    }
+
+    private static func loadPlatformFile(_ path: String) throws -> Platform {
+        do { return try PlatformFile.load(path: path) } catch { throw Self.badInput("\(error)") }
     }
 
     private func loadConfiguration(platform: Platform) throws -> AgentConfiguration {
