@@ -457,24 +457,55 @@ public final class AgentService: Service, Sendable {
             return .success(.object([("removed", .int(count))]))
         case .reload:
             do {
-                let configuration = try reload()
-                logger.info("configuration reloaded", metadata: ["event": "reload"])
-                await carryOut(loop.reconfigure(configuration, platform: platform), loop: loop)
+                try await reloadOffPool(&loop)
                 return .success(.object([("reloaded", .bool(true))]))
             } catch {
-                logger.error("configuration refused, keeping the old one: \(error)", metadata: ["event": "reload_refused"])
                 return .failure(ControlFailure(.failed, "\(error)"))
             }
         }
     }
 
     private func handleReload(_ loop: inout ControlLoop) async {
-        do {
-            let configuration = try reload()
+        try? await reloadOffPool(&loop)
+    }
+
+    /// Reads the configuration and re-plans with it, on a thread of its own: a reload may take
+    /// seconds (a big platform, hundreds of queues), and a thread of the Swift concurrency pool
+    /// held that long would delay every other task of the agent (status answers among them),
+    /// on a small machine all of them. The loop waits for it, as for any event. Throws (and
+    /// logs) when the configuration is refused; the old one stays.
+    private func reloadOffPool(_ loop: inout ControlLoop) async throws {
+        let current = loop
+        let platform = self.platform
+        let reload = self.reload
+        let outcome = await Self.offPool { () -> Result<(ControlLoop, ControlLoop.Decision), any Error> in
+            do {
+                let configuration = try reload()
+                var next = current
+                let decision = next.reconfigure(configuration, platform: platform)
+                return .success((next, decision))
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch outcome {
+        case .success(let (next, decision)):
+            loop = next
             logger.info("configuration reloaded", metadata: ["event": "reload"])
-            await carryOut(loop.reconfigure(configuration, platform: platform), loop: loop)
-        } catch {
+            await carryOut(decision, loop: loop)
+        case .failure(let error):
             logger.error("configuration refused, keeping the old one: \(error)", metadata: ["event": "reload_refused"])
+            throw error
+        }
+    }
+
+    /// Runs `work` on a new thread and waits for it without holding a pool thread (on the
+    /// caller's thread when no thread can be started).
+    static func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in
+            if !DetachedThread.start({ continuation.resume(returning: work()) }) {
+                continuation.resume(returning: work())
+            }
         }
     }
 

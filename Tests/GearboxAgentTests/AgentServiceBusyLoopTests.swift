@@ -10,8 +10,8 @@ import Testing
 /// A long re-plan (a reload of a huge platform or of hundreds of queues) keeps the control
 /// loop busy for seconds. Meanwhile `status` is still answered, from the state the loop last
 /// published, and systemd's watchdog is still fed, from a thread of its own. The reload here
-/// is made slow on purpose (its config reader waits 3 s), so the loop is busy for a known time
-/// on any machine.
+/// is made slow on purpose: its config reader waits until the test has its status answer
+/// (at most 60 s), so the loop is busy for as long as the test needs on any machine.
 @Suite struct AgentServiceBusyLoopTests {
     /// Counts watchdog notifications; 100 ms interval (fed every 50 ms).
     final class CountingNotifier: ServiceNotifying {
@@ -36,13 +36,14 @@ import Testing
         configuration.queues = workload.queues.map { AgentQueue(queue: $0) }
         let settings = configuration
         let reloading = Atomic<Bool>(false)
+        let release = Atomic<Bool>(false)
         let notifier = CountingNotifier()
         let service = AgentService(
             platform: platform, configuration: configuration, host: AgentServiceExplainTests.CountingHost(cpus: platform.cpus),
             publisher: AgentServiceExplainTests.Unpublished(), notifier: notifier, options: .init(), logger: quietLogger,
             reload: {
                 reloading.store(true, ordering: .sequentiallyConsistent)
-                usleep(3_000_000)
+                _ = waitFor(seconds: 60) { release.load(ordering: .sequentiallyConsistent) }
                 return settings
             })
         let running = Task { try await service.run() }
@@ -61,9 +62,11 @@ import Testing
             let line = try asker.readLine() ?? ""
             // The reload's answer has not come: the loop was still busy when status was answered.
             let pending = !AgentServiceExplainTests.hasInput(reloader.descriptor, milliseconds: 0)
-            // Half the reload's 3 s later, the watchdog was fed meanwhile (every 50 ms when alive).
+            // 1.5 s later, still within the reload, the watchdog was fed meanwhile (every 50 ms
+            // while the loop is alive).
             usleep(1_500_000)
             let fed = notifier.watchdogs.withLock { $0 } - before
+            release.store(true, ordering: .sequentiallyConsistent)
             _ = try reloader.readLine()
             return (try JSONParser.parse(line), pending, fed)
         }

@@ -185,7 +185,7 @@ func withControlServer(
             let other = try LineClient(path: path)
             let answer = try await blocking { try other.ask(#"{"command":"status"}"#) }
             #expect(answer["ok"]?.boolValue == true)
-            _ = stuck
+            withExtendedLifetime(stuck) {}
         }
     }
 
@@ -211,6 +211,8 @@ func withControlServer(
         var configuration = ControlServer.Configuration.patient
         configuration.maxConnections = 2
         configuration.reservedForChanges = 1
+        // The held connections must outlive a slow start of the child on a loaded machine.
+        configuration.idleTimeout = .seconds(600)
         try await withControlServer(configuration: configuration) { path, _ in
             let held = [try LineClient(path: path), try LineClient(path: path)]
             // Wait until both are admitted: each answers a status.
@@ -226,6 +228,9 @@ func withControlServer(
             let beyond = try LineClient(path: path)
             let answer = try await blocking { try beyond.readLine().map(JSONParser.parse) }
             #expect(answer?["error"]?["code"]?.stringValue == "failed")
+            // An optimised build may end a value's life at its last use: the held connections
+            // (closed when their clients go) must stay open until here.
+            withExtendedLifetime((held, reserved)) {}
         }
     }
 
