@@ -29,7 +29,4 @@ final class FaultLog: Sendable {
         fields["fault"] = "\(key)"
         logger.notice("\(message())", metadata: fields)
     }
-
-    /// Whether `key` is currently reported.
-    func isActive(_ key: String) -> Bool { active.withLock { $0.contains(key) } }
 }

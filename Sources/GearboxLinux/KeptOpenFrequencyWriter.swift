@@ -69,9 +69,6 @@ public final class KeptOpenFrequencyWriter: CPUFrequencyWriter {
         try store(frequency, .setspeed, cpu: cpu)
     }
 
-    /// Descriptors kept open now (for tests and the benchmark).
-    public var openCount: Int { descriptors.withLock { $0.count } }
-
     private func store(_ frequency: Kilohertz, _ attribute: Attribute, cpu: Int) throws(CPUFreqError) {
         let value = String(frequency.value)
         let key = Key(cpu: cpu, attribute: attribute)
