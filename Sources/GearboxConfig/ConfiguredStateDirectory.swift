@@ -1,3 +1,5 @@
+import GearboxCore
+
 /// Where a config file says the state directory is, read as leniently as possible.
 ///
 /// Restoring the original cpufreq settings must never depend on the config being valid: a CPU
@@ -43,11 +45,5 @@ public enum ConfiguredStateDirectory {
 }
 
 private extension StringProtocol {
-    func trimmingWhitespace() -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
-        guard let start = firstIndex(where: { !isSpace($0) }), let end = lastIndex(where: { !isSpace($0) }) else { return "" }
-        return String(self[start...end])
-    }
-
     func replacingSpaces() -> String { String(filter { $0 != " " && $0 != "\t" }) }
 }

@@ -76,9 +76,10 @@ extension Character {
     fileprivate var isASCIIDigit: Bool { ("0"..."9").contains(self) }
 }
 
-extension String {
-    /// The string without leading and trailing spaces, tabs and newlines (no Foundation here).
-    func trimmingWhitespace() -> String {
+extension StringProtocol {
+    /// The text without leading and trailing spaces, tabs and newlines (no Foundation here).
+    /// One definition for the modules that read text files and sysfs values.
+    public func trimmingWhitespace() -> String {
         let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
         guard let start = firstIndex(where: { !isSpace($0) }),
               let end = lastIndex(where: { !isSpace($0) }) else { return "" }

@@ -110,9 +110,7 @@ public struct PolicyStateFile: Sendable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         do {
             let data = try encoder.encode(snapshot)
-            let directory = FilePath.parentDirectory(path)
-            if !directory.isEmpty { try SysfsFile.makeDirectories(directory) }
-            try SysfsFile.writeAtomically(String(decoding: data, as: UTF8.self) + "\n", to: path)
+            try AtomicFile.write(String(decoding: data, as: UTF8.self) + "\n", to: path, durable: true)
         } catch let error as LinuxIOError {
             throw PolicyStateError(path: path, message: error.description)
         } catch {

@@ -65,27 +65,6 @@ enum SysfsFile {
         if n != bytes.count { throw LinuxIOError(path: path, operation: .write, errno: EIO) }
     }
 
-    /// Writes a whole file through a temporary file and rename, so readers never see half of it.
-    static func writeAtomically(_ text: String, to path: String, mode: mode_t = 0o644) throws(LinuxIOError) {
-        let temporary = path + ".tmp.\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw LinuxIOError(path: temporary, operation: .write, errno: errno) }
-        let bytes = Array(text.utf8)
-        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        let saved = errno
-        let synced = fsync(fd) == 0
-        close(fd)
-        guard n == bytes.count, synced else {
-            unlink(temporary)
-            throw LinuxIOError(path: temporary, operation: .write, errno: n < 0 ? saved : EIO)
-        }
-        guard rename(temporary, path) == 0 else {
-            let e = errno
-            unlink(temporary)
-            throw LinuxIOError(path: path, operation: .write, errno: e)
-        }
-    }
-
     /// Creates a directory and its parents, like `mkdir -p`.
     static func makeDirectories(_ path: String) throws(LinuxIOError) {
         var prefix = path.hasPrefix("/") ? "" : "."
@@ -126,15 +105,5 @@ enum SysfsFile {
         let n = readlink(path, &buffer, buffer.count - 1)
         guard n > 0 else { return nil }
         return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-}
-
-extension String {
-    /// The string without leading and trailing spaces, tabs and newlines.
-    func trimmingWhitespace() -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
-        guard let start = firstIndex(where: { !isSpace($0) }),
-              let end = lastIndex(where: { !isSpace($0) }) else { return "" }
-        return String(self[start...end])
     }
 }
