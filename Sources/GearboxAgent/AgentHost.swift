@@ -13,6 +13,19 @@ public protocol AgentHost: Sendable {
     func restore() async -> [String]
     /// Each domain's last written frequency, and the domains held after a failed write.
     func state() async -> (frequencies: [String: Kilohertz], held: [String])
+    /// Writes every setting of the plan again, as if nothing had been written (a resume from
+    /// sleep, or a limit found changed by someone else).
+    func reapply(_ plan: Plan) async
+    /// Domains whose cpufreq settings are no longer what the agent wrote (read back from sysfs).
+    func changedBehindOurBack() async -> [String]
+    /// How each domain's frequency is set, by domain name (`status`).
+    func mechanisms() async -> [String: String]
+}
+
+extension AgentHost {
+    public func reapply(_ plan: Plan) async { await apply(plan) }
+    public func changedBehindOurBack() async -> [String] { [] }
+    public func mechanisms() async -> [String: String] { [:] }
 }
 
 /// Publishes the current plan for applications (`/run/gearbox/plan.json`).

@@ -31,6 +31,10 @@ public final class AgentService: Service, Sendable {
         /// Whether a stop signal came before the service group trapped the signals (gearboxd
         /// records them from its first instruction): then the agent stops after its first plan.
         public var stopRequestedBeforeStart: @Sendable () -> Bool = { false }
+        /// Follow power profiles and the power source (`[profile]`); serve them on D-Bus too
+        /// when `profileBus` (AgentService+Profiles.swift).
+        public var profiles = false
+        public var profileBus = false
         public init() {}
     }
 
@@ -45,6 +49,8 @@ public final class AgentService: Service, Sendable {
     let clock = ContinuousClock()
     let started = ContinuousClock.now
     let faults: FaultLog
+    /// The active power profile and why; nil unless `options.profiles`.
+    let profiles: ProfileCoordinator?
 
     public init(
         platform: Platform, configuration: AgentConfiguration, host: any AgentHost,
@@ -60,10 +66,14 @@ public final class AgentService: Service, Sendable {
         self.logger = logger
         self.reload = reload
         faults = FaultLog(logger: logger)
+        profiles = options.profiles
+            ? ProfileCoordinator(configuration: configuration.profiles, stateDirectory: configuration.stateDirectory, logger: logger)
+            : nil
     }
 
     public func run() async throws {
         var loop = ControlLoop(platform: platform, configuration: initialConfiguration)
+        if let profiles { loop.profile = startProfiles(profiles) }
         // The first sample covers the time since boot: use it only to prime the counters.
         let firstBusy = (try? await host.sampleBusyFractions()) ?? [:]
         let firstScrapes = await Self.scrape(loop.configuration.queues, timeout: Self.scrapeTimeout(tick: loop.configuration.tick))
@@ -96,6 +106,8 @@ public final class AgentService: Service, Sendable {
         // The ticker runs beside the loop; a reload may change the period it reads.
         let tick = Mutex(loop.configuration.tick)
         let period: @Sendable () -> Duration = { tick.withLock { $0 } }
+        profiles?.onChange { profile, reason in continuation.yield(.profile(profile, reason)) }
+        profiles?.onResume { continuation.yield(.reapply("logind: resumed from sleep")) }
         await withTaskGroup(of: Void.self) { group in
             if let signals {
                 group.addTask {
@@ -114,6 +126,10 @@ public final class AgentService: Service, Sendable {
                     if self.tickPending.exchange(true, ordering: .acquiringAndReleasing) { continue }
                     continuation.yield(.tick)
                 }
+            }
+            if let profiles {
+                let configuration = loop.configuration
+                group.addTask { [self] in await self.serveProfiles(profiles, configuration: configuration, period: period) }
             }
             if options.controlSocket {
                 let configuration = loop.configuration
@@ -134,6 +150,10 @@ public final class AgentService: Service, Sendable {
                 case .reload:
                     await handleReload(&loop)
                     tick.withLock { $0 = loop.configuration.tick }
+                case .profile(let profile, let reason):
+                    await handleProfile(profile, reason: reason, loop: &loop)
+                case .reapply(let reason):
+                    await reapply(loop, reason: reason)
                 case .control(let command, let reply):
                     if case .explain = command, explainOffLoop(loop.explainInputs, reply: reply) { continue }
                     reply.resume(returning: await handleControl(command, loop: &loop))
@@ -171,6 +191,10 @@ public final class AgentService: Service, Sendable {
     enum LoopEvent: Sendable {
         case tick
         case reload
+        /// The active power profile changed (D-Bus, the power source).
+        case profile(PowerProfile, String)
+        /// Write the plan again though it did not change (after a resume from sleep).
+        case reapply(String)
         /// A control-socket request, answered by the loop so that all state stays inside it.
         case control(ControlCommand, CheckedContinuation<Result<JSONValue, ControlFailure>, Never>)
     }
@@ -193,6 +217,7 @@ public final class AgentService: Service, Sendable {
             }
             faults.clear("sample", "sampling works again")
             await carryOut(decision, loop: loop)
+            await reapplyIfChangedBehindOurBack(loop)
             await retryHeldDomains(loop)
             await writeMetrics(loop)
         } catch {
@@ -302,6 +327,7 @@ public final class AgentService: Service, Sendable {
     private func status(of loop: ControlLoop) async -> AgentStatus {
         var status = snapshot(of: loop)
         (status.currentFrequencies, status.heldDomains) = await host.state()
+        status.mechanisms = await host.mechanisms()
         return status
     }
 
@@ -316,7 +342,8 @@ public final class AgentService: Service, Sendable {
         return AgentStatus(
             mode: options.modeName, now: clock.now.secondsSinceStart(started), platform: loop.platform,
             plan: loop.currentPlan, workload: loop.plannedWorkload ?? Workload(queues: []), measuredLatency: measured,
-            staleQueues: stale, overrides: loop.overrides, currentFrequencies: [:], heldDomains: [])
+            staleQueues: stale, overrides: loop.overrides, currentFrequencies: [:], heldDomains: [],
+            profile: profileStatus(loop))
     }
 
     /// Publishes the loop's state after each event, so that `status` is answered at once even
@@ -332,6 +359,7 @@ public final class AgentService: Service, Sendable {
         guard var status = board.withLock({ $0 }) else { return nil }
         status.now = clock.now.secondsSinceStart(started)
         (status.currentFrequencies, status.heldDomains) = await host.state()
+        status.mechanisms = await host.mechanisms()
         return StatusDocument.json(status)
     }
 
@@ -509,7 +537,7 @@ public final class AgentService: Service, Sendable {
         }
     }
 
-    private func carryOut(_ decision: ControlLoop.Decision, loop: ControlLoop) async {
+    func carryOut(_ decision: ControlLoop.Decision, loop: ControlLoop) async {
         guard let plan = decision.newPlan else { return }
         // A one-shot run leaves no dither behind: mixed domains keep their higher frequency,
         // which meets every target the mix meets.

@@ -21,12 +21,16 @@ public struct AgentStatus: Sendable {
     public var currentFrequencies: [String: Kilohertz]
     /// Domains held at their last good setting after a failed write.
     public var heldDomains: [String]
+    /// The power profile plans are made under and why; nil when profiles are not followed.
+    public var profile: ProfileStatus?
+    /// How each domain's frequency is set (`userspace-setspeed`, `limit-clamps`, `limit-clamps+epp`).
+    public var mechanisms: [String: String] = [:]
 
     public init(
         mode: String, now: Double, platform: Platform, plan: Plan?, workload: Workload,
         measuredLatency: [String: Double] = [:], staleQueues: [String: String] = [:],
         overrides: OverrideSet = OverrideSet(), currentFrequencies: [String: Kilohertz] = [:],
-        heldDomains: [String] = []
+        heldDomains: [String] = [], profile: ProfileStatus? = nil
     ) {
         self.mode = mode
         self.now = now
@@ -38,6 +42,7 @@ public struct AgentStatus: Sendable {
         self.overrides = overrides
         self.currentFrequencies = currentFrequencies
         self.heldDomains = heldDomains
+        self.profile = profile
     }
 
     /// Queue names in the order status lists them: the workload's, then stale ones not in it.

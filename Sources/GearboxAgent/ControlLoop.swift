@@ -22,6 +22,8 @@ public struct ControlLoop: Sendable {
     private var speeds: [Int: Double]
     public private(set) var plannedWorkload: Workload?
     public private(set) var overrides = OverrideSet()
+    /// The power profile plans are made under (ControlLoop+Profile.swift).
+    public internal(set) var profile: PowerProfile = .balanced
     /// Live queues by name (those with a `source`), with their estimates.
     public private(set) var live: [String: LiveQueue] = [:]
     private var demand: [Int: SmoothedRate] = [:]
@@ -66,7 +68,7 @@ public struct ControlLoop: Sendable {
 
     var planner: Planner {
         var c = PlannerConfiguration()
-        c.maxUtilization = configuration.maxUtilization
+        c.maxUtilization = min(configuration.maxUtilization, profileSettings.maxUtilization ?? 1)
         c.maxDitherPeriod = configuration.maxDitherPeriod
         return Planner(configuration: c)
     }
@@ -125,7 +127,7 @@ public struct ControlLoop: Sendable {
         let workload = currentWorkload()
         let policy = replanPolicy
         let planStale = policy.shouldReplan(
-            planned: plannedWorkload.map(overrides.adjust), current: overrides.adjust(workload), plan: currentPlan,
+            planned: plannedWorkload.map(planningView), current: planningView(workload), plan: currentPlan,
             platform: platform, configuration: planner.configuration, headroom: configuration.targetHeadroom)
         guard burst || !expired.isEmpty || !events.isEmpty || planStale else {
             return Decision(newPlan: nil, reason: nil, workload: plannedWorkload ?? workload, queueEvents: events)
@@ -182,20 +184,21 @@ public struct ControlLoop: Sendable {
         return adopt(currentWorkload(), reason: "configuration reloaded")
     }
 
-    private mutating func adopt(_ workload: Workload, reason: String) -> Decision {
-        // Overrides: targets change what is planned; pins replace a domain's speeds after, and
-        // the prediction is redone for what will really run.
-        let adjusted = overrides.adjust(workload)
+    mutating func adopt(_ workload: Workload, reason: String) -> Decision {
+        // Overrides and the profile: targets change what is planned; pins replace a domain's
+        // speeds after, and the prediction is redone for what will really run.
+        let adjusted = planningView(workload)
         let configured = Set(configuration.queues.filter { $0.source == nil }.map(\.queue.name))
         let plannable = replanPolicy.plannable(adjusted, exact: configured)
         var plan = planner.plan(platform: platform, workload: plannable, headroom: configuration.targetHeadroom)
-        let pinned = overrides.apply(to: plan, on: platform)
+        let pinned = atTopSpeedIfProfileSays(overrides.apply(to: plan, on: platform))
         if pinned != plan {
             let prediction = LatencyModel.predict(platform: platform, workload: plannable, plan: pinned, configuration: planner.configuration)
             plan = pinned
             plan.adopt(prediction)
             plan.feasible = prediction.feasible
         }
+        plan.profile = PlanProfile(profile, settings: profileSettings)
         let changed = plan != currentPlan
         currentPlan = plan
         plannedWorkload = workload

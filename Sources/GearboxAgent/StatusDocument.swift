@@ -19,6 +19,7 @@ public enum StatusDocument {
             ("queues", .array(status.queueNames.map { queue($0, status: status) })),
             ("overrides", .array(status.overrides.active.map { $0.json(now: status.now, platform: status.platform) })),
             ("plan", status.plan.map(PlanDocument.json) ?? .null),
+            ("profile", status.profile.map(\.json) ?? .null),
         ])
     }
 
@@ -34,6 +35,7 @@ public enum StatusDocument {
             ("current_khz", status.currentFrequencies[d.name].map { .int($0.value) } ?? .null),
             ("pinned_khz", pin.map { .int($0.value) } ?? .null),
             ("held", .bool(status.heldDomains.contains(d.name))),
+            ("mechanism", status.mechanisms[d.name].map(JSONValue.string) ?? .null),
         ])
     }
 

@@ -34,6 +34,8 @@ public struct AgentConfiguration: Hashable, Sendable {
     public var metricsFile: String?
     /// Queues; none means kernel-only mode.
     public var queues: [AgentQueue] = []
+    /// Power profiles, power source and the power-profiles D-Bus API (`[profile]`).
+    public var profiles = ProfileConfiguration()
 
     public init() {}
 }

@@ -26,6 +26,7 @@ public enum AgentConfigurationFile {
             config.metricsFile = try nonEmpty(metrics.string("textfile"))
             try metrics.finish()
         }
+        if var profile = try root.table("profile") { try readProfiles(&profile, into: &config.profiles) }
         var queues = try root.tables("queue", atMost: InputLimits.maximumQueues)
         try root.finish()
         for i in queues.indices {

@@ -3,14 +3,21 @@ import GearboxCore
 /// The JSON shape of a plan: `gearboxctl plan --json` and `/run/gearbox/plan.json` (docs/formats.md).
 public enum PlanDocument {
     public static func json(_ plan: Plan) -> JSONValue {
-        .object([
+        var fields: [(String, JSONValue)] = [
             ("gearbox_version", .string(GearboxVersion.string)),
             ("feasible", .bool(plan.feasible)),
             ("power_watts", .finite(plan.power.value)),
             ("domains", .array(plan.domains.map(domain))),
             ("queues", .array(plan.queues.map(queue))),
             ("cpus", .array(plan.cpus.map(cpu))),
-        ])
+        ]
+        // Only the agent plans under a power profile; `gearboxctl plan` prints none.
+        if let p = plan.profile {
+            fields.append(("profile", .object([
+                ("name", .string(p.profile.name)), ("boost", .bool(p.boost)), ("epp", .string(p.energyPreference.rawValue)),
+            ])))
+        }
+        return .object(fields)
     }
 
     static func domain(_ d: DomainPlan) -> JSONValue {

@@ -73,6 +73,8 @@ public struct Plan: Hashable, Sendable {
     public var domains: [DomainPlan]
     public var queues: [QueuePlan]
     public var cpus: [CPUPlan]
+    /// The power profile the plan was made under, when the agent made it.
+    public var profile: PlanProfile?
 
     public init(
         feasible: Bool, power: Watts, domains: [DomainPlan], queues: [QueuePlan], cpus: [CPUPlan]

@@ -84,6 +84,7 @@ struct DitherEngine<C: Clock> where C.Duration == Duration {
     mutating func follow(_ plan: Plan, platform: Platform) {
         applier.clearHolds()
         update(DitherSchedule(plan: plan, platform: platform))
+        applier.applyProfile(plan)
     }
 
     /// Writes each lane whose frequency must change at this instant (within its slack).

@@ -129,6 +129,24 @@ public final class DitherThread: @unchecked Sendable {
         return locked { engine.restore() }
     }
 
+    /// Writes every setting of `plan` again, as if nothing had been written (PlanApplier.forgetWritten).
+    public func reapply(_ plan: Plan, platform: Platform) {
+        locked {
+            engine.applier.forgetWritten()
+            engine.follow(plan, platform: platform)
+            pthread_cond_signal(condition)
+        }
+        start()
+    }
+
+    /// Domains whose settings someone else changed (PlanApplier.changedBehindOurBack).
+    public func changedBehindOurBack() -> [String] {
+        locked { engine.applier.changedBehindOurBack() }
+    }
+
+    /// How each domain's frequency is set, by domain name.
+    public var mechanisms: [String: String] { locked { engine.applier.mechanisms } }
+
     /// Each domain's last written frequency.
     public var frequencies: [String: Kilohertz] { locked { engine.applier.frequencies } }
     /// Domains held at their last good setting after a failed write.

@@ -95,6 +95,21 @@ public actor LinuxHost {
         dither.restore()
     }
 
+    /// Writes every setting of the plan again (after a resume, or a change behind the agent's back).
+    public func reapply(_ plan: Plan) async {
+        dither.reapply(plan, platform: platform)
+    }
+
+    /// How each domain's frequency is set (`status`).
+    public func mechanisms() async -> [String: String] {
+        dither.mechanisms
+    }
+
+    /// Domains whose settings are no longer what the agent wrote.
+    public func changedBehindOurBack() async -> [String] {
+        dither.changedBehindOurBack()
+    }
+
     /// Each domain's last written frequency, and the domains held after a failed write.
     public func state() async -> (frequencies: [String: Kilohertz], held: [String]) {
         (dither.frequencies, dither.heldDomains)

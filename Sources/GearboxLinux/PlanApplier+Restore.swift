@@ -31,7 +31,9 @@ extension PlanApplier {
                 name: lanes[i].name, cpus: lanes[i].cpus, governor: policy.governor, minimum: policy.minimum,
                 maximum: policy.maximum, setspeed: policy.governor == "userspace" ? sysfs.setspeed(of: cpu) : nil))
         }
-        let taken = PolicySnapshot(clean: false, pid: getpid(), bootID: PolicyStateFile.currentBootID(), domains: domains)
+        var taken = PolicySnapshot(clean: false, pid: getpid(), bootID: PolicyStateFile.currentBootID(), domains: domains)
+        let tunables = energyPreferences.originals(isOnline: sysfs.isOnline)
+        if !tunables.isEmpty { taken.tunables = tunables }
         do {
             try configuration.stateFile.save(taken)
         } catch {
@@ -136,6 +138,9 @@ extension PlanApplier {
                 logger.error("cannot restore \(domain.name): \(error)", metadata: metadata)
                 failed.append(domain.name)
             }
+        }
+        if !EnergyPreferenceActuator.restore(taken.tunables ?? [:], logger: logger).isEmpty {
+            failed.append("energy preferences and boost")
         }
         return failed
     }

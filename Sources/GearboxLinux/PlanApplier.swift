@@ -33,6 +33,8 @@ public struct PlanApplier: Sendable {
         var held = false
         /// A write fault was logged for this domain and has not cleared yet.
         var faulted = false
+        /// What the limits read back as after the agent's last clamp (PlanApplier+ReadBack.swift).
+        var readBackBaseline: ReadBackBaseline?
     }
 
     let control: any CPUFrequencyControl
@@ -43,6 +45,8 @@ public struct PlanApplier: Sendable {
     var lanes: [Lane]
     var snapshot: PolicySnapshot?
     var loggedFaults = Set<String>()
+    /// Energy-performance preferences and boost, as the plan's profile allows (EnergyPreferenceActuator.swift).
+    var energyPreferences: EnergyPreferenceActuator
 
     public init(
         inventory: HostInventory, control: any CPUFrequencyControl = LibCPUFreq(),
@@ -59,6 +63,7 @@ public struct PlanApplier: Sendable {
                  method: configuration.useUserspaceGovernor ? d.controlMethod : .clampLimits,
                  limits: (d.scalingMinimum, d.scalingMaximum))
         }
+        energyPreferences = EnergyPreferenceActuator(inventory: inventory, sysfs: sysfs)
     }
 
     /// The frequency each domain was last set to, by domain name.

@@ -67,6 +67,8 @@ public struct PolicySnapshot: Hashable, Sendable, Codable {
     public var pid: Int32
     public var bootID: String?
     public var domains: [Domain]
+    /// Original energy-performance preferences and boost switches, by sysfs path.
+    public var tunables: [String: String]?
 
     public init(clean: Bool, pid: Int32, bootID: String?, domains: [Domain]) {
         self.clean = clean
@@ -76,7 +78,7 @@ public struct PolicySnapshot: Hashable, Sendable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case format, clean, pid, domains
+        case format, clean, pid, domains, tunables
         case bootID = "boot_id"
     }
 }

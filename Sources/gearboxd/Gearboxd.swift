@@ -67,6 +67,9 @@ struct Gearboxd: AsyncParsableCommand {
         options.once = once
         options.modeName = dryRun ? "dry-run" : (once ? "once" : "service")
         options.stopRequestedBeforeStart = { EarlyStopSignal.requested }
+        options.profiles = true
+        // A dry run writes nothing and may run as an ordinary user: it does not take the bus names.
+        options.profileBus = !dryRun && !once
         let configPath = config
         let platform = host.platform
         let service = AgentService(

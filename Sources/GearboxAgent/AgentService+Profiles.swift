@@ -1,0 +1,84 @@
+import GearboxConfig
+import GearboxControl
+import GearboxCore
+import GearboxLinux
+
+/// The power profile in `status`: which, why, and what holds it.
+public struct ProfileStatus: Sendable, Hashable {
+    public var active: PowerProfile
+    public var powerSource: PowerSource?
+    public var chosenByUser: Bool
+    public var holds: [ProfileSelection.Hold]
+
+    var json: JSONValue {
+        .object([
+            ("active", .string(active.name)),
+            ("power_source", powerSource.map { .string($0.rawValue) } ?? .null),
+            ("chosen_by_user", .bool(chosenByUser)),
+            ("holds", .array(holds.map { hold in
+                .object([("cookie", .int(Int(hold.cookie))), ("profile", .string(hold.profile.name)),
+                         ("application_id", .string(hold.applicationID)), ("reason", .string(hold.reason))])
+            })),
+        ])
+    }
+}
+
+extension AgentService {
+    /// Reads the power source once and the saved choice; returns the profile to start with.
+    func startProfiles(_ profiles: ProfileCoordinator) -> PowerProfile {
+        let directory = initialConfiguration.profiles.powerSupplyDirectory
+        profiles.start(reading: directory.isEmpty ? nil : PowerSupplies(root: directory).read())
+        return profiles.active
+    }
+
+    /// Runs beside the loop until the agent stops: the power-profiles D-Bus API (on a thread
+    /// of its own) and the power supplies, read every tick.
+    func serveProfiles(_ profiles: ProfileCoordinator, configuration: AgentConfiguration,
+                       period: @escaping @Sendable () -> Duration) async {
+        let bus = options.profileBus && configuration.profiles.dbus
+            ? PowerProfilesBus(backend: profiles,
+                               configuration: .init(groupName: configuration.controlGroup, version: "gearbox \(GearboxVersion.string)"),
+                               logger: logger)
+            : nil
+        if let bus, !bus.start() {
+            logger.error("could not start the D-Bus thread; power profiles are not served on the bus", metadata: ["event": "fault"])
+        }
+        let directory = configuration.profiles.powerSupplyDirectory
+        let supplies = directory.isEmpty ? nil : PowerSupplies(root: directory)
+        while !Task.isCancelled {
+            if let supplies { profiles.observe(supplies.read()) }
+            try? await Task.sleep(for: period())
+        }
+        bus?.stop()
+    }
+
+    func handleProfile(_ profile: PowerProfile, reason: String, loop: inout ControlLoop) async {
+        guard let decision = loop.setProfile(profile, reason: "power profile \(profile.name): \(reason)") else { return }
+        await carryOut(decision, loop: loop)
+    }
+
+    /// Writes the current plan again, every setting, though it did not change: the firmware
+    /// may have reset limits while the machine slept, or someone else changed them.
+    func reapply(_ loop: ControlLoop, reason: String) async {
+        guard let plan = loop.currentPlan else { return }
+        logger.notice("carrying out the plan again: \(reason)", metadata: ["event": "reapply"])
+        await host.reapply(plan)
+    }
+
+    func profileStatus(_ loop: ControlLoop) -> ProfileStatus? {
+        guard let profiles else { return nil }
+        return ProfileStatus(active: loop.profile, powerSource: profiles.powerSource,
+                             chosenByUser: profiles.chosenByUser, holds: profiles.holds)
+    }
+}
+
+extension AgentService {
+    /// The periodic read-back: a setting someone else changed (a tool, the firmware after a
+    /// suspend) is written again within the tick that finds it, and logged.
+    func reapplyIfChangedBehindOurBack(_ loop: ControlLoop) async {
+        guard !options.once, loop.currentPlan != nil else { return }
+        let changed = await host.changedBehindOurBack()
+        guard !changed.isEmpty else { return }
+        await reapply(loop, reason: "settings of \(changed.joined(separator: ", ")) changed behind the agent's back")
+    }
+}
