@@ -74,9 +74,14 @@ import Testing
         #expect(service.values("Restart") == ["on-failure"])
         #expect(!service.values("WatchdogSec").isEmpty)
         let conflicts = Set(service.values("Conflicts").flatMap { $0.split(separator: " ").map(String.init) })
-        #expect(conflicts.isSuperset(of: [
-            "power-profiles-daemon.service", "tuned.service", "tlp.service", "auto-cpufreq.service",
-        ]))
+        #expect(conflicts.isSuperset(of: ["tuned.service", "tlp.service", "auto-cpufreq.service"]))
+        // gearboxd stands in for power-profiles-daemon (docs/laptops.md): a desktop activating
+        // the power-profiles API over D-Bus must start gearboxd, not stop it.
+        #expect(!conflicts.contains("power-profiles-daemon.service"))
+        for name in ["org.freedesktop.UPower.PowerProfiles", "net.hadess.PowerProfiles"] {
+            let activation = try String(contentsOfFile: FixtureTree.repositoryRoot.path + "/packaging/dbus/\(name).service", encoding: .utf8)
+            #expect(activation.contains("Name=\(name)\n") && activation.contains("SystemdService=gearboxd.service\n"), "\(name)")
+        }
         #expect(service.values("ReadWritePaths") == ["/sys/devices/system/cpu"])
         #expect(service.values("ProcSubset") != ["pid"], "kernel-only mode reads /proc/stat")
         #expect(service.values("RuntimeDirectory") == ["gearbox"])
