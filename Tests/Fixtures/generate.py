@@ -236,7 +236,28 @@ def procfs_tree():
                   "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
 
 
+def laptop_power_supply():
+    """/sys/class/power_supply of a laptop on AC (Documentation/ABI/testing/sysfs-class-power):
+    the adapter AC (type Mains, online 1), the system battery BAT0 (type Battery, scope System
+    unless said otherwise, 80 % and charging) and a wireless mouse's battery (scope Device, 5 %),
+    which must not count as the system's."""
+    root = os.path.join(HERE, "laptop-power-supply", "power_supply")
+    shutil.rmtree(os.path.join(HERE, "laptop-power-supply"), ignore_errors=True)
+    supplies = {
+        "AC": {"type": "Mains", "online": 1},
+        "BAT0": {"type": "Battery", "present": 1, "capacity": 80, "status": "Charging",
+                 "technology": "Li-ion", "energy_full": 57_000_000, "energy_now": 45_600_000},
+        "hidpp_battery_0": {"type": "Battery", "scope": "Device", "present": 1, "capacity": 5,
+                            "status": "Discharging"},
+    }
+    for name, attributes in supplies.items():
+        os.makedirs(os.path.join(root, name))
+        for f, v in attributes.items():
+            with open(os.path.join(root, name, f), "w") as out:
+                out.write(f"{v}\n")
+
+
 if __name__ == "__main__":
-    for make in (acpi_cpufreq_8cpu, intel_pstate_hybrid, amd_pstate_epp, arm_big_little,
+    for make in (laptop_power_supply, acpi_cpufreq_8cpu, intel_pstate_hybrid, amd_pstate_epp, arm_big_little,
                  arm_cppc_server, offline_cpus, powercap, procfs_tree):
         make()
