@@ -9,7 +9,9 @@ import Testing
 @Suite(.serialized, .needsMountNamespace,
        .enabled(if: PrivateSystemBus.available, "no dbus-daemon (apt-get install dbus-daemon)"))
 struct PowerProfilesEndToEndTests {
-    static let powerprofilesctl = "/usr/bin/powerprofilesctl"
+    /// scripts/install-deps puts the client alone in /usr/local/bin; the Debian package in /usr/bin.
+    static let powerprofilesctl = ["/usr/local/bin/powerprofilesctl", "/usr/bin/powerprofilesctl"]
+        .first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/powerprofilesctl"
     static let busctl = "/usr/bin/busctl"
     static var haveClients: Bool {
         FileManager.default.isExecutableFile(atPath: powerprofilesctl) && FileManager.default.isExecutableFile(atPath: busctl)
@@ -102,7 +104,7 @@ struct PowerProfilesEndToEndTests {
         text.components(separatedBy: fragment).count - 1
     }
 
-    @Test(.enabled(if: haveClients, "no powerprofilesctl or busctl (apt-get install power-profiles-daemon systemd)"))
+    @Test(.enabled(if: haveClients, "no powerprofilesctl or busctl (scripts/install-deps)"))
     func powerprofilesctlListsGetsSetsAndHoldsAndChangesThePlan() throws {
         let setup = try Setup(fixture: "amd-pstate-epp")
         defer { setup.remove() }
@@ -200,7 +202,7 @@ struct PowerProfilesEndToEndTests {
         #expect(changedFiles(setup.before, after).isEmpty, "not restored: \(changedFiles(setup.before, after).keys.sorted())")
     }
 
-    @Test(.enabled(if: haveClients, "no powerprofilesctl (apt-get install power-profiles-daemon)"))
+    @Test(.enabled(if: haveClients, "no powerprofilesctl (scripts/install-deps)"))
     func unpluggingAndDrainingSwitchProfilesOnceWithHysteresisAndAUserChoiceWinsUntilTheSourceChanges() throws {
         let setup = try Setup(fixture: "acpi-cpufreq-8cpu", ac: "performance")
         defer { setup.remove() }

@@ -67,6 +67,18 @@ install_layout() {
     chmod 0644 "$root$unitdir/gearboxd.service"
     install -D -m 0644 packaging/gearbox.sysusers "$root$prefix/lib/sysusers.d/gearbox.conf"
 
+    # The power-profiles D-Bus API (docs/laptops.md): the bus policy where dbus-daemon reads
+    # it (/usr/share for the package, /etc for a source install), the activation files under
+    # the prefix (dbus-daemon also reads /usr/local/share), the polkit actions where polkit
+    # reads them.
+    local buspolicy="$root/usr/share/dbus-1/system.d"
+    [ "$prefix" = /usr ] || buspolicy="$root/etc/dbus-1/system.d"
+    install -D -m 0644 packaging/dbus/gearbox-power-profiles.conf "$buspolicy/gearbox-power-profiles.conf"
+    install -d "$root$prefix/share/dbus-1/system-services"
+    install -m 0644 packaging/dbus/org.freedesktop.UPower.PowerProfiles.service packaging/dbus/net.hadess.PowerProfiles.service \
+        "$root$prefix/share/dbus-1/system-services/"
+    install -D -m 0644 packaging/polkit/gearbox-power-profiles.policy "$root/usr/share/polkit-1/actions/gearbox-power-profiles.policy"
+
     install -d "$root$prefix/share/man/man1" "$root$prefix/share/man/man8"
     python3 scripts/lib/manpage.py "$bin/gearboxctl" 1 "$version" | gzip -9n > "$root$prefix/share/man/man1/gearboxctl.1.gz"
     python3 scripts/lib/manpage.py "$bin/gearboxd" 8 "$version" | gzip -9n > "$root$prefix/share/man/man8/gearboxd.8.gz"
