@@ -82,3 +82,13 @@ extension AgentService {
         await reapply(loop, reason: "settings of \(changed.joined(separator: ", ")) changed behind the agent's back")
     }
 }
+
+extension AgentService {
+    /// `set_profile` on the control socket: a user's choice, as over D-Bus. The coordinator
+    /// hands the change to the loop as an event of its own, handled after this answer.
+    func setProfileFromControlSocket(_ profile: PowerProfile) -> Result<JSONValue, ControlFailure> {
+        guard let profiles else { return .failure(ControlFailure(.failed, "this agent does not follow power profiles")) }
+        profiles.choose(profile, by: "the control socket")
+        return .success(.object([("profile", .string(profile.name))]))
+    }
+}

@@ -202,6 +202,7 @@ public final class AgentService: Service, Sendable {
     enum ControlCommand: Sendable {
         case status, plan, explain, resume, reload
         case override(Override.Scope, Override.Action, Double?)
+        case setProfile(PowerProfile)
     }
 
     private func handleTick(_ loop: inout ControlLoop) async {
@@ -483,6 +484,8 @@ public final class AgentService: Service, Sendable {
             logger.notice("\(count) overrides dropped", metadata: ["event": "resume"])
             await carryOut(decision, loop: loop)
             return .success(.object([("removed", .int(count))]))
+        case .setProfile(let profile):
+            return setProfileFromControlSocket(profile)
         case .reload:
             do {
                 try await reloadOffPool(&loop)
@@ -519,6 +522,7 @@ public final class AgentService: Service, Sendable {
         switch outcome {
         case .success(let (next, decision)):
             loop = next
+            profiles?.reconfigure(loop.configuration.profiles)
             logger.info("configuration reloaded", metadata: ["event": "reload"])
             await carryOut(decision, loop: loop)
         case .failure(let error):
@@ -628,5 +632,9 @@ struct AgentControl: ControlHandling {
 
     func reload() async throws(ControlFailure) -> JSONValue {
         try await ask(.reload).get()
+    }
+
+    func setProfile(_ profile: PowerProfile) async throws(ControlFailure) -> JSONValue {
+        try await ask(.setProfile(profile)).get()
     }
 }

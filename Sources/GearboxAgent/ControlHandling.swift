@@ -1,4 +1,5 @@
 import GearboxControl
+import GearboxCore
 
 /// What the control socket asks of the agent. `ControlServer` decodes a request, checks the
 /// peer's permission for changes, calls one of these, and writes the answer back; the agent
@@ -24,4 +25,12 @@ public protocol ControlHandling: Sendable {
     func resume() async throws(ControlFailure) -> JSONValue
     /// Re-reads the configuration; throws `failed` with the file, line and field when it is refused.
     func reload() async throws(ControlFailure) -> JSONValue
+    /// Chooses a power profile as a user does over D-Bus; returns `{"profile": name}`.
+    func setProfile(_ profile: PowerProfile) async throws(ControlFailure) -> JSONValue
+}
+
+extension ControlHandling {
+    public func setProfile(_ profile: PowerProfile) async throws(ControlFailure) -> JSONValue {
+        throw ControlFailure(.failed, "this agent does not follow power profiles")
+    }
 }

@@ -334,6 +334,7 @@ public final class ControlServer: Service, Sendable {
             case .explain: return .success(try await handler.explainDocument())
             case .resume: return .success(try await handler.resume())
             case .reload: return .success(try await handler.reload())
+            case .setProfile(let profile): return .success(try await handler.setProfile(profile))
             case .override(let o):
                 return .success(try await handler.addOverride(
                     scope: Override.Scope(o.scope), action: Override.Action(o.action), duration: o.duration))

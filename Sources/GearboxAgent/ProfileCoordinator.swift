@@ -23,13 +23,14 @@ public final class ProfileCoordinator: PowerProfilesBackend, Sendable {
         var resumeListener: (@Sendable () -> Void)?
     }
 
-    let configuration: ProfileConfiguration
+    private let settings: Mutex<ProfileConfiguration>
+    var configuration: ProfileConfiguration { settings.withLock { $0 } }
     let store: ProfileChoiceFile
     let logger: Logger
     private let state: Mutex<State>
 
     public init(configuration: ProfileConfiguration, stateDirectory: String, logger: Logger) {
-        self.configuration = configuration
+        settings = Mutex(configuration)
         self.logger = logger
         store = ProfileChoiceFile(path: stateDirectory + "/power-profile.json")
         let tracker = PowerSourceTracker(lowBatteryPercent: configuration.lowBatteryPercent)
@@ -54,6 +55,12 @@ public final class ProfileCoordinator: PowerProfilesBackend, Sendable {
         }
         logger.notice("power profile \(profile.name) (\(reason))",
                       metadata: ["event": "profile", "profile": "\(profile.name)"])
+    }
+
+    /// A reload: new sources' profiles and threshold, from the next power-source change on.
+    public func reconfigure(_ next: ProfileConfiguration) {
+        settings.withLock { $0 = next }
+        state.withLock { $0.tracker.lowBatteryPercent = next.lowBatteryPercent }
     }
 
     /// Called with the new active profile and why, after every change.

@@ -6,7 +6,7 @@ import GearboxCore
 ///     {"command":"override","scope":{"domain":"policy0"},"frequency_khz":1200000,"duration_s":5}
 ///     {"command":"override","scope":{"cpus":"0-3"},"mode":"performance"}
 ///     {"command":"override","queue":"web","target":{"p99_ms":20},"duration_s":60}
-///     {"command":"resume"}   {"command":"reload"}
+///     {"command":"resume"}   {"command":"reload"}   {"command":"set_profile","profile":"power-saver"}
 public enum ControlRequest: Hashable, Sendable {
     case status
     case plan
@@ -14,15 +14,17 @@ public enum ControlRequest: Hashable, Sendable {
     case override(OverrideRequest)
     case resume
     case reload
+    /// Chooses a power profile, as a user does over D-Bus (docs/laptops.md).
+    case setProfile(PowerProfile)
 
     /// The command names, as the wire spells them.
-    public static let commands = ["status", "plan", "explain", "override", "resume", "reload"]
+    public static let commands = ["status", "plan", "explain", "override", "resume", "reload", "set_profile"]
 
     /// Whether the request changes the agent's policy (and so needs root or the control group).
     public var changesPolicy: Bool {
         switch self {
         case .status, .plan, .explain: false
-        case .override, .resume, .reload: true
+        case .override, .resume, .reload, .setProfile: true
         }
     }
 
@@ -35,11 +37,13 @@ public enum ControlRequest: Hashable, Sendable {
         case .override: "override"
         case .resume: "resume"
         case .reload: "reload"
+        case .setProfile: "set_profile"
         }
     }
 
     /// The request as one JSON object (what gearboxctl sends).
     public func json() -> JSONValue {
+        if case .setProfile(let p) = self { return .object([("command", .string(command)), ("profile", .string(p.name))]) }
         guard case .override(let o) = self else { return .object([("command", .string(command))]) }
         var fields: [(String, JSONValue)] = [("command", .string(command)), ("scope", OverrideRequest.json(o.scope))]
         fields += OverrideRequest.fields(o.action)
@@ -54,7 +58,7 @@ public enum ControlRequest: Hashable, Sendable {
     }
 
     /// The names of the commands that change policy (root or the control group only).
-    public static let policyCommands: Set<String> = ["override", "resume", "reload"]
+    public static let policyCommands: Set<String> = ["override", "resume", "reload", "set_profile"]
 
     /// A request line read only as far as its command: enough to decide whether the peer may
     /// send it. Parsing is linear in the line, which the server has already bounded; the
@@ -93,6 +97,16 @@ public enum ControlRequest: Hashable, Sendable {
         /// Whether the command changes the agent's policy (and so needs root or the control group).
         public var changesPolicy: Bool { policyCommands.contains(command) }
 
+        /// `set_profile`'s `profile`: one of the three power profiles.
+        private func profile() throws(ControlFailure) -> PowerProfile {
+            try OverrideDecoding.refuseUnknown(fields, allowed: ["command", "profile"], command: command)
+            let names = PowerProfile.allCases.map(\.name).joined(separator: ", ")
+            guard let field = value["profile"] else { throw ControlFailure(.malformed, "field \"profile\" is missing; expected one of \(names)") }
+            guard let name = field.stringValue else { throw ControlFailure(.malformed, "field \"profile\" must be a string, got \(field.typeName)") }
+            guard let profile = PowerProfile(name: name) else { throw ControlFailure(.invalid, "unknown profile \"\(name)\"; expected one of \(names)") }
+            return profile
+        }
+
         /// Decodes the command's fields into the request.
         public func open() throws(ControlFailure) -> ControlRequest {
             let simple: [String: ControlRequest] = ["status": .status, "plan": .plan, "explain": .explain, "resume": .resume, "reload": .reload]
@@ -100,6 +114,7 @@ public enum ControlRequest: Hashable, Sendable {
                 try OverrideDecoding.refuseUnknown(fields, allowed: ["command"], command: command)
                 return request
             }
+            if command == "set_profile" { return .setProfile(try profile()) }
             return .override(try OverrideDecoding.decode(value, fields: fields))
         }
     }

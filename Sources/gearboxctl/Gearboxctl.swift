@@ -9,7 +9,7 @@ struct Gearboxctl: ParsableCommand {
         commandName: "gearboxctl",
         abstract: "Plan, simulate and steer gearbox, the energy-aware CPU frequency governor.",
         version: GearboxVersion.string,
-        subcommands: [PlanCommand.self, InspectCommand.self, SimulateCommand.self, CompareCommand.self, StatusCommand.self, OverrideCommand.self, ResumeCommand.self, ReloadCommand.self, ExplainCommand.self]
+        subcommands: [PlanCommand.self, InspectCommand.self, SimulateCommand.self, CompareCommand.self, StatusCommand.self, OverrideCommand.self, ResumeCommand.self, ReloadCommand.self, ExplainCommand.self, ProfileCommand.self]
     )
 
     /// Exit codes (README): 0 success, 1 an infeasible or failed result that was still

@@ -4,13 +4,16 @@ import GearboxCore
 /// The readable form of the agent's status document (fields of `StatusDocument` in GearboxAgent).
 enum StatusReport {
     static func text(_ status: JSONValue) -> String {
-        var lines: [String] = [headline(status), ""]
+        var lines: [String] = [headline(status)]
+        if let profile = profileLine(status["profile"]) { lines.append(profile) }
+        lines.append("")
         var domains = TextTable(["DOMAIN", "CPUS", "LOW MHz", "HIGH MHz", "P(HIGH)", "θ (TIME AT HIGH)", "NOW MHz", "NOTE"])
         for d in status["domains"]?.arrayItems ?? [] {
             let cpus = (d["cpus"]?.arrayItems ?? []).compactMap(\.intValue)
             var notes: [String] = []
             if let pin = d["pinned_khz"]?.intValue { notes.append("pinned at \(mhz(pin)) MHz") }
             if d["held"]?.boolValue == true { notes.append("HELD after a failed write") }
+            if let mechanism = d["mechanism"]?.stringValue { notes.append(mechanism) }
             domains.add([d["name"]?.stringValue ?? "?", CPUList.format(cpus), mhz(d["low_khz"]), mhz(d["high_khz"]),
                          number(d["p_high"], 3), number(d["time_share_high"], 3), mhz(d["current_khz"]),
                          notes.joined(separator: "; ")])
@@ -47,6 +50,17 @@ enum StatusReport {
         let count = status["overrides"]?.arrayItems?.count ?? 0
         let overrides = count == 0 ? "" : ", \(count) override\(count == 1 ? "" : "s") in force"
         return "gearboxd (\(mode)): planned \(PlanReport.fixed(watts, 2)) W, \(verdict)\(overrides)."
+    }
+
+    /// `power profile: power-saver (battery, chosen by a user, 1 hold)`; nil when profiles are not followed.
+    static func profileLine(_ profile: JSONValue?) -> String? {
+        guard let profile, let active = profile["active"]?.stringValue else { return nil }
+        var why: [String] = []
+        if let source = profile["power_source"]?.stringValue { why.append(source) }
+        if profile["chosen_by_user"]?.boolValue == true { why.append("chosen by a user") }
+        let holds = profile["holds"]?.arrayItems?.count ?? 0
+        if holds > 0 { why.append("\(holds) hold\(holds == 1 ? "" : "s")") }
+        return "power profile: \(active)" + (why.isEmpty ? "" : " (\(why.joined(separator: ", ")))")
     }
 
     static func scope(_ scope: JSONValue?) -> String {

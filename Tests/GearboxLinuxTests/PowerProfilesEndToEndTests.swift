@@ -168,13 +168,27 @@ struct PowerProfilesEndToEndTests {
             // Reading is open to everyone.
             let read = try bus.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", ctl, "get"])
             #expect(read.standardOutput == "power-saver\n", "\(read.standardError)")
+
+            // The control socket: status names the profile and each domain's mechanism, and
+            // `gearboxctl profile` chooses as the bus does.
+            let gearboxctl = NamespaceRunner.productsDirectory.appendingPathComponent("gearboxctl").path
+            let socket = ["--socket", setup.state + "/control.sock"]
+            let status = try Child.run(gearboxctl, ["status", "--json"] + socket)
+            let document = (try? JSONSerialization.jsonObject(with: Data(status.standardOutput.utf8))) as? [String: Any] ?? [:]
+            #expect((document["profile"] as? [String: Any])?["active"] as? String == "power-saver", "\(status.standardOutput)")
+            let mechanisms = (document["domains"] as? [[String: Any]] ?? []).compactMap { $0["mechanism"] as? String }
+            #expect(mechanisms.count == 8 && mechanisms.allSatisfy { $0 == "limit-clamps+epp" }, "\(mechanisms)")
+            let chosen = try Child.run(gearboxctl, ["profile", "balanced"] + socket)
+            #expect(chosen.status == 0, "\(chosen.standardError)")
+            #expect(try bus.run(ctl, ["get"]).standardOutput == "balanced\n")
+            #expect(waitUntil(timeout: .seconds(30)) { setup.planProfile == "balanced" && setup.webTarget == 10 })
         }
         #expect(result.status == 0, "gearboxd: \(result.stderr)")
         let after = try setup.tree.contents()
         #expect(changedFiles(setup.before, after).isEmpty, "not restored: \(changedFiles(setup.before, after).keys.sorted())")
         // The choice was saved for the next start.
         let saved = try String(contentsOfFile: setup.state + "/power-profile.json", encoding: .utf8)
-        #expect(saved.contains("\"profile\":\"power-saver\""), "\(saved)")
+        #expect(saved.contains("\"profile\":\"balanced\""), "\(saved)")
     }
 
     @Test func eppAndBoostAreWrittenAsTheProfileSaysAndRestoredAfterSIGKILL() throws {
