@@ -53,7 +53,11 @@ extension AgentService {
     }
 
     func handleProfile(_ profile: PowerProfile, reason: String, loop: inout ControlLoop) async {
-        guard let decision = loop.setProfile(profile, reason: "power profile \(profile.name): \(reason)") else { return }
+        profileEventPending.store(false, ordering: .releasing)
+        // The profile in force now: later changes may have come while this event waited.
+        let current = profiles?.active ?? profile
+        let why = current == profile ? reason : "several changes"
+        guard let decision = loop.setProfile(current, reason: "power profile \(current.name): \(why)") else { return }
         await carryOut(decision, loop: loop)
     }
 

@@ -106,7 +106,11 @@ public final class AgentService: Service, Sendable {
         // The ticker runs beside the loop; a reload may change the period it reads.
         let tick = Mutex(loop.configuration.tick)
         let period: @Sendable () -> Duration = { tick.withLock { $0 } }
-        profiles?.onChange { profile, reason in continuation.yield(.profile(profile, reason)) }
+        // At most one profile event waits in the stream: a client flooding holds costs one
+        // re-plan per loop turn, and the loop reads the profile in force when it gets there.
+        profiles?.onChange { [self] profile, reason in
+            if !profileEventPending.exchange(true, ordering: .acquiringAndReleasing) { continuation.yield(.profile(profile, reason)) }
+        }
         profiles?.onResume { continuation.yield(.reapply("logind: resumed from sleep")) }
         await withTaskGroup(of: Void.self) { group in
             if let signals {
@@ -365,6 +369,8 @@ public final class AgentService: Service, Sendable {
     }
 
     private let board = Mutex<AgentStatus?>(nil)
+    /// A profile change is waiting in the event stream (AgentService+Profiles.swift).
+    let profileEventPending = Atomic<Bool>(false)
     /// A tick is waiting in the event stream: the ticker adds no second one.
     private let tickPending = Atomic<Bool>(false)
     private let heartbeat = LoopHeartbeat()

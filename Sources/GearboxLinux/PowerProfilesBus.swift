@@ -399,8 +399,10 @@ extension PowerProfilesBus.BusConnection {
             let why = allowed < 0 ? "polkit failed: \(String(cString: strerror(-allowed)))" : "polkit refused \(action)"
             return sd_bus_error_set(error, Self.accessDenied, "\(what) is not allowed for uid \(uid): \(why)")
         }
+        // A member as the bus reports the caller's groups, or as the group database has it
+        // (the bus may report supplementary groups only).
         if let group = server.configuration.groupName, let gid = try? SocketAccessPolicy.groupID(named: group),
-           gids.prefix(Int(count)).contains(gid) {
+           gids.prefix(Int(count)).contains(gid) || SocketAccessPolicy.isRootOrMember(uid: uid, gid: .max, of: gid) {
             return nil
         }
         let who = server.configuration.groupName.map { "root or members of group \($0)" } ?? "root"

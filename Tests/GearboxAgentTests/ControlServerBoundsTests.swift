@@ -142,9 +142,14 @@ func drip(_ client: LineClient, prefix: String, interval: Double, limit: Double)
         // Fields are checked when opened, not before.
         let extra = try ControlRequest.Envelope(line: #"{"command":"resume","force":true}"#)
         #expect(throws: ControlFailure(.malformed, #"unknown field "force" for command "resume"; expected "command""#)) { try extra.open() }
-        #expect(throws: ControlFailure(.unknownCommand, #"unknown command "launch"; expected one of status, plan, explain, override, resume, reload"#)) {
+        #expect(throws: ControlFailure(.unknownCommand, #"unknown command "launch"; expected one of status, plan, explain, override, resume, reload, set_profile"#)) {
             try ControlRequest.Envelope(line: #"{"command":"launch"}"#)
         }
+        // set_profile changes policy; its profile is checked when opened.
+        let profile = try ControlRequest.Envelope(line: #"{"command":"set_profile","profile":"turbo"}"#)
+        #expect(profile.changesPolicy)
+        #expect(throws: ControlFailure(.invalid, #"unknown profile "turbo"; expected one of power-saver, balanced, performance"#)) { try profile.open() }
+        #expect(try ControlRequest.Envelope(line: #"{"command":"set_profile","profile":"power-saver"}"#).open() == .setProfile(.powerSaver))
         #expect(try ControlRequest.Envelope(line: #"{"command":"override","scope":{"cpus":"2-3"},"mode":"powersave"}"#).open()
                 == .override(OverrideRequest(scope: .cpus([2, 3]), action: .mode(.powersave), duration: nil)))
     }
