@@ -67,7 +67,8 @@ public final class AgentService: Service, Sendable {
         self.reload = reload
         faults = FaultLog(logger: logger)
         profiles = options.profiles
-            ? ProfileCoordinator(configuration: configuration.profiles, stateDirectory: configuration.stateDirectory, logger: logger)
+            ? ProfileCoordinator(configuration: configuration.profiles,
+                                 stateDirectory: options.modeName == "dry-run" ? nil : configuration.stateDirectory, logger: logger)
             : nil
     }
 

@@ -29,10 +29,11 @@ public final class ProfileCoordinator: PowerProfilesBackend, Sendable {
     let logger: Logger
     private let state: Mutex<State>
 
-    public init(configuration: ProfileConfiguration, stateDirectory: String, logger: Logger) {
+    /// `stateDirectory` nil (a dry run) keeps a user's choice in memory only.
+    public init(configuration: ProfileConfiguration, stateDirectory: String?, logger: Logger) {
         settings = Mutex(configuration)
         self.logger = logger
-        store = ProfileChoiceFile(path: stateDirectory + "/power-profile.json")
+        store = ProfileChoiceFile(path: stateDirectory.map { $0 + "/power-profile.json" })
         let tracker = PowerSourceTracker(lowBatteryPercent: configuration.lowBatteryPercent)
         state = Mutex(State(selection: ProfileSelection(chosen: configuration.onAC ?? .balanced), tracker: tracker))
     }
@@ -174,10 +175,10 @@ struct ProfileChoiceFile: Sendable {
         }
     }
 
-    let path: String
+    let path: String?
 
     func load(logger: Logger) -> Choice? {
-        guard let data = FileManager.default.contents(atPath: path), data.count <= 4096 else { return nil }
+        guard let path, let data = FileManager.default.contents(atPath: path), data.count <= 4096 else { return nil }
         do {
             return try JSONDecoder().decode(Choice.self, from: data)
         } catch {
@@ -187,6 +188,7 @@ struct ProfileChoiceFile: Sendable {
     }
 
     func save(_ choice: Choice, logger: Logger) {
+        guard let path else { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         do {

@@ -2,8 +2,10 @@ import GearboxCore
 import Logging
 
 /// Applies frequencies to cpufreq policies: through the userspace governor and
-/// `scaling_setspeed` where the driver offers it, else by clamping `scaling_min_freq` and
-/// `scaling_max_freq` to the frequency.
+/// `scaling_setspeed` where the driver offers it (`SetspeedActuator`), else by clamping
+/// `scaling_min_freq` and `scaling_max_freq` to the frequency (`LimitClampActuator`), with
+/// the energy-performance preference and boost as the plan's profile allows
+/// (`EnergyPreferenceActuator`).
 ///
 /// Before its first write it saves every domain's governor and limits to the state file
 /// (unless the writer is a dry run); `restore()` puts them back. A write that fails is
@@ -143,17 +145,12 @@ public struct PlanApplier: Sendable {
 
     private mutating func write(_ frequency: Kilohertz, lane i: Int) throws(CPUFreqError) {
         let cpu = lanes[i].writeCPU
+        // One actuator per mechanism, chosen per domain at discovery (`method`).
         switch lanes[i].method {
         case .userspaceGovernor:
-            if !lanes[i].governorSet {
-                if control.policy(cpu: cpu)?.governor != "userspace" {
-                    try writer.setGovernor("userspace", cpu: cpu)
-                }
-                lanes[i].governorSet = true
-            }
-            try writer.setSpeed(frequency, cpu: cpu)
+            try SetspeedActuator.set(frequency, cpu: cpu, governorSet: &lanes[i].governorSet, control: control, writer: writer)
         case .clampLimits:
-            lanes[i].limits = try Self.clamp(to: frequency, from: lanes[i].limits, cpu: cpu, writer: writer)
+            try LimitClampActuator.set(frequency, cpu: cpu, limits: &lanes[i].limits, writer: writer)
         }
     }
 
