@@ -1,3 +1,4 @@
+import GearboxControl
 import GearboxCore
 
 /// What the agent knows at one moment, gathered for `gearboxctl status` and the metrics file.
@@ -21,12 +22,14 @@ public struct AgentStatus: Sendable {
     public var currentFrequencies: [String: Kilohertz]
     /// Domains held at their last good setting after a failed write.
     public var heldDomains: [String]
+    /// The `power_model` object (`PowerModelDocument`); nil where no agent learns one.
+    public var powerModel: JSONValue?
 
     public init(
         mode: String, now: Double, platform: Platform, plan: Plan?, workload: Workload,
         measuredLatency: [String: Double] = [:], staleQueues: [String: String] = [:],
         overrides: OverrideSet = OverrideSet(), currentFrequencies: [String: Kilohertz] = [:],
-        heldDomains: [String] = []
+        heldDomains: [String] = [], powerModel: JSONValue? = nil
     ) {
         self.mode = mode
         self.now = now
@@ -38,6 +41,7 @@ public struct AgentStatus: Sendable {
         self.overrides = overrides
         self.currentFrequencies = currentFrequencies
         self.heldDomains = heldDomains
+        self.powerModel = powerModel
     }
 
     /// Queue names in the order status lists them: the workload's, then stale ones not in it.

@@ -73,6 +73,9 @@ public struct Plan: Hashable, Sendable {
     public var domains: [DomainPlan]
     public var queues: [QueuePlan]
     public var cpus: [CPUPlan]
+    /// The power model the plan was made with (the agent sets `.learned` when it planned with
+    /// curves fitted to the energy counters).
+    public var powerModel: PowerModelSource = .configured
 
     public init(
         feasible: Bool, power: Watts, domains: [DomainPlan], queues: [QueuePlan], cpus: [CPUPlan]
