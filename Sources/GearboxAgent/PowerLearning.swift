@@ -24,7 +24,7 @@ struct PowerLearning: Sendable {
     /// The learned platform the loop plans with, nil while it uses the configured one.
     private(set) var inUse: Platform?
     /// Why no zone is learned from at all, when none is.
-    let unavailable: String?
+    private(set) var unavailable: String?
 
     private var busy: [String: Double] = [:]
     private var lastSample: (time: Double, energy: [UInt64?], timeInState: [String: [Kilohertz: Double]])?
@@ -69,6 +69,12 @@ struct PowerLearning: Sendable {
             lastSample = (now, energy, times)
             busy = [:]
         }
+        if times.isEmpty && !learnedDomains.isEmpty {
+            // No CONFIG_CPU_FREQ_STAT: the time at each frequency is unknown.
+            unavailable = "no cpufreq stats/time_in_state under \(reader.sysfs.root)"
+            refreshDocument()
+            return inUse == nil ? nil : decideConfigured()
+        }
         guard let last = lastSample else { return nil }
         let duration = now - last.time
         var deltas: [String: [Kilohertz: Double]] = [:]
@@ -91,6 +97,12 @@ struct PowerLearning: Sendable {
 
     /// Switches to a learned platform once a fit is good, to a new one when it moved by more
     /// than 2 %, and back to the configured one when no fit is good any more.
+    private mutating func decideConfigured() -> Change? {
+        inUse = nil
+        refreshDocument()
+        return .configured
+    }
+
     private mutating func decide() -> Change? {
         guard let learned = learner.learnedPlatform(from: configured) else {
             guard inUse != nil else { return nil }
