@@ -4,7 +4,8 @@
 // libcpufreq writes an attribute with open(O_WRONLY) + write() and no O_TRUNC, which is
 // right on sysfs (a store replaces the value) but leaves stale bytes in a regular file
 // ("800000" over "2400000\n" reads back as "8000000"). This file interposes open(),
-// write() and close() in the probe process only, and for paths under
+// write(), pwrite() at offset 0 (gearboxd's kept-open descriptors) and close() in the probe
+// process only, and for paths under
 // /sys/devices/system/cpu/ it emulates what kernfs does:
 //   - a write replaces the whole value (the file is truncated when the store succeeds, not
 //     at open, so a refused store leaves the old value), and reads back with the trailing
@@ -50,6 +51,10 @@ static ssize_t raw_write(int fd, const void *buf, size_t n) {
 }
 
 static int raw_close(int fd) { return (int)syscall(SYS_close, fd); }
+
+static ssize_t raw_pwrite(int fd, const void *buf, size_t n, off_t offset) {
+    return syscall(SYS_pwrite64, fd, buf, n, offset);
+}
 
 static int errno_named(const char *name) {
     static const struct { const char *name; int value; } table[] = {
@@ -106,7 +111,7 @@ static void derive_setspeed(const char *path, const char *buf, size_t n) {
     snprintf(sibling, sizeof sibling, "%.*s/scaling_setspeed", (int)(pl - sl), path);
     int fd = (int)syscall(SYS_openat, AT_FDCWD, sibling, O_WRONLY | O_CLOEXEC, 0);
     if (fd < 0) return;
-    if (pwrite(fd, "<unsupported>\n", 14, 0) == 14) (void)ftruncate(fd, 14);
+    if (raw_pwrite(fd, "<unsupported>\n", 14, 0) == 14) (void)ftruncate(fd, 14);
     raw_close(fd);
 }
 
@@ -151,7 +156,21 @@ int open64(const char *path, int flags, ...) {
     return emulated_open(path, flags, mode);
 }
 
-ssize_t write(int fd, const void *buf, size_t n) {
+static ssize_t emulated_store(int fd, const void *buf, size_t n, int positional);
+
+ssize_t write(int fd, const void *buf, size_t n) { return emulated_store(fd, buf, n, 0); }
+
+// A store at offset 0 (what gearboxd's kept-open descriptors make) is a store like write();
+// at any other offset sysfs would hand the attribute a partial value, which nothing here makes.
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t offset) {
+    if (offset == 0) return emulated_store(fd, buf, n, 1);
+    return raw_pwrite(fd, buf, n, offset);
+}
+
+ssize_t pwrite64(int fd, const void *buf, size_t n, off_t offset) { return pwrite(fd, buf, n, offset); }
+
+// `positional`: the caller asked for offset 0 (pwrite), which an untracked descriptor gets.
+static ssize_t emulated_store(int fd, const void *buf, size_t n, int positional) {
     char path[MAX_PATH];
     path[0] = '\0';
     if (fd >= 0 && fd < MAX_TRACKED) {
@@ -159,7 +178,7 @@ ssize_t write(int fd, const void *buf, size_t n) {
         if (tracked[fd]) snprintf(path, sizeof path, "%s", tracked[fd]);
         pthread_mutex_unlock(&lock);
     }
-    if (!path[0]) return raw_write(fd, buf, n);
+    if (!path[0]) return positional ? raw_pwrite(fd, buf, n, 0) : raw_write(fd, buf, n);
     int failure = injected_failure(path);
     if (failure) {
         errno = failure;
@@ -176,10 +195,10 @@ ssize_t write(int fd, const void *buf, size_t n) {
     // The new value goes over the old one, then the file is cut to its length: a process
     // killed between the two leaves the new value on the first line (a kernel store is never
     // torn; emptying the file first would leave nothing, which no kernel shows).
-    ssize_t written = pwrite(fd, buf, n, 0);
+    ssize_t written = raw_pwrite(fd, buf, n, 0);
     if (written < 0) return -1;
     off_t length = written;
-    if (written > 0 && ((const char *)buf)[written - 1] != '\n' && pwrite(fd, "\n", 1, written) == 1) length++;
+    if (written > 0 && ((const char *)buf)[written - 1] != '\n' && raw_pwrite(fd, "\n", 1, written) == 1) length++;
     if (ftruncate(fd, length) != 0) return -1;
     if (written >= 0) {
         log_write(path, buf, (size_t)written);

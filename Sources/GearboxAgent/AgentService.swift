@@ -28,6 +28,8 @@ public final class AgentService: Service, Sendable {
         public var controlSocket = true
         /// Where the RAPL energy counters for the metrics file are read; nil reads none.
         public var powercap: PowercapZones? = PowercapZones()
+        /// Where `time_in_state` is read for learning the power curve (with `powercap`).
+        public var cpuSysfs = CPUSysfs()
         /// Whether a stop signal came before the service group trapped the signals (gearboxd
         /// records them from its first instruction): then the agent stops after its first plan.
         public var stopRequestedBeforeStart: @Sendable () -> Bool = { false }
@@ -75,6 +77,10 @@ public final class AgentService: Service, Sendable {
     public func run() async throws {
         var loop = ControlLoop(platform: platform, configuration: initialConfiguration)
         if let profiles { loop.profile = startProfiles(profiles) }
+        if let powercap = options.powercap, !options.once {
+            let learning = PowerLearning(reader: PowerCounterReader(powercap: powercap, sysfs: options.cpuSysfs), platform: platform)
+            power.withLock { $0 = learning }
+        }
         // The first sample covers the time since boot: use it only to prime the counters.
         let firstBusy = (try? await host.sampleBusyFractions()) ?? [:]
         let firstScrapes = await Self.scrape(loop.configuration.queues, timeout: Self.scrapeTimeout(tick: loop.configuration.tick))
@@ -224,6 +230,7 @@ public final class AgentService: Service, Sendable {
             faults.clear("sample", "sampling works again")
             await carryOut(decision, loop: loop)
             await reapplyIfChangedBehindOurBack(loop)
+            await learnPower(busy: busy, loop: &loop)
             await retryHeldDomains(loop)
             await writeMetrics(loop)
         } catch {
@@ -231,6 +238,24 @@ public final class AgentService: Service, Sendable {
             faults.report("sample", "sampling failed, keeping the current plan: \(error)")
         }
     }
+
+    /// Feeds the power-curve learner; when it has a new curve (or drops one), plans with it.
+    private func learnPower(busy: [Int: Double], loop: inout ControlLoop) async {
+        let now = clock.now.secondsSinceStart(started)
+        guard let change = power.withLock({ $0?.tick(busy: busy, now: now) }) else { return }
+        switch change {
+        case .learned(let learned):
+            logger.notice("power model learned from the energy counters; planning with it",
+                          metadata: ["event": "power_model", "power_model": "learned"])
+            await carryOut(loop.usePower(learned), loop: loop)
+        case .configured:
+            logger.notice("learned power curve no longer good; planning with the configured model",
+                          metadata: ["event": "power_model", "power_model": "configured"])
+            await carryOut(loop.usePower(nil), loop: loop)
+        }
+    }
+
+    private let power = Mutex<PowerLearning?>(nil)
 
     /// One line per queue that went stale, recovered, or was sent to top speed for a cool-down.
     private func logQueueEvents(_ decision: ControlLoop.Decision) {
@@ -349,7 +374,8 @@ public final class AgentService: Service, Sendable {
             mode: options.modeName, now: clock.now.secondsSinceStart(started), platform: loop.platform,
             plan: loop.currentPlan, workload: loop.plannedWorkload ?? Workload(queues: []), measuredLatency: measured,
             staleQueues: stale, overrides: loop.overrides, currentFrequencies: [:], heldDomains: [],
-            profile: profileStatus(loop))
+            profile: profileStatus(loop),
+            powerModel: power.withLock { $0?.document })
     }
 
     /// Publishes the loop's state after each event, so that `status` is answered at once even
@@ -530,6 +556,8 @@ public final class AgentService: Service, Sendable {
         case .success(let (next, decision)):
             loop = next
             profiles?.reconfigure(loop.configuration.profiles)
+            // The reload planned with the configured model: the learned one is offered again.
+            power.withLock { $0?.forgetInUse() }
             logger.info("configuration reloaded", metadata: ["event": "reload"])
             await carryOut(decision, loop: loop)
         case .failure(let error):

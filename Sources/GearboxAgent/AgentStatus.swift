@@ -1,3 +1,4 @@
+import GearboxControl
 import GearboxCore
 
 /// What the agent knows at one moment, gathered for `gearboxctl status` and the metrics file.
@@ -25,12 +26,14 @@ public struct AgentStatus: Sendable {
     public var profile: ProfileStatus?
     /// How each domain's frequency is set (`userspace-setspeed`, `limit-clamps`, `limit-clamps+epp`).
     public var mechanisms: [String: String] = [:]
+    /// The `power_model` object (`PowerModelDocument`); nil where no agent learns one.
+    public var powerModel: JSONValue?
 
     public init(
         mode: String, now: Double, platform: Platform, plan: Plan?, workload: Workload,
         measuredLatency: [String: Double] = [:], staleQueues: [String: String] = [:],
         overrides: OverrideSet = OverrideSet(), currentFrequencies: [String: Kilohertz] = [:],
-        heldDomains: [String] = [], profile: ProfileStatus? = nil
+        heldDomains: [String] = [], profile: ProfileStatus? = nil, powerModel: JSONValue? = nil
     ) {
         self.mode = mode
         self.now = now
@@ -43,6 +46,7 @@ public struct AgentStatus: Sendable {
         self.currentFrequencies = currentFrequencies
         self.heldDomains = heldDomains
         self.profile = profile
+        self.powerModel = powerModel
     }
 
     /// Queue names in the order status lists them: the workload's, then stale ones not in it.

@@ -16,6 +16,11 @@ public struct ControlLoop: Sendable {
     }
 
     public private(set) var platform: Platform { didSet { speeds = Self.averageSpeeds(platform: platform, plan: currentPlan) } }
+    /// Which power model `platform` carries: the configured one, or curves learned from the
+    /// energy counters (`usePower`).
+    public private(set) var powerModel: PowerModelSource = .configured
+    /// The platform as configured, kept while a learned one is in use.
+    private var configuredPlatform: Platform?
     public private(set) var configuration: AgentConfiguration
     public private(set) var currentPlan: Plan? { didSet { speeds = Self.averageSpeeds(platform: platform, plan: currentPlan) } }
     /// `averageSpeeds()`, kept with the plan: every tick reads it, the plan changes seldom.
@@ -179,9 +184,29 @@ public struct ControlLoop: Sendable {
     /// Re-plans now with new settings (a reload), keeping the demand estimates.
     public mutating func reconfigure(_ configuration: AgentConfiguration, platform: Platform) -> Decision {
         self.configuration = configuration
+        // A reload plans with the configured model until the next learned curve arrives.
         self.platform = platform
+        configuredPlatform = nil
+        powerModel = .configured
         resetLiveQueues()
         return adopt(currentWorkload(), reason: "configuration reloaded")
+    }
+
+    /// Plans with `learned` (the same domains, busy power fitted to the energy counters), or
+    /// with the configured platform again when nil, and re-plans at once.
+    public mutating func usePower(_ learned: Platform?) -> Decision {
+        if let learned {
+            if configuredPlatform == nil { configuredPlatform = platform }
+            platform = learned
+            powerModel = .learned
+        } else {
+            platform = configuredPlatform ?? platform
+            configuredPlatform = nil
+            powerModel = .configured
+        }
+        return adopt(plannedWorkload ?? currentWorkload(),
+                     reason: learned == nil ? "the learned power curve is no longer good: configured power model"
+                         : "power model learned from the energy counters")
     }
 
     mutating func adopt(_ workload: Workload, reason: String) -> Decision {
@@ -199,6 +224,7 @@ public struct ControlLoop: Sendable {
             plan.feasible = prediction.feasible
         }
         plan.profile = PlanProfile(profile, settings: profileSettings)
+        plan.powerModel = powerModel
         let changed = plan != currentPlan
         currentPlan = plan
         plannedWorkload = workload

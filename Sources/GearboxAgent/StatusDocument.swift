@@ -8,6 +8,7 @@ import GearboxCore
 ///     queues: name, arrival_rate, mean_work_ms, kind, target_ms, predicted_ms, measured_mean_ms, met, stale
 ///     overrides: id, scope, action fields, expires_in_s
 ///     plan: the plan in force, as `plan --json` prints it (null before the first)
+///     power_model: which power model plans use and the learned curves (`PowerModelDocument`)
 public enum StatusDocument {
     public static func json(_ status: AgentStatus) -> JSONValue {
         let pins = status.overrides.pins(on: status.platform)
@@ -20,6 +21,7 @@ public enum StatusDocument {
             ("overrides", .array(status.overrides.active.map { $0.json(now: status.now, platform: status.platform) })),
             ("plan", status.plan.map(PlanDocument.json) ?? .null),
             ("profile", status.profile.map(\.json) ?? .null),
+            ("power_model", status.powerModel ?? .null),
         ])
     }
 

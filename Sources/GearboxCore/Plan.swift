@@ -75,6 +75,9 @@ public struct Plan: Hashable, Sendable {
     public var cpus: [CPUPlan]
     /// The power profile the plan was made under, when the agent made it.
     public var profile: PlanProfile?
+    /// The power model the plan was made with (the agent sets `.learned` when it planned with
+    /// curves fitted to the energy counters).
+    public var powerModel: PowerModelSource = .configured
 
     public init(
         feasible: Bool, power: Watts, domains: [DomainPlan], queues: [QueuePlan], cpus: [CPUPlan]

@@ -13,7 +13,8 @@ public struct DryRunFrequencyWriter: CPUFrequencyWriter {
 
     public init(logger: Logger) { self.logger = logger }
 
-    /// Stores already logged at info.
+    /// Stores already logged at info: per CPU and file, the values (a dithered file sees two,
+    /// so a short list searched in place is cheaper than hashing every store).
     private final class Seen: Sendable {
         struct Store: Hashable {
             var cpu: Int
@@ -21,8 +22,15 @@ public struct DryRunFrequencyWriter: CPUFrequencyWriter {
             var frequency: Int
             var governor: String?
         }
-        let stores = Mutex(Set<Store>())
-        func first(_ store: Store) -> Bool { stores.withLock { $0.insert(store).inserted } }
+        let stores = Mutex([Int: [Store]]())
+        func first(_ store: Store) -> Bool {
+            let slot = store.cpu &* 4 &+ store.file.index
+            return stores.withLock { seen in
+                if seen[slot]?.contains(store) == true { return false }
+                seen[slot, default: []].append(store)
+                return true
+            }
+        }
     }
 
     enum File: String {
@@ -30,6 +38,15 @@ public struct DryRunFrequencyWriter: CPUFrequencyWriter {
         case scalingMinFreq = "scaling_min_freq"
         case scalingMaxFreq = "scaling_max_freq"
         case scalingSetspeed = "scaling_setspeed"
+
+        var index: Int {
+            switch self {
+            case .scalingGovernor: 0
+            case .scalingMinFreq: 1
+            case .scalingMaxFreq: 2
+            case .scalingSetspeed: 3
+            }
+        }
     }
 
     public var changesHardware: Bool { false }

@@ -7,8 +7,8 @@ import GearboxCore
 import Synchronization
 
 /// The writer the agent applies plans with: stores to `scaling_setspeed`,
-/// `scaling_min_freq` and `scaling_max_freq` go through descriptors kept open, one seek and
-/// one write each. The dither stores thousands of times a second on a big host; libcpufreq
+/// `scaling_min_freq` and `scaling_max_freq` go through descriptors kept open, one `pwrite`
+/// at offset 0 each (sysfs takes a store at offset 0 whole), its digits formatted on the stack. The dither stores thousands of times a second on a big host; libcpufreq
 /// opens, writes and closes the file for each, and `cpufreq_set_frequency` first re-reads
 /// the whole policy, which cost about a quarter of a core on a 96-CPU host. The governor is
 /// still set through libcpufreq (rarely, and it checks what it writes), as are discovery,
@@ -70,20 +70,19 @@ public final class KeptOpenFrequencyWriter: CPUFrequencyWriter {
     }
 
     private func store(_ frequency: Kilohertz, _ attribute: Attribute, cpu: Int) throws(CPUFreqError) {
-        let value = String(frequency.value)
         let key = Key(cpu: cpu, attribute: attribute)
         if let descriptor = descriptors.withLock({ $0[key] }) {
-            if Self.write(value, to: descriptor) { return }
+            if Self.write(frequency.value, to: descriptor) { return }
             forget(key)
         } else {
             let descriptor = open("\(sysfs.root)/cpu\(cpu)/cpufreq/\(attribute.rawValue)", O_WRONLY | O_CLOEXEC)
             if descriptor >= 0 {
-                let written = Self.write(value, to: descriptor)
+                let written = Self.write(frequency.value, to: descriptor)
                 if !(written && keep(descriptor, for: key)) { _ = close(descriptor) }
                 if written { return }
             }
         }
-        if let error = sysfs.explainWriteFailure(cpu: cpu, file: attribute.rawValue, value: value, libraryCode: -1) {
+        if let error = sysfs.explainWriteFailure(cpu: cpu, file: attribute.rawValue, value: String(frequency.value), libraryCode: -1) {
             throw error
         }
     }
@@ -97,12 +96,21 @@ public final class KeptOpenFrequencyWriter: CPUFrequencyWriter {
         }
     }
 
-    /// One store: seek to the start, write the value (sysfs takes the whole value in one write).
-    static func write(_ value: String, to descriptor: Int32) -> Bool {
-        guard descriptor >= 0, lseek(descriptor, 0, SEEK_SET) == 0 else { return false }
-        var bytes = Array(value.utf8)
-        let count = bytes.count
-        return bytes.withUnsafeMutableBytes { Glibc.write(descriptor, $0.baseAddress, count) } == count
+    /// One store: the value's decimal digits in one `pwrite` at offset 0 (one system call, no
+    /// allocation; the dither makes thousands a second on a big host).
+    static func write(_ value: Int, to descriptor: Int32) -> Bool {
+        guard descriptor >= 0, value >= 0 else { return false }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var rest = value
+            var start = digits.count
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0 && start > 0
+            let count = digits.count - start
+            return pwrite(descriptor, digits.baseAddress! + start, count, 0) == count
+        }
     }
 
     private func forget(_ key: Key) {

@@ -21,11 +21,19 @@ struct InspectCommand: ParsableCommand {
     @Flag(help: "Print a platform file (TOML).")
     var toml = false
 
+    @Flag(help: "Show each domain's busy power per frequency: the configured curve and the one the running agent learned from the energy counters, side by side.")
+    var power = false
+
+    @Option(help: ArgumentHelp("The agent's control socket (for --power).", valueName: "path"))
+    var socket = "/run/gearbox/control.sock"
+
     func validate() throws {
         if json && toml { throw ValidationError("give --json or --toml, not both") }
+        if power && toml { throw ValidationError("give --power or --toml, not both") }
     }
 
     func run() throws {
+        if power { return try PowerCurveReport.run(socket: socket, json: json) }
         let inventory: HostInventory
         do {
             inventory = try HostDiscovery().inventory()

@@ -49,7 +49,8 @@ enum StatusReport {
         let verdict = status["feasible"]?.boolValue == false ? "INFEASIBLE: some target cannot be met, running at top speed" : "every target met"
         let count = status["overrides"]?.arrayItems?.count ?? 0
         let overrides = count == 0 ? "" : ", \(count) override\(count == 1 ? "" : "s") in force"
-        return "gearboxd (\(mode)): planned \(PlanReport.fixed(watts, 2)) W, \(verdict)\(overrides)."
+        let learned = status["power_model"]?["source"]?.stringValue == "learned" ? ", power curve learned from the energy counters" : ""
+        return "gearboxd (\(mode)): planned \(PlanReport.fixed(watts, 2)) W, \(verdict)\(overrides)\(learned)."
     }
 
     /// `power profile: power-saver (battery, chosen by a user, 1 hold)`; nil when profiles are not followed.
