@@ -34,6 +34,7 @@ public enum PlanDocument {
             ("latency_ms", .finite(q.predictedLatency * 1000)),
             ("met", .bool(q.meetsTarget)),
             ("margin", .finite(q.margin)),
+            ("given_up", q.givenUp.map(JSONValue.string) ?? .null),
             ("split", .object(q.split.keys.sorted().map { (String($0), .finite(q.split[$0]!)) })),
         ])
     }

@@ -39,6 +39,9 @@ public struct QueuePlan: Hashable, Sendable {
     public var split: [Int: Double]
     /// Margin the prediction carries (fork-join k < n), as a fraction; 0 when none.
     public var margin: Double
+    /// Why an overloaded plan gave up this queue's target (`Planner.planForOverload`); nil
+    /// when the plan tries to meet it.
+    public var givenUp: String? = nil
 
     public init(
         name: String, target: LatencyTarget, predictedLatency: Double, split: [Int: Double],

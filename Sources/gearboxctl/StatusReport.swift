@@ -22,7 +22,8 @@ enum StatusReport {
             for q in queues {
                 let kind = q["kind"]?.stringValue ?? ""
                 let met = q["met"]?.boolValue.map { $0 ? "yes" : "NO" } ?? "-"
-                let stale = q["stale"]?.stringValue.map { "STALE: \($0)" } ?? ""
+                let stale = q["stale"]?.stringValue.map { "STALE: \($0)" }
+                    ?? q["given_up"]?.stringValue.map { "GIVEN UP: \($0)" } ?? ""
                 table.add([q["name"]?.stringValue ?? "?", number(q["arrival_rate"], 1), number(q["mean_work_ms"], 3),
                            "\(kind) \(number(q["target_ms"], 2))", number(q["predicted_ms"], 2),
                            number(q["measured_mean_ms"], 2), met, stale])
