@@ -101,10 +101,12 @@ extension SimulationEngine {
         let planStale = policy.shouldReplan(
             planned: plannedWorkload, current: estimate, plan: plannedWorkload == nil ? nil : currentPlan,
             platform: platform, configuration: configuration.planner, headroom: configuration.gearbox.targetHeadroom)
-        if sharpRise || planStale {
+        let corrected = updateFeedback()
+        if sharpRise || planStale || corrected {
             plannedWorkload = estimate
             let plan = Planner(configuration: configuration.planner)
-                .plan(platform: platform, workload: policy.plannable(estimate), headroom: configuration.gearbox.targetHeadroom)
+                .plan(platform: platform, workload: planningWorkload(policy.plannable(estimate)),
+                      headroom: configuration.gearbox.targetHeadroom)
             currentPlan = plan
             install(plan)
         }
