@@ -107,6 +107,7 @@ public enum ExplainDocument {
             ("step_ms", .finite(stepMs)),
             ("pinned", .bool(pinned)),
             ("given_up", planned?.givenUp.map(JSONValue.string) ?? .null),
+            ("planning_factor", .finite(inForce.queues.first { $0.name == queue.name }?.planningFactor ?? 1)),
         ])
     }
 

@@ -26,10 +26,10 @@ public struct LatencyFeedback: Hashable, Sendable {
         /// Shortest window, in seconds.
         public var window: Double = 10
         /// A window also waits for enough completions that its statistic means something:
-        /// `samplesPerTail` requests beyond the percentile (1000 for p99, 200 for p95),
+        /// `samplesPerTail` requests beyond the percentile (2,000 for p99, 400 for p95),
         /// `meanSamples` for a mean.
-        public var samplesPerTail: Double = 10
-        public var meanSamples: Int = 100
+        public var samplesPerTail: Double = 20
+        public var meanSamples: Int = 200
         public init() {}
 
         /// Completions a window needs before its statistic of `kind` is used.
@@ -87,6 +87,16 @@ public struct LatencyFeedback: Hashable, Sendable {
         return moved ? bounded : nil
     }
 
+    /// Whether some queue's factor moved by more than `fraction` from the factor `plan` was
+    /// made with: re-plan then (smaller moves wait, as estimate moves inside the band do).
+    public func movedBeyond(_ fraction: Double, since plan: Plan?) -> Bool {
+        guard let plan else { return !corrections.isEmpty }
+        return corrections.contains { name, c in
+            let planned = plan.queues.first { $0.name == name }?.planningFactor ?? 1
+            return abs(c.factor / planned - 1) > fraction
+        }
+    }
+
     /// `workload` with each queue's target multiplied by its factor.
     public func planningWorkload(_ workload: Workload) -> Workload {
         var w = workload
@@ -97,5 +107,17 @@ public struct LatencyFeedback: Hashable, Sendable {
     /// Forgets queues no longer in `names` (a reload removed them).
     public mutating func keep(only names: Set<String>) {
         corrections = corrections.filter { names.contains($0.key) }
+    }
+}
+
+extension Plan {
+    /// Reports the plan against `workload`'s targets (the real ones, where the plan was made for
+    /// targets corrected by `feedback`), matched by queue name, with each queue's planning
+    /// factor; predictions stay as they are.
+    public mutating func reportAgainst(_ workload: Workload, feedback: LatencyFeedback) {
+        for q in queues.indices {
+            if let real = workload.queues.first(where: { $0.name == queues[q].name }) { queues[q].target = real.target }
+            queues[q].planningFactor = feedback.factor(queues[q].name)
+        }
     }
 }

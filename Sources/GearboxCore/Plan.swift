@@ -42,6 +42,8 @@ public struct QueuePlan: Hashable, Sendable {
     /// Why an overloaded plan gave up this queue's target (`Planner.planForOverload`); nil
     /// when the plan tries to meet it.
     public var givenUp: String? = nil
+    /// The planning target over the real one (`LatencyFeedback`; 1 without a correction).
+    public var planningFactor: Double = 1
 
     public init(
         name: String, target: LatencyTarget, predictedLatency: Double, split: [Int: Double],

@@ -10,10 +10,12 @@
 /// The kept queues are then planned on a set of whole domains and the given-up queues on
 /// the others, at top speed (they miss anyway; the fastest service keeps the miss smallest).
 /// The sets tried are the prefixes of the domains ordered by capacity, least capable first
-/// and most capable first; among those where the kept queues meet every target, the one
-/// with the smallest largest relative miss (predicted over target) of the given-up queues
-/// wins (where that is unbounded, the one whose given-up CPUs are least crowded), then the
-/// one of least power. Without such a set (a given-up queue may use no CPU
+/// and most capable first, and, when re-planning, by the kept queues' share in the splits in
+/// force (`previousSplits`). Among those where the kept queues meet every target, the one
+/// that gives the kept queues the least of the CPUs the given-up queues ran on wins (their
+/// backlog is still queued there, and the model does not see it), then the one with the
+/// smallest largest relative miss (predicted over target) of the given-up queues (where that
+/// is unbounded, the one whose given-up CPUs are least crowded), then the one of least power. Without such a set (a given-up queue may use no CPU
 /// apart from the kept ones), the plan is the infeasible top-speed plan, as before.
 extension Planner {
     /// The overloaded plan for `workload`, given the plan that tried every target
@@ -72,7 +74,19 @@ extension Planner {
     /// queues on the others; nil when there is none.
     private func isolated(kept: [Int], givenUp: [Int: String], platform: Platform, workload: Workload) -> Plan? {
         var best: (plan: Plan, score: [Double])?
-        for domains in Self.candidateDomainSets(platform) {
+        let keptNames = Set(kept.map { workload.queues[$0].name })
+        let givenUpNames = Set(givenUp.keys.map { workload.queues[$0].name })
+        func previousShare(_ names: Set<String>, _ domain: Int) -> Double {
+            names.reduce(0) { total, name in
+                total + platform.domains[domain].cpus.reduce(0) { $0 + (previousSplits[name]?[$1] ?? 0) }
+            }
+        }
+        let previousOrder = previousSplits.isEmpty ? nil : platform.domains.indices.sorted {
+            let a = previousShare(keptNames, $0) - previousShare(givenUpNames, $0)
+            let b = previousShare(keptNames, $1) - previousShare(givenUpNames, $1)
+            return a != b ? a > b : $0 < $1
+        }
+        for domains in Self.candidateDomainSets(platform, firstOrder: previousOrder) {
             let inside = Set(domains.flatMap { platform.domains[$0].cpus })
             var keptLoad = Workload(queues: [])
             var overflow = Workload(queues: [])
@@ -114,7 +128,8 @@ extension Planner {
             let miss = givenUp.keys.map { combined.queues[$0].predictedLatency / combined.queues[$0].target.seconds }.max() ?? 0
             let overflowCPUs = Set(overflow.queues.flatMap { $0.cpus ?? [] })
             let crowding = combined.cpus.filter { overflowCPUs.contains($0.cpu) }.map(\.utilization).max() ?? 0
-            let score = [miss, crowding, combined.power.value]
+            let backlog = domains.reduce(0) { $0 + previousShare(givenUpNames, $1) }
+            let score = [backlog, miss, crowding, combined.power.value]
             if best.map({ score.lexicographicallyPrecedes($0.score) }) ?? true { best = (combined, score) }
         }
         guard var plan = best?.plan else { return nil }
@@ -125,8 +140,9 @@ extension Planner {
     }
 
     /// Sets of whole domains (indices into `platform.domains`) to keep the met targets on:
-    /// the proper prefixes of the domains by capacity, ascending and descending (ties by index).
-    static func candidateDomainSets(_ platform: Platform) -> [[Int]] {
+    /// the proper prefixes of `firstOrder` and of the domains by capacity, descending and
+    /// ascending (ties by index).
+    static func candidateDomainSets(_ platform: Platform, firstOrder: [Int]? = nil) -> [[Int]] {
         let indices = Array(platform.domains.indices)
         let ascending = indices.sorted {
             platform.domains[$0].capacity != platform.domains[$1].capacity
@@ -138,7 +154,7 @@ extension Planner {
         }
         var sets: [[Int]] = []
         var seen = Set<[Int]>()
-        for order in [descending, ascending] {
+        for order in (firstOrder.map { [$0] } ?? []) + [descending, ascending] {
             for k in order.indices.dropFirst() {
                 let set = order[..<k].sorted()
                 if seen.insert(set).inserted { sets.append(set) }

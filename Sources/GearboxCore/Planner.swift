@@ -63,6 +63,10 @@ public struct PlannerConfiguration: Hashable, Sendable {
 /// during the search; the returned plan is evaluated once more by `LatencyModel`.
 public struct Planner: Sendable {
     public var configuration: PlannerConfiguration
+    /// The splits in force (queue name → CPU → share), when re-planning: an overloaded plan
+    /// keeps the met queues off CPUs that still hold the given-up queues' work
+    /// (`planForOverload`).
+    public var previousSplits: [String: [Int: Double]] = [:]
     public init(configuration: PlannerConfiguration = .init()) { self.configuration = configuration }
 
     /// The cheapest plan that meets every target; when none exists, the overloaded plan

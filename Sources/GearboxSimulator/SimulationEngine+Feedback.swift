@@ -3,7 +3,8 @@ import GearboxCore
 /// gearbox's feedback on the latency it measures (`LatencyFeedback`), as the agent runs it.
 extension SimulationEngine {
     /// Closes each queue's feedback window that is long enough and holds enough completions,
-    /// and folds its statistic into the correction. Returns whether a correction moved.
+    /// and folds its statistic into the correction. Returns whether a correction moved
+    /// beyond the re-plan hysteresis from the one the plan in force was made with.
     mutating func updateFeedback() -> Bool {
         guard var controller = feedback else { return false }
         var moved = false
@@ -27,7 +28,7 @@ extension SimulationEngine {
             queues[q].feedbackWindowStart = now
         }
         feedback = controller
-        return moved
+        return moved && controller.movedBeyond(configuration.gearbox.hysteresis, since: currentPlan)
     }
 
     /// What gearbox plans for: its targets corrected by feedback, and the work SCV it was

@@ -104,9 +104,11 @@ extension SimulationEngine {
         let corrected = updateFeedback()
         if sharpRise || planStale || corrected {
             plannedWorkload = estimate
-            let plan = Planner(configuration: configuration.planner)
-                .plan(platform: platform, workload: planningWorkload(policy.plannable(estimate)),
-                      headroom: configuration.gearbox.targetHeadroom)
+            var planner = Planner(configuration: configuration.planner)
+            for q in currentPlan?.queues ?? [] { planner.previousSplits[q.name] = q.split }
+            var plan = planner.plan(platform: platform, workload: planningWorkload(policy.plannable(estimate)),
+                                    headroom: configuration.gearbox.targetHeadroom)
+            for q in plan.queues.indices { plan.queues[q].planningFactor = feedback?.factor(plan.queues[q].name) ?? 1 }
             currentPlan = plan
             install(plan)
         }

@@ -45,6 +45,6 @@ import Testing
         let planned = f.planningWorkload(w)
         #expect(abs(planned.queues[0].target.seconds - 0.020 * 0.615_572_206_672_458_3) < 1e-12)
         #expect(planned.queues[1] == w.queues[1])
-        #expect(f.settings.minimumSamples(.p99) == 1000 && f.settings.minimumSamples(.p95) == 200)
+        #expect(f.settings.minimumSamples(.p99) == 2000 && f.settings.minimumSamples(.p95) == 400)
     }
 }
