@@ -52,6 +52,9 @@ public struct GearboxPolicyConfiguration: Hashable, Sendable {
     /// The work SCV gearbox is told, per queue name, where it differs from the simulated one
     /// (a deliberately wrong model: what feedback must make up for).
     public var assumedSCV: [String: Double] = [:]
+    /// Plan for over-dispersed arrivals (`ArrivalDispersion`: the index of dispersion of
+    /// per-tick counts raises the work SCV planned with), as the agent does.
+    public var burstAware: Bool = true
     public init() {}
 }
 

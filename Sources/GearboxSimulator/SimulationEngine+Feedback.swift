@@ -37,8 +37,21 @@ extension SimulationEngine {
         var w = feedback?.planningWorkload(estimate) ?? estimate
         for q in w.queues.indices {
             if let scv = configuration.gearbox.assumedSCV[w.queues[q].name] { w.queues[q].scv = scv }
+            if q < dispersions.count {
+                w.queues[q] = ArrivalDispersion.burstAware(w.queues[q], index: dispersions[q].planningIndex)
+            }
         }
         return w
+    }
+
+    /// Folds the tick's arrival counts into each queue's dispersion; returns whether some
+    /// queue's planning index moved by more than a quarter from the one the plan used.
+    mutating func updateDispersion(_ counts: [Int]) -> Bool {
+        guard configuration.gearbox.burstAware else { return false }
+        if dispersions.isEmpty { dispersions = Array(repeating: ArrivalDispersion(), count: counts.count) }
+        for q in counts.indices { dispersions[q].add(count: Double(counts[q])) }
+        guard plannedIndices.count == dispersions.count else { return false }
+        return dispersions.indices.contains { abs(dispersions[$0].planningIndex / plannedIndices[$0] - 1) > 0.25 }
     }
 }
 

@@ -102,13 +102,15 @@ extension SimulationEngine {
             planned: plannedWorkload, current: estimate, plan: plannedWorkload == nil ? nil : currentPlan,
             platform: platform, configuration: configuration.planner, headroom: configuration.gearbox.targetHeadroom)
         let corrected = updateFeedback()
-        if sharpRise || planStale || corrected {
+        let burstier = updateDispersion(arrivals)
+        if sharpRise || planStale || corrected || burstier {
             plannedWorkload = estimate
             var planner = Planner(configuration: configuration.planner)
             for q in currentPlan?.queues ?? [] { planner.previousSplits[q.name] = q.split }
             var plan = planner.plan(platform: platform, workload: planningWorkload(policy.plannable(estimate)),
                                     headroom: configuration.gearbox.targetHeadroom)
             for q in plan.queues.indices { plan.queues[q].planningFactor = feedback?.factor(plan.queues[q].name) ?? 1 }
+            plannedIndices = dispersions.map(\.planningIndex)
             currentPlan = plan
             install(plan)
         }

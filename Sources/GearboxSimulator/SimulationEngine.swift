@@ -47,6 +47,9 @@ struct SimulationEngine {
     /// gearbox's correction of its planning targets from measured latency.
     var feedback: LatencyFeedback?
     var feedbackMoves: [FeedbackMove] = []
+    /// gearbox's measure of each queue's arrival burstiness, and the index its plan used.
+    var dispersions: [ArrivalDispersion] = []
+    var plannedIndices: [Double] = []
 
     let arrivalTimers: Int
     let ditherTimers: Int
