@@ -32,12 +32,13 @@ public struct ArrivalDispersion: Hashable, Sendable {
     }
 
     /// The index to plan with: the larger of the two windows' indices that exceeds 1 by more
-    /// than two standard deviations of its sampling noise (for `n` Poisson counts the index has
-    /// standard deviation about `√(2 / (n − 1))`), else 1 (Poisson); at most `largest`.
+    /// than four standard deviations of its sampling noise (for `n` Poisson counts the index has
+    /// standard deviation about `√(2 / (n − 1))`; four keep Poisson arrivals from re-planning on
+    /// noise: about one tick in 500 for the short window), else 1 (Poisson); at most `largest`.
     public var planningIndex: Double {
         var planned = 1.0
         for n in [Self.shortTicks, Self.longTicks] {
-            guard let i = index(over: n), i > 1 + 2 * (2 / Double(n - 1)).squareRoot() else { continue }
+            guard let i = index(over: n), i > 1 + 4 * (2 / Double(n - 1)).squareRoot() else { continue }
             planned = max(planned, i)
         }
         return min(planned, Self.largest)
