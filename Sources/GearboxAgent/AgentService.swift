@@ -263,6 +263,8 @@ public final class AgentService: Service, Sendable {
             if event.stale {
                 logger.warning("queue \(event.queue) is stale (\(event.reason)): its CPUs fall back to kernel-only mode",
                                metadata: ["event": "queue_stale", "queue": "\(event.queue)"])
+            } else if event.reason.hasPrefix("feedback") {
+                logger.notice("queue \(event.queue): \(event.reason)", metadata: ["event": "feedback", "queue": "\(event.queue)"])
             } else if event.reason.hasPrefix("measured latency") {
                 logger.warning("queue \(event.queue): \(event.reason)", metadata: ["event": "cool_down", "queue": "\(event.queue)"])
             } else {

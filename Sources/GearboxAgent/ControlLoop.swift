@@ -31,6 +31,8 @@ public struct ControlLoop: Sendable {
     public internal(set) var profile: PowerProfile = .balanced
     /// Live queues by name (those with a `source`), with their estimates.
     public private(set) var live: [String: LiveQueue] = [:]
+    /// Corrections of the live queues' planning targets from their measured latency.
+    public internal(set) var feedback = LatencyFeedback()
     private var demand: [Int: SmoothedRate] = [:]
 
     public init(platform: Platform, configuration: AgentConfiguration) {
@@ -48,6 +50,7 @@ public struct ControlLoop: Sendable {
                 ?? LiveQueue(q, halfLife: configuration.smoothingHalfLife)
         }
         live = fresh
+        feedback.keep(only: Set(fresh.keys))
     }
 
     /// What a live queue's source gave this tick: samples, or why there are none.
@@ -125,6 +128,10 @@ public struct ControlLoop: Sendable {
                 events.append(QueueEvent(queue: name, stale: false,
                     reason: "measured latency over target \(Self.missedWindowsBeforeCoolDown) windows in a row: top speed for \(Int(Self.coolDown)) s (override \(added.id))"))
                 burst = true
+            }
+            if let moved = correctFromMeasurement(&queue) {
+                events.append(QueueEvent(queue: name, stale: false, reason: moved))
+                burst = burst || feedback.movedBeyond(configuration.hysteresis, since: currentPlan)
             }
             live[name] = queue
         }
@@ -214,7 +221,9 @@ public struct ControlLoop: Sendable {
         // speeds after, and the prediction is redone for what will really run.
         let adjusted = planningView(workload)
         let configured = Set(configuration.queues.filter { $0.source == nil }.map(\.queue.name))
-        let plannable = replanPolicy.plannable(adjusted, exact: configured)
+        let plannable = feedback.planningWorkload(replanPolicy.plannable(adjusted, exact: configured))
+        var planner = self.planner
+        for q in currentPlan?.queues ?? [] { planner.previousSplits[q.name] = q.split }
         var plan = planner.plan(platform: platform, workload: plannable, headroom: configuration.targetHeadroom)
         let pinned = atTopSpeedIfProfileSays(overrides.apply(to: plan, on: platform))
         if pinned != plan {
@@ -223,6 +232,7 @@ public struct ControlLoop: Sendable {
             plan.adopt(prediction)
             plan.feasible = prediction.feasible
         }
+        plan.reportAgainst(adjusted, feedback: feedback)
         plan.profile = PlanProfile(profile, settings: profileSettings)
         plan.powerModel = powerModel
         let changed = plan != currentPlan

@@ -106,6 +106,8 @@ public enum ExplainDocument {
             ("watts_added_per_ms_tighter", added.map(JSONValue.finite) ?? .null),
             ("step_ms", .finite(stepMs)),
             ("pinned", .bool(pinned)),
+            ("given_up", planned?.givenUp.map(JSONValue.string) ?? .null),
+            ("planning_factor", .finite(inForce.queues.first { $0.name == queue.name }?.planningFactor ?? 1)),
         ])
     }
 

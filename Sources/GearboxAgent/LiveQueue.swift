@@ -15,6 +15,8 @@ public struct LiveQueue: Sendable {
     private var previous: Counters?
     /// Consecutive windows whose measured latency exceeded the target.
     public private(set) var windowsOverTarget = 0
+    /// The histogram since `LatencyFeedback` last used it.
+    public private(set) var feedbackWindow = HistogramWindow()
 
     struct Counters: Sendable {
         var arrivals: Double
@@ -22,6 +24,8 @@ public struct LiveQueue: Sendable {
         var busySeconds: Double?
         var histogramSum: Double?
         var histogramCount: Double?
+        /// Cumulative `_bucket` counts by upper bound, summed over the selected series.
+        var histogramBuckets: [Double: Double] = [:]
     }
 
     /// What an update found.
@@ -77,7 +81,14 @@ public struct LiveQueue: Sendable {
         if let sum = counters.histogramSum, let count = counters.histogramCount,
            let lastSum = last.histogramSum, let lastCount = last.histogramCount {
             let n = counterIncrease(from: lastCount, to: count)
-            measuredLatency = n > 0 ? counterIncrease(from: lastSum, to: sum) / n : nil
+            let total = counterIncrease(from: lastSum, to: sum)
+            measuredLatency = n > 0 ? total / n : nil
+            var increases: [Double: Double] = [:]
+            for (bound, value) in counters.histogramBuckets {
+                guard let before = last.histogramBuckets[bound] else { continue }
+                increases[bound] = counterIncrease(from: before, to: value)
+            }
+            feedbackWindow.add(seconds: interval, count: n, sum: total, buckets: increases)
             // The histogram gives the mean; a mean above the target misses any kind of target
             // (a percentile is at least the mean for these latency distributions).
             if let measured = measuredLatency {
@@ -100,6 +111,9 @@ public struct LiveQueue: Sendable {
         return nil
     }
 
+    /// Starts a new feedback window (after `LatencyFeedback` used this one).
+    public mutating func closeFeedbackWindow() { feedbackWindow = HistogramWindow() }
+
     /// Forgets the run of windows over target (after the agent reacted to it).
     public mutating func acknowledgeMisses() { windowsOverTarget = 0 }
 
@@ -116,9 +130,19 @@ public struct LiveQueue: Sendable {
             name.flatMap { PrometheusText.value(of: $0, labels: source.labels, in: samples) }
         }
         guard let arrivals = value(source.arrivals), arrivals.isFinite else { return nil }
+        var buckets: [Double: Double] = [:]
+        if let histogram = source.histogram {
+            let name = histogram + "_bucket"
+            for s in samples where s.name == name && s.value.isFinite
+                && source.labels.allSatisfy({ s.labels[$0.key] == $0.value }) {
+                guard let le = s.labels["le"], let bound = le == "+Inf" ? Double.infinity : Double(le), !bound.isNaN else { continue }
+                buckets[bound, default: 0] += s.value
+                if buckets.count > HistogramWindow.maximumBuckets { buckets = [:]; break }
+            }
+        }
         return Counters(
             arrivals: arrivals, completions: value(source.completions), busySeconds: value(source.busySeconds),
             histogramSum: value(source.histogram.map { $0 + "_sum" }),
-            histogramCount: value(source.histogram.map { $0 + "_count" }))
+            histogramCount: value(source.histogram.map { $0 + "_count" }), histogramBuckets: buckets)
     }
 }

@@ -54,6 +54,8 @@ public enum StatusDocument {
             ("predicted_ms", planned.map { .finite($0.predictedLatency * 1000) } ?? .null),
             ("measured_mean_ms", status.measuredLatency[name].map { .finite($0 * 1000) } ?? .null),
             ("met", planned.map { .bool($0.meetsTarget) } ?? .null),
+            ("given_up", planned?.givenUp.map(JSONValue.string) ?? .null),
+            ("planning_factor", planned.map { .finite($0.planningFactor) } ?? .null),
             ("stale", status.staleQueues[name].map(JSONValue.string) ?? .null),
         ])
     }

@@ -27,7 +27,7 @@ public enum WorkloadFile {
 /// One `[[queue]]` table, shared by workload files and the agent's config.
 enum QueueTable {
     /// Keys a `[[queue]]` may hold in a workload file.
-    static let keys = ["name", "arrival_rate", "mean_work_ms", "scv", "latency", "cpus", "dispatch", "parts", "needed"]
+    static let keys = ["name", "arrival_rate", "mean_work_ms", "scv", "latency", "cpus", "dispatch", "parts", "needed", "priority"]
 
     /// `requireRate: false` lets a live queue (with a source) omit its rate and work: they are
     /// measured, and the written values, when given, only seed the estimates.
@@ -45,12 +45,20 @@ enum QueueTable {
         let target = try latencyTarget(&latency)
         let cpus = try r.cpuList("cpus")
         let dispatch = try dispatchMode(&r)
+        let priority = try r.int("priority") ?? 0
+        guard abs(priority) <= Self.maximumPriority else {
+            throw r.error("priority", "\(priority) is outside -\(Self.maximumPriority) to \(Self.maximumPriority)")
+        }
         try r.finish()
-        let queue = WorkQueue(name: name, arrivalRate: rate, meanWork: workMs / 1000, scv: scv,
+        var queue = WorkQueue(name: name, arrivalRate: rate, meanWork: workMs / 1000, scv: scv,
                               target: target, cpus: cpus, dispatch: dispatch)
+        queue.priority = priority
         let fail = { (field: String, message: String) -> ConfigError in r.error(field, message) }
         return try QueueValidation.validated(queue, platform: platform, fail: fail)
     }
+
+    /// Largest priority magnitude: an overloaded plan keeps higher priorities first.
+    static let maximumPriority = 1000
 
     static func latencyTarget(_ r: inout TableReader) throws(ConfigError) -> LatencyTarget {
         var found: [(LatencyKind, Double)] = []

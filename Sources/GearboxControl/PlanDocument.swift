@@ -42,6 +42,8 @@ public enum PlanDocument {
             ("latency_ms", .finite(q.predictedLatency * 1000)),
             ("met", .bool(q.meetsTarget)),
             ("margin", .finite(q.margin)),
+            ("given_up", q.givenUp.map(JSONValue.string) ?? .null),
+            ("planning_factor", .finite(q.planningFactor)),
             ("split", .object(q.split.keys.sorted().map { (String($0), .finite(q.split[$0]!)) })),
         ])
     }

@@ -39,6 +39,11 @@ public struct QueuePlan: Hashable, Sendable {
     public var split: [Int: Double]
     /// Margin the prediction carries (fork-join k < n), as a fraction; 0 when none.
     public var margin: Double
+    /// Why an overloaded plan gave up this queue's target (`Planner.planForOverload`); nil
+    /// when the plan tries to meet it.
+    public var givenUp: String? = nil
+    /// The planning target over the real one (`LatencyFeedback`; 1 without a correction).
+    public var planningFactor: Double = 1
 
     public init(
         name: String, target: LatencyTarget, predictedLatency: Double, split: [Int: Double],

@@ -63,10 +63,16 @@ public struct PlannerConfiguration: Hashable, Sendable {
 /// during the search; the returned plan is evaluated once more by `LatencyModel`.
 public struct Planner: Sendable {
     public var configuration: PlannerConfiguration
+    /// The splits in force (queue name → CPU → share), when re-planning: an overloaded plan
+    /// keeps the met queues off CPUs that still hold the given-up queues' work
+    /// (`planForOverload`).
+    public var previousSplits: [String: [Int: Double]] = [:]
     public init(configuration: PlannerConfiguration = .init()) { self.configuration = configuration }
 
-    /// The cheapest plan that meets every target; when none exists, the top-speed plan with
-    /// the best split found, `feasible: false` and the latency it reaches.
+    /// The cheapest plan that meets every target; when none exists, the overloaded plan
+    /// (`planForOverload`: the targets that can be met kept, the others given up and said
+    /// why), or the top-speed plan with the best split found, `feasible: false` and the
+    /// latency it reaches.
     ///
     /// The fork-join k < n margin grows with load, which the plan decides: a first pass
     /// assumes the highest allowed utilisation; when the plan runs its CPUs lighter, a
@@ -82,6 +88,12 @@ public struct Planner: Sendable {
     /// exact tail itself. The plan reports the exact predictions against the real targets:
     /// the cheapest that meets them, or, when none does, the infeasible top-speed plan.
     public func plan(platform: Platform, workload: Workload) -> Plan {
+        plan(platform: platform, workload: workload, headroom: 0)
+    }
+
+    /// `plan(platform:workload:)` without the overload rule: the cheapest plan meeting every
+    /// target, or the infeasible top-speed plan.
+    func planMeetingEveryTarget(platform: Platform, workload: Workload) -> Plan {
         var searcher = self
         searcher.configuration.exactPercentileTails = false
         let checked = workload.queues.indices.filter { q in
@@ -211,15 +223,19 @@ public struct Planner: Sendable {
     /// the real ones. Headroom is a preference, not a requirement: near the host's limit
     /// a plan without it beats running flat out.
     public func plan(platform: Platform, workload: Workload, headroom: Double) -> Plan {
-        guard headroom > 0 else { return plan(platform: platform, workload: workload) }
-        var shortened = workload
-        for q in shortened.queues.indices { shortened.queues[q].target.seconds *= 1 - headroom }
-        var plan = plan(platform: platform, workload: shortened)
-        guard plan.feasible else { return self.plan(platform: platform, workload: workload) }
-        for (q, queue) in workload.queues.enumerated() where q < plan.queues.count {
-            plan.queues[q].target = queue.target
+        if headroom > 0 {
+            var shortened = workload
+            for q in shortened.queues.indices { shortened.queues[q].target.seconds *= 1 - headroom }
+            var plan = planMeetingEveryTarget(platform: platform, workload: shortened)
+            if plan.feasible {
+                for (q, queue) in workload.queues.enumerated() where q < plan.queues.count {
+                    plan.queues[q].target = queue.target
+                }
+                return plan
+            }
         }
-        return plan
+        let plan = planMeetingEveryTarget(platform: platform, workload: workload)
+        return plan.feasible ? plan : planForOverload(plan, platform: platform, workload: workload)
     }
 
     func plan(platform: Platform, workload: Workload, assumedLoad: Double) -> Plan {

@@ -44,6 +44,8 @@ public struct WorkQueue: Hashable, Sendable {
     /// CPUs the queue may use; nil means every CPU of the platform.
     public var cpus: [Int]?
     public var dispatch: Dispatch
+    /// Which queues an overloaded plan keeps first: higher is kept longer (default 0).
+    public var priority: Int = 0
 
     public init(
         name: String, arrivalRate: Double, meanWork: Double, scv: Double = 1,

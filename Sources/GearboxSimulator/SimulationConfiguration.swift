@@ -47,6 +47,14 @@ public struct GearboxPolicyConfiguration: Hashable, Sendable {
     /// (its `target_headroom`, default 3 %): estimates from a few seconds of arrivals are
     /// noisy, and a plan made exactly to the target straddles it.
     public var targetHeadroom: Double = 0.03
+    /// Feedback on the latency it measures (`LatencyFeedback`, as the agent does); nil: off.
+    public var feedback: LatencyFeedback.Settings? = .init()
+    /// The work SCV gearbox is told, per queue name, where it differs from the simulated one
+    /// (a deliberately wrong model: what feedback must make up for).
+    public var assumedSCV: [String: Double] = [:]
+    /// Plan for over-dispersed arrivals (`ArrivalDispersion`: the index of dispersion of
+    /// per-tick counts raises the work SCV planned with), as the agent does.
+    public var burstAware: Bool = true
     public init() {}
 }
 

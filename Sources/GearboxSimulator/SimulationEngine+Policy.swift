@@ -101,10 +101,16 @@ extension SimulationEngine {
         let planStale = policy.shouldReplan(
             planned: plannedWorkload, current: estimate, plan: plannedWorkload == nil ? nil : currentPlan,
             platform: platform, configuration: configuration.planner, headroom: configuration.gearbox.targetHeadroom)
-        if sharpRise || planStale {
+        let corrected = updateFeedback()
+        let burstier = updateDispersion(arrivals)
+        if sharpRise || planStale || corrected || burstier {
             plannedWorkload = estimate
-            let plan = Planner(configuration: configuration.planner)
-                .plan(platform: platform, workload: policy.plannable(estimate), headroom: configuration.gearbox.targetHeadroom)
+            var planner = Planner(configuration: configuration.planner)
+            for q in currentPlan?.queues ?? [] { planner.previousSplits[q.name] = q.split }
+            var plan = planner.plan(platform: platform, workload: planningWorkload(policy.plannable(estimate)),
+                                    headroom: configuration.gearbox.targetHeadroom)
+            for q in plan.queues.indices { plan.queues[q].planningFactor = feedback?.factor(plan.queues[q].name) ?? 1 }
+            plannedIndices = dispersions.map(\.planningIndex)
             currentPlan = plan
             install(plan)
         }

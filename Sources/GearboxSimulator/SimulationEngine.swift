@@ -44,6 +44,12 @@ struct SimulationEngine {
     var plans = 0
     var lastPlanFeasible: Bool?
     var lastTick = 0.0
+    /// gearbox's correction of its planning targets from measured latency.
+    var feedback: LatencyFeedback?
+    var feedbackMoves: [FeedbackMove] = []
+    /// gearbox's measure of each queue's arrival burstiness, and the index its plan used.
+    var dispersions: [ArrivalDispersion] = []
+    var plannedIndices: [Double] = []
 
     let arrivalTimers: Int
     let ditherTimers: Int
@@ -122,6 +128,10 @@ struct SimulationEngine {
             queueCount: workload.queues.count, halfLife: configuration.gearbox.halfLife,
             sharpRiseDeviations: configuration.gearbox.sharpRiseDeviations)
 
+        if policy == .gearbox, let settings = configuration.gearbox.feedback {
+            feedback = LatencyFeedback(settings: settings)
+            for q in queues.indices { queues[q].feedbackWindow = LatencyHistogram() }
+        }
         let c = cpuNumbers.count, q = workload.queues.count, d = models.count
         arrivalTimers = c
         ditherTimers = c + q
@@ -255,10 +265,13 @@ struct SimulationEngine {
             CPUOutcome(cpu: cpuNumbers[i], utilization: cpus[i].busyTime / duration,
                        energyJoules: cpus[i].energy)
         }
-        return SimulationResult(
+        var outcome = SimulationResult(
             policy: policy.name, realisation: configuration.realisation, duration: duration,
             energyJoules: cpus.reduce(0) { $0 + $1.energy }, queues: queueOutcomes,
             domains: domainOutcomes, cpus: cpuOutcomes, events: events, plans: plans,
             lastPlanFeasible: lastPlanFeasible)
+        outcome.feedback = feedback?.corrections ?? [:]
+        outcome.feedbackMoves = feedbackMoves
+        return outcome
     }
 }

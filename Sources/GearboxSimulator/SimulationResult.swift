@@ -93,6 +93,11 @@ public struct SimulationResult: Hashable, Sendable {
     public var plans: Int
     /// Whether the last plan installed said it was feasible (nil for baselines).
     public var lastPlanFeasible: Bool?
+    /// gearbox's feedback (empty without it): per queue, the planning target over the real
+    /// one at the end, the smallest it reached, and how often it moved.
+    public var feedback: [String: LatencyFeedback.Correction] = [:]
+    /// Every move of the feedback (the first `FeedbackMove.limit`), in time order.
+    public var feedbackMoves: [FeedbackMove] = []
 
     /// Mean host power over the measured time.
     public var power: Watts { Watts(duration > 0 ? energyJoules / duration : 0) }

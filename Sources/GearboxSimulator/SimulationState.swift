@@ -122,6 +122,9 @@ struct QueueState {
     /// Arrivals and their work (ref-s, the request's total) since the last control tick.
     var tickArrivals = 0
     var tickWork = 0.0
+    /// Response times since the feedback window opened (gearbox with feedback only).
+    var feedbackWindow: LatencyHistogram?
+    var feedbackWindowStart = 0.0
 }
 
 /// Fork-join requests in flight, in reusable slots.

@@ -33,7 +33,12 @@ struct ExplainCommand: ParsableCommand {
                        StatusReport.number(q["predicted_ms"], 2), StatusReport.number(q["slack_ms"], 2),
                        StatusReport.number(q["max_utilization"], 3),
                        q["marginal_watts_per_ms"]?.doubleValue.map { String(format: "%.3g", $0) } ?? "-"])
-            if let reason = q["reason"]?.stringValue {
+            if let factor = q["planning_factor"]?.doubleValue, factor < 1 {
+                reasons.append("\(name): measured latency over target: planned for \(PlanReport.fixed(factor * 100, 0)) % of the target (feedback)")
+            }
+            if let givenUp = q["given_up"]?.stringValue {
+                reasons.append("\(name): target given up in overload: \(givenUp)")
+            } else if let reason = q["reason"]?.stringValue {
                 reasons.append("\(name): \(reason)\(q["pinned"]?.boolValue == true ? " (its CPUs are pinned by an override)" : "")")
             }
         }

@@ -6,7 +6,9 @@ import GearboxCore
 enum PlanReport {
     static func text(_ plan: Plan) -> String {
         var lines: [String] = []
-        let verdict = plan.feasible ? "every target met" : "INFEASIBLE: no plan meets every target; showing top speed"
+        let verdict = plan.feasible ? "every target met"
+            : plan.queues.contains { $0.givenUp != nil } ? "INFEASIBLE: no plan meets every target; the targets that can be met are kept"
+            : "INFEASIBLE: no plan meets every target; showing top speed"
         lines.append("Planned power \(fixed(plan.power.value, 2)) W, \(verdict).")
         lines.append("")
         var domains = TextTable(["DOMAIN", "CPUS", "LOW MHz", "HIGH MHz", "P(HIGH)", "TIME AT HIGH", "NOTE"])
@@ -26,6 +28,8 @@ enum PlanReport {
                         q.meetsTarget ? "yes" : "NO", split.joined(separator: " ")])
         }
         lines.append(queues.rendered())
+        let givenUp = plan.queues.compactMap { q in q.givenUp.map { "\(q.name): target given up: \($0)" } }
+        if !givenUp.isEmpty { lines += [""] + givenUp }
         return lines.joined(separator: "\n")
     }
 

@@ -35,6 +35,9 @@ struct SimulateOptions: ParsableArguments {
     @Option(name: .customLong("target-headroom"), parsing: .unconditional, help: "gearbox plans for targets this fraction shorter (0 to 0.5).")
     var targetHeadroom: Double = 0.03
 
+    @Flag(name: .customLong("no-feedback"), help: "gearbox plans without correcting its targets from the latency it measures.")
+    var noFeedback = false
+
     @Option(name: .customLong("progress-after"), parsing: .unconditional, help: ArgumentHelp("Seconds of wall time before progress shows on stderr.", visibility: .hidden))
     var progressAfter: Double = 2
 
@@ -74,6 +77,7 @@ struct SimulateOptions: ParsableArguments {
             throw SimulateInputError("--target-headroom: \(targetHeadroom) is not between 0 and 0.5")
         }
         configuration.gearbox.targetHeadroom = targetHeadroom
+        if noFeedback { configuration.gearbox.feedback = nil }
         guard progressAfter.isFinite, progressAfter >= 0, progressAfter <= 86_400 else {
             throw SimulateInputError("--progress-after: \(progressAfter) is not between 0 and 86400 s")
         }

@@ -18,6 +18,11 @@ struct SimulateReport: Codable, Equatable {
         var ci95_ms: Double?
         /// The target lies inside that interval: a longer run is needed to decide.
         var undecided: Bool
+        /// gearbox's feedback: planning target over the real one at the end, the smallest it
+        /// reached, and how often it moved (null for other policies).
+        var planning_factor: Double?
+        var smallest_planning_factor: Double?
+        var feedback_moves: Int?
     }
     struct Domain: Codable, Equatable {
         var name: String
@@ -59,6 +64,14 @@ struct SimulateReport: Codable, Equatable {
                   p95_ms: ms($0.p95), p99_ms: ms($0.p99), target_ms: $0.target.milliseconds,
                   kind: $0.target.kind.rawValue, met: $0.met, ci95_ms: ms($0.halfWidth),
                   undecided: $0.undecided)
+        }
+        if r.policy == "gearbox" {
+            for q in queues.indices {
+                let correction = r.feedback[queues[q].name] ?? .init()
+                queues[q].planning_factor = correction.factor
+                queues[q].smallest_planning_factor = correction.smallest
+                queues[q].feedback_moves = correction.moves
+            }
         }
         domains = r.domains.map {
             Domain(name: $0.name, switches: $0.switches, mean_busy_mhz: $0.meanBusyKilohertz / 1000)

@@ -25,7 +25,7 @@ enum StatusReport {
             for q in queues {
                 let kind = q["kind"]?.stringValue ?? ""
                 let met = q["met"]?.boolValue.map { $0 ? "yes" : "NO" } ?? "-"
-                let stale = q["stale"]?.stringValue.map { "STALE: \($0)" } ?? ""
+                let stale = note(q)
                 table.add([q["name"]?.stringValue ?? "?", number(q["arrival_rate"], 1), number(q["mean_work_ms"], 3),
                            "\(kind) \(number(q["target_ms"], 2))", number(q["predicted_ms"], 2),
                            number(q["measured_mean_ms"], 2), met, stale])
@@ -41,6 +41,16 @@ enum StatusReport {
             lines += ["", table.rendered()]
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// A queue's note: stale, given up in overload, or planned for a corrected target.
+    static func note(_ q: JSONValue) -> String {
+        if let reason = q["stale"]?.stringValue { return "STALE: \(reason)" }
+        if let reason = q["given_up"]?.stringValue { return "GIVEN UP: \(reason)" }
+        if let factor = q["planning_factor"]?.doubleValue, factor < 1 {
+            return "planned for \(PlanReport.fixed(factor * 100, 0)) % of the target (feedback)"
+        }
+        return ""
     }
 
     static func headline(_ status: JSONValue) -> String {

@@ -1,0 +1,123 @@
+/// Feedback on measured latency (docs/model.md, "Latency under real traffic"): an integral
+/// correction of each queue's planning target from the latency measured over a window.
+///
+/// The planner is given `factor × target` instead of the target. With `e = ln(measured /
+/// target)` over a window:
+/// - `e > 0` (missed): `ln factor` falls by `gain × e` (tighten at once, in proportion);
+/// - `measured < (1 − relaxBelow) × target` (clear slack): `ln factor` rises by
+///   `min(relaxStep, gain × |e|)` (relax slowly);
+/// - in between, nothing moves (the dead band that keeps it from hunting).
+/// Anti-windup: `factor` stays within `[minimumFactor, 1]`, and it does not tighten further
+/// while the last plan could not meet the tightened target (`saturated`: the planner was
+/// already at its limit, so a tighter target would only wind up the integrator).
+///
+/// One implementation for the simulator's `gearbox` policy and the agent.
+public struct LatencyFeedback: Hashable, Sendable {
+    public struct Settings: Hashable, Sendable {
+        /// Fraction of the log error integrated per window.
+        public var gain: Double = 0.7
+        /// Relax only when the measurement is below `(1 − relaxBelow) × target`.
+        public var relaxBelow: Double = 0.15
+        /// Largest rise of `ln factor` per window (a window of 10 s relaxes 0.5 back to 1 in
+        /// at least 35 windows).
+        public var relaxStep: Double = 0.02
+        /// Smallest planning target as a fraction of the real one.
+        public var minimumFactor: Double = 0.2
+        /// Shortest window, in seconds.
+        public var window: Double = 10
+        /// A window also waits for enough completions that its statistic means something:
+        /// `samplesPerTail` requests beyond the percentile (2,000 for p99, 400 for p95),
+        /// `meanSamples` for a mean.
+        public var samplesPerTail: Double = 20
+        public var meanSamples: Int = 200
+        public init() {}
+
+        /// Completions a window needs before its statistic of `kind` is used.
+        public func minimumSamples(_ kind: LatencyKind) -> Int {
+            guard let q = kind.quantile else { return meanSamples }
+            return Int(saturating: (samplesPerTail / (1 - q)).rounded(.up))
+        }
+    }
+
+    /// One queue's correction.
+    public struct Correction: Hashable, Sendable {
+        /// Planning target over the real target, in `[minimumFactor, 1]`.
+        public var factor: Double = 1
+        /// Times the factor moved.
+        public var moves: Int = 0
+        /// Smallest factor reached.
+        public var smallest: Double = 1
+        /// The last window's measurement over the target (nil before the first window).
+        public var lastRatio: Double?
+        public init() {}
+    }
+
+    public var settings: Settings
+    public private(set) var corrections: [String: Correction] = [:]
+
+    public init(settings: Settings = .init()) { self.settings = settings }
+
+    /// The factor applied to queue `name`'s target (1 when it never moved).
+    public func factor(_ name: String) -> Double { corrections[name]?.factor ?? 1 }
+
+    /// Folds in one window of queue `name`: its measured statistic and target (seconds, of the
+    /// target's kind), and whether the last plan failed to meet the tightened target.
+    /// Returns the new factor when it moved, nil when it did not.
+    @discardableResult
+    public mutating func observe(_ name: String, measured: Double, target: Double, saturated: Bool) -> Double? {
+        guard measured.isFinite, measured >= 0, target.isFinite, target > 0 else { return nil }
+        var c = corrections[name] ?? Correction()
+        let ratio = max(measured / target, 1e-6)
+        c.lastRatio = ratio
+        let error = Math.log(ratio)
+        var logFactor = Math.log(c.factor)
+        if error > 0 {
+            if !saturated { logFactor -= settings.gain * error }
+        } else if ratio < 1 - settings.relaxBelow {
+            logFactor += min(settings.relaxStep, settings.gain * -error)
+        }
+        let bounded = min(1, max(settings.minimumFactor, Math.exp(logFactor)))
+        let moved = abs(bounded - c.factor) > 1e-9
+        if moved {
+            c.factor = bounded
+            c.moves += 1
+            c.smallest = min(c.smallest, bounded)
+        }
+        corrections[name] = c
+        return moved ? bounded : nil
+    }
+
+    /// Whether some queue's factor moved by more than `fraction` from the factor `plan` was
+    /// made with: re-plan then (smaller moves wait, as estimate moves inside the band do).
+    public func movedBeyond(_ fraction: Double, since plan: Plan?) -> Bool {
+        guard let plan else { return !corrections.isEmpty }
+        return corrections.contains { name, c in
+            let planned = plan.queues.first { $0.name == name }?.planningFactor ?? 1
+            return abs(c.factor / planned - 1) > fraction
+        }
+    }
+
+    /// `workload` with each queue's target multiplied by its factor.
+    public func planningWorkload(_ workload: Workload) -> Workload {
+        var w = workload
+        for q in w.queues.indices { w.queues[q].target.seconds *= factor(w.queues[q].name) }
+        return w
+    }
+
+    /// Forgets queues no longer in `names` (a reload removed them).
+    public mutating func keep(only names: Set<String>) {
+        corrections = corrections.filter { names.contains($0.key) }
+    }
+}
+
+extension Plan {
+    /// Reports the plan against `workload`'s targets (the real ones, where the plan was made for
+    /// targets corrected by `feedback`), matched by queue name, with each queue's planning
+    /// factor; predictions stay as they are.
+    public mutating func reportAgainst(_ workload: Workload, feedback: LatencyFeedback) {
+        for q in queues.indices {
+            if let real = workload.queues.first(where: { $0.name == queues[q].name }) { queues[q].target = real.target }
+            queues[q].planningFactor = feedback.factor(queues[q].name)
+        }
+    }
+}
