@@ -4,6 +4,7 @@
 #include <sys/uio.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
+#include <systemd/sd-bus.h>
 
 /* The layout of struct ucred (SO_PEERCRED). Glibc declares it only under _GNU_SOURCE,
    which Swift's Glibc module is not built with, so it is spelled out here. */

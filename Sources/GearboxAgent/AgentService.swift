@@ -31,6 +31,8 @@ public final class AgentService: Service, Sendable {
         /// Whether a stop signal came before the service group trapped the signals (gearboxd
         /// records them from its first instruction): then the agent stops after its first plan.
         public var stopRequestedBeforeStart: @Sendable () -> Bool = { false }
+        /// Confines the services of queues that name a unit or cgroup; nil confines none.
+        public var confiner: ServiceConfiner?
         public init() {}
     }
 
@@ -64,6 +66,7 @@ public final class AgentService: Service, Sendable {
 
     public func run() async throws {
         var loop = ControlLoop(platform: platform, configuration: initialConfiguration)
+        options.confiner?.configure(initialConfiguration.queues)
         // The first sample covers the time since boot: use it only to prime the counters.
         let firstBusy = (try? await host.sampleBusyFractions()) ?? [:]
         let firstScrapes = await Self.scrape(loop.configuration.queues, timeout: Self.scrapeTimeout(tick: loop.configuration.tick))
@@ -150,7 +153,7 @@ public final class AgentService: Service, Sendable {
 
     /// Puts the original settings back; throws `RestoreIncomplete` naming what stayed.
     private func restoreOnStop() async throws {
-        let failed = await host.restore()
+        let failed = await host.restore() + (options.confiner?.restore() ?? [])
         guard failed.isEmpty else {
             let error = RestoreIncomplete(domains: failed)
             logger.error("\(error.description)", metadata: ["event": "restore_failed"])
@@ -302,6 +305,7 @@ public final class AgentService: Service, Sendable {
     private func status(of loop: ControlLoop) async -> AgentStatus {
         var status = snapshot(of: loop)
         (status.currentFrequencies, status.heldDomains) = await host.state()
+        status.confinedCPUs = options.confiner?.applied() ?? [:]
         return status
     }
 
@@ -332,6 +336,7 @@ public final class AgentService: Service, Sendable {
         guard var status = board.withLock({ $0 }) else { return nil }
         status.now = clock.now.secondsSinceStart(started)
         (status.currentFrequencies, status.heldDomains) = await host.state()
+        status.confinedCPUs = options.confiner?.applied() ?? [:]
         return StatusDocument.json(status)
     }
 
@@ -491,6 +496,7 @@ public final class AgentService: Service, Sendable {
         switch outcome {
         case .success(let (next, decision)):
             loop = next
+            options.confiner?.configure(loop.configuration.queues)
             logger.info("configuration reloaded", metadata: ["event": "reload"])
             await carryOut(decision, loop: loop)
         case .failure(let error):
@@ -514,6 +520,7 @@ public final class AgentService: Service, Sendable {
         // A one-shot run leaves no dither behind: mixed domains keep their higher frequency,
         // which meets every target the mix meets.
         await host.apply(options.once ? Self.pureHighSpeeds(plan) : plan)
+        options.confiner?.apply(plan)
         do {
             try publisher.publish(plan)
             faults.clear("plan-file", "the plan file is written again")

@@ -21,6 +21,8 @@ public struct AgentStatus: Sendable {
     public var currentFrequencies: [String: Kilohertz]
     /// Domains held at their last good setting after a failed write.
     public var heldDomains: [String]
+    /// Queue name → the CPUs its service is confined to (queues with a unit or cgroup).
+    public var confinedCPUs: [String: [Int]] = [:]
 
     public init(
         mode: String, now: Double, platform: Platform, plan: Plan?, workload: Workload,

@@ -106,6 +106,8 @@ public enum ExplainDocument {
             ("watts_added_per_ms_tighter", added.map(JSONValue.finite) ?? .null),
             ("step_ms", .finite(stepMs)),
             ("pinned", .bool(pinned)),
+            ("cpus", .string(CPUList.format(inForce.queues.first { $0.name == queue.name }?.split.filter { $0.value > 0 }.keys.sorted() ?? []))),
+            ("confined", .bool(queue.confined)),
         ])
     }
 

@@ -5,7 +5,8 @@ import GearboxCore
 ///
 ///     mode, feasible, power_watts,
 ///     domains: name, cpus, low_khz, high_khz, p_high, time_share_high, current_khz, pinned_khz, held
-///     queues: name, arrival_rate, mean_work_ms, kind, target_ms, predicted_ms, measured_mean_ms, met, stale
+///     queues: name, arrival_rate, mean_work_ms, kind, target_ms, predicted_ms, measured_mean_ms, met, stale,
+///             confined_cpus (the CPUs its service is confined to; null when it names no unit or cgroup)
 ///     overrides: id, scope, action fields, expires_in_s
 ///     plan: the plan in force, as `plan --json` prints it (null before the first)
 public enum StatusDocument {
@@ -51,6 +52,7 @@ public enum StatusDocument {
             ("measured_mean_ms", status.measuredLatency[name].map { .finite($0 * 1000) } ?? .null),
             ("met", planned.map { .bool($0.meetsTarget) } ?? .null),
             ("stale", status.staleQueues[name].map(JSONValue.string) ?? .null),
+            ("confined_cpus", status.confinedCPUs[name].map { .string(CPUList.format($0)) } ?? .null),
         ])
     }
 }

@@ -35,6 +35,7 @@ public enum PlanDocument {
             ("met", .bool(q.meetsTarget)),
             ("margin", .finite(q.margin)),
             ("split", .object(q.split.keys.sorted().map { (String($0), .finite(q.split[$0]!)) })),
+            ("confined", .bool(q.confined)),
         ])
     }
 

@@ -39,6 +39,8 @@ public struct QueuePlan: Hashable, Sendable {
     public var split: [Int: Double]
     /// Margin the prediction carries (fork-join k < n), as a fraction; 0 when none.
     public var margin: Double
+    /// The queue's service is confined to the CPUs of its split (shares follow CPU speed).
+    public var confined = false
 
     public init(
         name: String, target: LatencyTarget, predictedLatency: Double, split: [Int: Double],

@@ -82,6 +82,7 @@ public struct Planner: Sendable {
     /// exact tail itself. The plan reports the exact predictions against the real targets:
     /// the cheapest that meets them, or, when none does, the infeasible top-speed plan.
     public func plan(platform: Platform, workload: Workload) -> Plan {
+        if workload.queues.contains(where: \.confined) { return planWithPools(platform: platform, workload: workload) }
         var searcher = self
         searcher.configuration.exactPercentileTails = false
         let checked = workload.queues.indices.filter { q in

@@ -44,6 +44,10 @@ public struct WorkQueue: Hashable, Sendable {
     /// CPUs the queue may use; nil means every CPU of the platform.
     public var cpus: [Int]?
     public var dispatch: Dispatch
+    /// Served by a service confined to a set of CPUs, within which the kernel balances its
+    /// threads (docs/model.md, "Pools"): its split can only be a set of CPUs with shares
+    /// following each CPU's speed. Route queues only.
+    public var confined = false
 
     public init(
         name: String, arrivalRate: Double, meanWork: Double, scv: Double = 1,

@@ -23,9 +23,13 @@ enum PlanReport {
             let margin = q.margin > 0 ? " (incl. \(fixed(q.margin * 100, 0))% margin)" : ""
             queues.add([q.name, "\(q.target.kind.rawValue) \(fixed(q.target.milliseconds, 2)) ms",
                         (q.predictedLatency.isFinite ? "\(fixed(q.predictedLatency * 1000, 2)) ms" : "unbounded") + margin,
-                        q.meetsTarget ? "yes" : "NO", split.joined(separator: " ")])
+                        q.meetsTarget ? "yes" : "NO", split.joined(separator: " ") + (q.confined ? " (confined)" : "")])
         }
         lines.append(queues.rendered())
+        if plan.queues.contains(where: \.confined) {
+            lines.append("")
+            lines.append("(confined): the queue's service is confined to these CPUs; the kernel balances it among them.")
+        }
         return lines.joined(separator: "\n")
     }
 

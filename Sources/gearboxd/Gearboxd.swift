@@ -67,6 +67,7 @@ struct Gearboxd: AsyncParsableCommand {
         options.once = once
         options.modeName = dryRun ? "dry-run" : (once ? "once" : "service")
         options.stopRequestedBeforeStart = { EarlyStopSignal.requested }
+        options.confiner = ServiceConfiner(stateDirectory: configuration.stateDirectory, dryRun: dryRun, logger: logger)
         let configPath = config
         let platform = host.platform
         let service = AgentService(
@@ -107,6 +108,16 @@ struct Gearboxd: AsyncParsableCommand {
             case .restored(let domains):
                 logger.notice("restored the cpufreq settings of a run that did not stop cleanly", metadata: [
                     "event": "restore", "domain": "\(domains.joined(separator: ","))",
+                ])
+            case .heldByRunningProcess, .failed:
+                allBack = false
+            }
+            switch ConfinementStateFile(directory: directory).recoverUncleanStop(logger: logger) {
+            case .nothingToRestore, .staleFromEarlierBoot:
+                break
+            case .restored(let services):
+                logger.notice("restored the CPUs of services confined by a run that did not stop cleanly", metadata: [
+                    "event": "restore", "service": "\(services.joined(separator: ","))",
                 ])
             case .heldByRunningProcess, .failed:
                 allBack = false
