@@ -59,7 +59,7 @@ public struct ConfinementStateFile: Sendable {
 
     public func save(_ snapshot: ConfinementSnapshot) throws(PolicyStateError) {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         do {
             let data = try encoder.encode(snapshot)
             try AtomicFile.write(String(decoding: data, as: UTF8.self) + "\n", to: path, durable: true)
