@@ -1,9 +1,11 @@
 /// Confined queues (docs/model.md, "Pools"): the agent confines such a queue's service to a
 /// set of CPUs and the kernel balances its threads inside the set, so the only split the host
-/// can realise is a set of CPUs with each CPU's share following its speed. The planner plans
+/// can realise is a set of CPUs, over which the kernel spreads the work so as to even out the
+/// CPUs' utilisation (`balance`: shares follow speed where the queue is alone). The planner plans
 /// the host without the constraint, takes the CPUs each confined queue uses there (and, as a
-/// second candidate, those where the free plan gave it at least half its speed-proportional
-/// share), gives the queue speed-proportional shares over them, and judges the result with
+/// other candidates, those where the free plan gave it at least half its speed-proportional
+/// share, and those where it carries the most work of all queues), gives the queue the
+/// balanced shares over them, and judges the result with
 /// `LatencyModel` (per-CPU FCFS, which a work-conserving pool beats). Where a target is
 /// missed or a CPU overloaded, the domains of the queues that miss run one operating point
 /// faster until the plan meets every target or they are at top speed. The cheaper of the
@@ -15,9 +17,11 @@ extension Planner {
         let unconstrained = plan(platform: platform, workload: free)
         var best: Plan?
         var fallback: Plan?
-        for keepHalf in [false, true] {
-            let sets = poolSets(unconstrained, platform: platform, workload: workload, keepHalf: keepHalf)
-            if keepHalf, sets == poolSets(unconstrained, platform: platform, workload: workload, keepHalf: false) { break }
+        var tried: [[Int: [Int]]] = []
+        for rule in PoolSetRule.allCases {
+            let sets = poolSets(unconstrained, platform: platform, workload: workload, rule: rule)
+            guard !tried.contains(sets) else { continue }
+            tried.append(sets)
             let candidate = realisePools(unconstrained, sets: sets, platform: platform, workload: workload)
             if candidate.feasible {
                 if best.map({ candidate.power.value < $0.power.value }) ?? true { best = candidate }
@@ -28,20 +32,44 @@ extension Planner {
         return best ?? fallback!
     }
 
+    /// How a confined queue's set is taken from the unconstrained plan.
+    enum PoolSetRule: CaseIterable {
+        /// Every CPU the queue uses.
+        case used
+        /// The CPUs where it has at least half its speed-proportional share.
+        case substantial
+        /// The CPUs where it has the largest share of all queues (its own CPUs when the free
+        /// plan shares a CPU between queues).
+        case dominant
+    }
+
     /// Per confined queue (by index): the CPUs its service will be confined to.
-    func poolSets(_ plan: Plan, platform: Platform, workload: Workload, keepHalf: Bool) -> [Int: [Int]] {
+    func poolSets(_ plan: Plan, platform: Platform, workload: Workload, rule: PoolSetRule) -> [Int: [Int]] {
         var sets: [Int: [Int]] = [:]
+        // Work per second each queue sends to each CPU in the free plan.
+        var load: [Int: [String: Double]] = [:]
+        for (queue, planned) in zip(workload.queues, plan.queues) {
+            for (cpu, share) in planned.split where share > 0 { load[cpu, default: [:]][queue.name] = share * queue.arrivalRate * queue.meanWork }
+        }
         for (q, queue) in workload.queues.enumerated() where queue.confined {
             let split = plan.queues.first { $0.name == queue.name }?.split ?? [:]
             var used = split.filter { $0.value > 0 }.keys.sorted()
             if used.isEmpty { used = queue.allowedCPUs(on: platform) }
-            if keepHalf {
+            var kept = used
+            switch rule {
+            case .used:
+                break
+            case .substantial:
                 let speeds = used.map { Self.effectiveSpeed(ofCPU: $0, plan: plan, platform: platform) }
                 let total = speeds.reduce(0, +)
-                let kept = used.indices.filter { (split[used[$0]] ?? 0) >= 0.5 * speeds[$0] / total }.map { used[$0] }
-                if !kept.isEmpty { used = kept }
+                kept = used.indices.filter { (split[used[$0]] ?? 0) >= 0.5 * speeds[$0] / total }.map { used[$0] }
+            case .dominant:
+                kept = used.filter { cpu in
+                    let mine = load[cpu]?[queue.name] ?? 0
+                    return (load[cpu] ?? [:]).allSatisfy { $0.key == queue.name || $0.value < mine }
+                }
             }
-            sets[q] = used
+            sets[q] = kept.isEmpty ? used : kept
         }
         return sets
     }
@@ -55,12 +83,7 @@ extension Planner {
         }
         let steps = platform.domains.reduce(0) { $0 + $1.operatingPoints.count }
         for _ in 0...steps {
-            for (q, cpus) in sets {
-                guard let index = plan.queues.firstIndex(where: { $0.name == workload.queues[q].name }) else { continue }
-                let speeds = cpus.map { Self.effectiveSpeed(ofCPU: $0, plan: plan, platform: platform) }
-                let total = speeds.reduce(0, +)
-                plan.queues[index].split = Dictionary(uniqueKeysWithValues: zip(cpus, speeds.map { $0 / total }))
-            }
+            Self.balance(&plan, sets: sets, platform: platform, workload: workload)
             let judged = judgedExactly(plan, platform: platform, workload: workload)
             if judged.feasible { return judged }
             guard let faster = spedUp(judged, platform: platform, workload: workload) else {
@@ -73,6 +96,51 @@ extension Planner {
         var last = judgedExactly(plan, platform: platform, workload: workload)
         last.feasible = false
         return last
+    }
+
+    /// Gives each confined queue the shares the kernel's balancing settles at: its work goes
+    /// where it evens out the CPUs' utilisation (water-filling over the capacity the other
+    /// queues leave on its set), so a queue alone on its set gets shares in proportion to
+    /// speed. Overlapping sets are balanced in turn, a few rounds.
+    static func balance(_ plan: inout Plan, sets: [Int: [Int]], platform: Platform, workload: Workload) {
+        var index: [Int: Int] = [:]
+        for q in sets.keys {
+            if let i = plan.queues.firstIndex(where: { $0.name == workload.queues[q].name }) { index[q] = i }
+        }
+        let order = sets.keys.sorted()
+        let speed = Dictionary(uniqueKeysWithValues: platform.cpus.map { ($0, effectiveSpeed(ofCPU: $0, plan: plan, platform: platform)) })
+        for q in order {
+            guard let i = index[q], let cpus = sets[q] else { continue }
+            let total = cpus.reduce(0) { $0 + speed[$1, default: 0] }
+            plan.queues[i].split = Dictionary(uniqueKeysWithValues: cpus.map { ($0, speed[$0, default: 0] / total) })
+        }
+        for _ in 0..<8 {
+            for q in order {
+                guard let i = index[q], let cpus = sets[q] else { continue }
+                let own = workload.queues[q].arrivalRate * workload.queues[q].meanWork
+                guard own > 0 else { continue }
+                // Work per second the other queues bring to each CPU of the set.
+                let other = cpus.map { cpu in
+                    zip(workload.queues, plan.queues).reduce(0.0) { sum, pair in
+                        pair.1.name == workload.queues[q].name ? sum
+                            : sum + (pair.1.split[cpu] ?? 0) * pair.0.arrivalRate * pair.0.meanWork
+                    }
+                }
+                let speeds = cpus.map { speed[$0, default: 0] }
+                func placed(_ level: Double) -> Double {
+                    zip(speeds, other).reduce(0) { $0 + max(0, level * $1.0 - $1.1) }
+                }
+                var low = 0.0, high = zip(speeds, other).map { s, o in s > 0 ? (o + own) / s : 0 }.max() ?? 0
+                for _ in 0..<80 {
+                    let middle = (low + high) / 2
+                    if placed(middle) < own { low = middle } else { high = middle }
+                }
+                let shares = zip(speeds, other).map { max(0, high * $0.0 - $0.1) / own }
+                let sum = shares.reduce(0, +)
+                guard sum > 0 else { continue }
+                plan.queues[i].split = Dictionary(uniqueKeysWithValues: zip(cpus, shares.map { $0 / sum }))
+            }
+        }
     }
 
     /// The domains of queues that miss their target (or CPUs over the utilisation bound) one
