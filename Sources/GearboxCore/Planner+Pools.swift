@@ -84,8 +84,8 @@ extension Planner {
         let steps = platform.domains.reduce(0) { $0 + $1.operatingPoints.count }
         for _ in 0...steps {
             Self.balance(&plan, sets: sets, platform: platform, workload: workload)
-            let judged = judgedExactly(plan, platform: platform, workload: workload)
-            if judged.feasible { return judged }
+            let judged = judgedWithPools(plan, sets: sets, platform: platform, workload: workload)
+            if judged.feasible { return slowedDown(judged, sets: sets, platform: platform, workload: workload) }
             guard let faster = spedUp(judged, platform: platform, workload: workload) else {
                 var top = judged
                 top.feasible = false
@@ -93,9 +93,66 @@ extension Planner {
             }
             plan = faster
         }
-        var last = judgedExactly(plan, platform: platform, workload: workload)
+        var last = judgedWithPools(plan, sets: sets, platform: platform, workload: workload)
         last.feasible = false
         return last
+    }
+
+    /// `plan` judged by `LatencyModel`; with the Allen–Cunneen pool model, a confined queue
+    /// that has its set to itself is judged as one M/G/c queue instead (`PoolLatency`).
+    func judgedWithPools(_ plan: Plan, sets: [Int: [Int]], platform: Platform, workload: Workload) -> Plan {
+        var judged = judgedExactly(plan, platform: platform, workload: workload)
+        guard configuration.poolModel == .allenCunneen else { return judged }
+        for (q, cpus) in sets {
+            let queue = workload.queues[q]
+            guard let index = judged.queues.firstIndex(where: { $0.name == queue.name }) else { continue }
+            let alone = judged.queues.allSatisfy { other in
+                other.name == queue.name || cpus.allSatisfy { (other.split[$0] ?? 0) == 0 }
+            }
+            guard alone else { continue }
+            let used = cpus.filter { (judged.queues[index].split[$0] ?? 0) > 0 }
+            let pool = PoolLatency(rate: queue.arrivalRate, work: queue.meanWork, scv: queue.scv,
+                                   speeds: used.map { Self.effectiveSpeed(ofCPU: $0, plan: judged, platform: platform) })
+            judged.queues[index].predictedLatency = pool.latency(queue.target.kind)
+        }
+        judged.feasible = judged.queues.allSatisfy(\.meetsTarget)
+            && judged.cpus.allSatisfy { $0.utilization <= configuration.maxUtilization + 1e-9 }
+        return judged
+    }
+
+    /// With the pool model, a feasible realisation may run slower than the free plan: the
+    /// domains of the confined sets step down one operating point at a time (pure speeds)
+    /// while the plan stays feasible and gets cheaper.
+    func slowedDown(_ plan: Plan, sets: [Int: [Int]], platform: Platform, workload: Workload) -> Plan {
+        guard configuration.poolModel == .allenCunneen else { return plan }
+        let touched = Set(sets.values.flatMap { $0 })
+        var best = plan
+        var improved = true
+        var rounds = 0
+        while improved && rounds < platform.domains.reduce(0, { $0 + $1.operatingPoints.count }) {
+            improved = false
+            rounds += 1
+            for d in best.domains.indices where best.domains[d].cpus.contains(where: touched.contains) {
+                guard let domain = platform.domains.first(where: { $0.name == best.domains[d].name }) else { continue }
+                let current = best.domains[d]
+                let lower = current.low != current.high ? current.low
+                    : domain.operatingPoints.last(where: { $0.frequency.value < current.low.value })?.frequency
+                guard let frequency = lower else { continue }
+                var trial = best
+                trial.domains[d].low = frequency
+                trial.domains[d].high = frequency
+                trial.domains[d].pHigh = 1
+                trial.domains[d].timeShareHigh = 1
+                trial.domains[d].ditherPeriod = nil
+                Self.balance(&trial, sets: sets, platform: platform, workload: workload)
+                let judged = judgedWithPools(trial, sets: sets, platform: platform, workload: workload)
+                if judged.feasible && judged.power.value < best.power.value - 1e-12 * abs(best.power.value) {
+                    best = judged
+                    improved = true
+                }
+            }
+        }
+        return best
     }
 
     /// Gives each confined queue the shares the kernel's balancing settles at: its work goes

@@ -38,6 +38,8 @@ public struct PlannerConfiguration: Hashable, Sendable {
     /// CPU evaluations each search start may spend on improvement moves: bounds the plan
     /// time of large, heavily shared hosts (about 1 to 5 µs each in a release build).
     public var searchBudget: Int = 40_000
+    /// How confined queues are judged (docs/model.md, "Pools").
+    public var poolModel: PoolModel = .perCPU
     public init() {}
 }
 

@@ -41,6 +41,9 @@ struct SimulateOptions: ParsableArguments {
     @Option(help: "CSV of recorded arrivals (columns time_s, work_ms, optional queue) replayed instead of Poisson ones.")
     var trace: String?
 
+    @Option(name: .customLong("pool-model"), help: "How the planners judge confined queues: per-cpu or allen-cunneen.")
+    var poolModel: PoolModel = .perCPU
+
     @Flag(help: "Treat every route queue as confined (as one naming a unit or cgroup): planned as a set of CPUs with speed-proportional shares, served as a pool (one waiting line for the set's CPUs).")
     var confine = false
 
@@ -77,6 +80,7 @@ struct SimulateOptions: ParsableArguments {
             throw SimulateInputError("--target-headroom: \(targetHeadroom) is not between 0 and 0.5")
         }
         configuration.gearbox.targetHeadroom = targetHeadroom
+        configuration.planner.poolModel = poolModel
         guard progressAfter.isFinite, progressAfter >= 0, progressAfter <= 86_400 else {
             throw SimulateInputError("--progress-after: \(progressAfter) is not between 0 and 86400 s")
         }

@@ -70,3 +70,43 @@ import Testing
         }
     }
 }
+
+/// `PoolLatency` (Allen–Cunneen) is exact for M/M/c: its mean and percentiles against the
+/// closed forms with Erlang C from factorials.
+@Suite struct PoolLatencyTests {
+    static func erlangC(servers c: Int, load a: Double) -> Double {
+        var term = 1.0, sum = 1.0
+        for k in 1..<c {
+            term *= a / Double(k)
+            sum += term
+        }
+        let last = term * a / Double(c) * Double(c) / (Double(c) - a)
+        return last / (sum + last)
+    }
+
+    @Test(arguments: [(4, 3000.0), (2, 1200.0), (8, 7000.0), (1, 600.0)])
+    func matchesMMcInClosedForm(servers c: Int, rate: Double) {
+        let mu = 1000.0
+        let pool = PoolLatency(rate: rate, work: 0.001, scv: 1, speeds: Array(repeating: 1, count: c))
+        let wait = Self.erlangC(servers: c, load: rate / mu)
+        let mean = wait / (Double(c) * mu - rate) + 1 / mu
+        #expect(abs(pool.meanResponse - mean) < 1e-9 * mean)
+        // P(T > t) = e^{-μt} + C μ (e^{-μt} - e^{-θt}) / (θ - μ), θ = cμ - λ.
+        let theta = Double(c) * mu - rate
+        func tail(_ t: Double) -> Double {
+            abs(theta - mu) < 1e-9 ? Math.exp(-mu * t) * (1 + wait * mu * t)
+                : Math.exp(-mu * t) + wait * mu * (Math.exp(-mu * t) - Math.exp(-theta * t)) / (theta - mu)
+        }
+        var low = 0.0, high = 1.0
+        for _ in 0..<200 {
+            let middle = (low + high) / 2
+            if tail(middle) > 0.01 { low = middle } else { high = middle }
+        }
+        #expect(abs(pool.latency(.p99) - high) < 1e-6 * high, "\(pool.latency(.p99)) vs \(high)")
+    }
+
+    @Test func anOverloadedPoolIsUnbounded() {
+        let pool = PoolLatency(rate: 2000, work: 0.001, scv: 1, speeds: [1, 0.5])
+        #expect(pool.meanResponse == .infinity && pool.latency(.p99) == .infinity)
+    }
+}
