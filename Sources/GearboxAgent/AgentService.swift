@@ -37,6 +37,8 @@ public final class AgentService: Service, Sendable {
         /// when `profileBus` (AgentService+Profiles.swift).
         public var profiles = false
         public var profileBus = false
+        /// Confines the services of queues that name a unit or cgroup; nil confines none.
+        public var confiner: ServiceConfiner?
         public init() {}
     }
 
@@ -81,6 +83,7 @@ public final class AgentService: Service, Sendable {
             let learning = PowerLearning(reader: PowerCounterReader(powercap: powercap, sysfs: options.cpuSysfs), platform: platform)
             power.withLock { $0 = learning }
         }
+        options.confiner?.configure(initialConfiguration.queues)
         // The first sample covers the time since boot: use it only to prime the counters.
         let firstBusy = (try? await host.sampleBusyFractions()) ?? [:]
         let firstScrapes = await Self.scrape(loop.configuration.queues, timeout: Self.scrapeTimeout(tick: loop.configuration.tick))
@@ -181,7 +184,7 @@ public final class AgentService: Service, Sendable {
 
     /// Puts the original settings back; throws `RestoreIncomplete` naming what stayed.
     private func restoreOnStop() async throws {
-        let failed = await host.restore()
+        let failed = await host.restore() + (options.confiner?.restore() ?? [])
         guard failed.isEmpty else {
             let error = RestoreIncomplete(domains: failed)
             logger.error("\(error.description)", metadata: ["event": "restore_failed"])
@@ -361,6 +364,7 @@ public final class AgentService: Service, Sendable {
         var status = snapshot(of: loop)
         (status.currentFrequencies, status.heldDomains) = await host.state()
         status.mechanisms = await host.mechanisms()
+        status.confinedCPUs = options.confiner?.applied() ?? [:]
         return status
     }
 
@@ -394,6 +398,7 @@ public final class AgentService: Service, Sendable {
         status.now = clock.now.secondsSinceStart(started)
         (status.currentFrequencies, status.heldDomains) = await host.state()
         status.mechanisms = await host.mechanisms()
+        status.confinedCPUs = options.confiner?.applied() ?? [:]
         return StatusDocument.json(status)
     }
 
@@ -560,6 +565,7 @@ public final class AgentService: Service, Sendable {
             profiles?.reconfigure(loop.configuration.profiles)
             // The reload planned with the configured model: the learned one is offered again.
             power.withLock { $0?.forgetInUse() }
+            options.confiner?.configure(loop.configuration.queues)
             logger.info("configuration reloaded", metadata: ["event": "reload"])
             await carryOut(decision, loop: loop)
         case .failure(let error):
@@ -583,6 +589,7 @@ public final class AgentService: Service, Sendable {
         // A one-shot run leaves no dither behind: mixed domains keep their higher frequency,
         // which meets every target the mix meets.
         await host.apply(options.once ? Self.pureHighSpeeds(plan) : plan)
+        options.confiner?.apply(plan)
         do {
             try publisher.publish(plan)
             faults.clear("plan-file", "the plan file is written again")

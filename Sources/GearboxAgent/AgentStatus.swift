@@ -28,6 +28,8 @@ public struct AgentStatus: Sendable {
     public var mechanisms: [String: String] = [:]
     /// The `power_model` object (`PowerModelDocument`); nil where no agent learns one.
     public var powerModel: JSONValue?
+    /// Queue name → the CPUs its service is confined to (queues with a unit or cgroup).
+    public var confinedCPUs: [String: [Int]] = [:]
 
     public init(
         mode: String, now: Double, platform: Platform, plan: Plan?, workload: Workload,

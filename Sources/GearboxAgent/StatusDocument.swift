@@ -5,7 +5,8 @@ import GearboxCore
 ///
 ///     mode, feasible, power_watts,
 ///     domains: name, cpus, low_khz, high_khz, p_high, time_share_high, current_khz, pinned_khz, held
-///     queues: name, arrival_rate, mean_work_ms, kind, target_ms, predicted_ms, measured_mean_ms, met, stale
+///     queues: name, arrival_rate, mean_work_ms, kind, target_ms, predicted_ms, measured_mean_ms, met, stale,
+///             confined_cpus (the CPUs its service is confined to; null when it names no unit or cgroup)
 ///     overrides: id, scope, action fields, expires_in_s
 ///     plan: the plan in force, as `plan --json` prints it (null before the first)
 ///     power_model: which power model plans use and the learned curves (`PowerModelDocument`)
@@ -57,6 +58,7 @@ public enum StatusDocument {
             ("given_up", planned?.givenUp.map(JSONValue.string) ?? .null),
             ("planning_factor", planned.map { .finite($0.planningFactor) } ?? .null),
             ("stale", status.staleQueues[name].map(JSONValue.string) ?? .null),
+            ("confined_cpus", status.confinedCPUs[name].map { .string(CPUList.format($0)) } ?? .null),
         ])
     }
 }

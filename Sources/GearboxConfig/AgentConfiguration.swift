@@ -45,10 +45,13 @@ public struct AgentQueue: Hashable, Sendable {
     public var queue: WorkQueue
     /// nil: fixed rates as written (a static queue).
     public var source: QueueSource?
+    /// The service the agent confines to the queue's planned CPUs; nil: the split is only published.
+    public var confinement: QueueConfinement?
 
-    public init(queue: WorkQueue, source: QueueSource? = nil) {
+    public init(queue: WorkQueue, source: QueueSource? = nil, confinement: QueueConfinement? = nil) {
         self.queue = queue
         self.source = source
+        self.confinement = confinement
     }
 }
 

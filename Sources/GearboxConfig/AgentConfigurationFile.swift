@@ -95,8 +95,9 @@ public enum AgentConfigurationFile {
 
     private static func readQueue(_ r: inout TableReader, platform: Platform) throws(ConfigError) -> AgentQueue {
         var sourceTable = try r.table("source")
-        let queue = try QueueTable.parse(&r, platform: platform, requireRate: sourceTable == nil)
-        guard var s = sourceTable else { return AgentQueue(queue: queue) }
+        let confinement = try QueueTable.confinement(&r)
+        let queue = try QueueTable.parse(&r, platform: platform, requireRate: sourceTable == nil, confinement: confinement)
+        guard var s = sourceTable else { return AgentQueue(queue: queue, confinement: confinement) }
         let url = try s.string("prometheus")
         let path = try s.string("file")
         guard (url == nil) != (path == nil) else {
@@ -123,7 +124,7 @@ public enum AgentConfigurationFile {
         let location: QueueSource.Location = url.map { .http($0) } ?? .file(path!)
         return AgentQueue(queue: queue, source: QueueSource(
             location: location, arrivals: arrivals, completions: completions,
-            busySeconds: busy, histogram: histogram, labels: labels))
+            busySeconds: busy, histogram: histogram, labels: labels), confinement: confinement)
     }
 
     private static func nonEmpty(_ s: String?) -> String? {

@@ -17,7 +17,8 @@ public enum WorkloadFile {
         }
         var queues: [WorkQueue] = []
         for i in readers.indices {
-            queues.append(try QueueTable.parse(&readers[i], platform: platform))
+            let confinement = try QueueTable.confinement(&readers[i])
+            queues.append(try QueueTable.parse(&readers[i], platform: platform, confinement: confinement))
         }
         try QueueValidation.checkUniqueNames(queues, file: file)
         return Workload(queues: queues)
@@ -27,11 +28,14 @@ public enum WorkloadFile {
 /// One `[[queue]]` table, shared by workload files and the agent's config.
 enum QueueTable {
     /// Keys a `[[queue]]` may hold in a workload file.
-    static let keys = ["name", "arrival_rate", "mean_work_ms", "scv", "latency", "cpus", "dispatch", "parts", "needed", "priority"]
+    static let keys = ["name", "arrival_rate", "mean_work_ms", "scv", "latency", "cpus", "dispatch", "parts", "needed", "priority", "unit", "cgroup"]
 
     /// `requireRate: false` lets a live queue (with a source) omit its rate and work: they are
     /// measured, and the written values, when given, only seed the estimates.
-    static func parse(_ r: inout TableReader, platform: Platform, requireRate: Bool = true) throws(ConfigError) -> WorkQueue {
+    /// `confinement`: the queue's `unit` or `cgroup`, read first (`QueueTable.confinement`).
+    static func parse(
+        _ r: inout TableReader, platform: Platform, requireRate: Bool = true, confinement: QueueConfinement? = nil
+    ) throws(ConfigError) -> WorkQueue {
         let name = try r.require(r.string("name"), "name")
         guard !name.isEmpty else { throw r.error("name", "must not be empty") }
         let rate = try requireRate ? r.require(r.double("arrival_rate", in: InputLimits.arrivalRate), "arrival_rate")
@@ -53,6 +57,12 @@ enum QueueTable {
         var queue = WorkQueue(name: name, arrivalRate: rate, meanWork: workMs / 1000, scv: scv,
                               target: target, cpus: cpus, dispatch: dispatch)
         queue.priority = priority
+        if let confinement {
+            guard dispatch == .route else {
+                throw r.error(confinement.key, "only a route queue can be confined (its requests each run whole on one CPU)")
+            }
+            queue.confined = true
+        }
         let fail = { (field: String, message: String) -> ConfigError in r.error(field, message) }
         return try QueueValidation.validated(queue, platform: platform, fail: fail)
     }

@@ -44,6 +44,8 @@ public struct QueuePlan: Hashable, Sendable {
     public var givenUp: String? = nil
     /// The planning target over the real one (`LatencyFeedback`; 1 without a correction).
     public var planningFactor: Double = 1
+    /// The queue's service is confined to the CPUs of its split (shares follow CPU speed).
+    public var confined = false
 
     public init(
         name: String, target: LatencyTarget, predictedLatency: Double, split: [Int: Double],

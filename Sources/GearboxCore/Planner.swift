@@ -38,6 +38,8 @@ public struct PlannerConfiguration: Hashable, Sendable {
     /// CPU evaluations each search start may spend on improvement moves: bounds the plan
     /// time of large, heavily shared hosts (about 1 to 5 µs each in a release build).
     public var searchBudget: Int = 40_000
+    /// How confined queues are judged (docs/model.md, "Pools").
+    public var poolModel: PoolModel = .perCPU
     public init() {}
 }
 
@@ -94,6 +96,7 @@ public struct Planner: Sendable {
     /// `plan(platform:workload:)` without the overload rule: the cheapest plan meeting every
     /// target, or the infeasible top-speed plan.
     func planMeetingEveryTarget(platform: Platform, workload: Workload) -> Plan {
+        if workload.queues.contains(where: \.confined) { return planWithPools(platform: platform, workload: workload) }
         var searcher = self
         searcher.configuration.exactPercentileTails = false
         let checked = workload.queues.indices.filter { q in

@@ -46,6 +46,10 @@ public struct WorkQueue: Hashable, Sendable {
     public var dispatch: Dispatch
     /// Which queues an overloaded plan keeps first: higher is kept longer (default 0).
     public var priority: Int = 0
+    /// Served by a service confined to a set of CPUs, within which the kernel balances its
+    /// threads (docs/model.md, "Pools"): its split can only be a set of CPUs with shares
+    /// following each CPU's speed. Route queues only.
+    public var confined = false
 
     public init(
         name: String, arrivalRate: Double, meanWork: Double, scv: Double = 1,

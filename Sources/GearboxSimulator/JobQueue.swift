@@ -23,6 +23,9 @@ struct JobQueue {
 
     var isEmpty: Bool { count == 0 }
 
+    /// The job `removeFirst` would return, without removing it.
+    var first: Job? { count > 0 ? storage[head] : nil }
+
     mutating func append(_ job: Job) {
         if count == storage.count { grow() }
         var tail = head + count

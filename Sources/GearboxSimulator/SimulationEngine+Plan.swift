@@ -19,6 +19,7 @@ extension SimulationEngine {
         for queuePlan in plan.queues {
             guard let q = workload.queues.firstIndex(where: { $0.name == queuePlan.name }) else { continue }
             queues[q].table = table(queue: q, split: queuePlan.split)
+            if queues[q].table.pooled { startIdleCPUs(ofPool: q) }
         }
     }
 
@@ -66,7 +67,9 @@ extension SimulationEngine {
         switch workload.queues[q].dispatch {
         case .route:
             guard !shares.isEmpty else { return baselineTable(queue: q) }
-            return routeTable(shares)
+            var table = routeTable(shares)
+            table.pooled = workload.queues[q].confined
+            return table
         case .forkJoin(let n, let k):
             // The plan's n CPUs: the largest shares (ties to the lower CPU).
             var chosen = shares.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(n).map(\.0)

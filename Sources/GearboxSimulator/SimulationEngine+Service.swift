@@ -32,7 +32,8 @@ extension SimulationEngine {
         if k == 0 {
             let w = recordedWork ?? meanWork * queues[q].unitWork.draw(&queues[q].stream)
             requestWork = w
-            enqueue(Job(work: w, arrival: now, queue: Int32(q), request: -1), on: pick(queue: q))
+            let job = Job(work: w, arrival: now, queue: Int32(q), request: -1)
+            if queues[q].table.pooled { dispatchToPool(job, queue: q) } else { enqueue(job, on: pick(queue: q)) }
         } else {
             let n = queues[q].table.cpus.count
             let declaredParts = queues[q].parts
@@ -62,7 +63,7 @@ extension SimulationEngine {
         return queues[q].table.cpus[count - 1]
     }
 
-    private mutating func enqueue(_ job: Job, on i: Int) {
+    mutating func enqueue(_ job: Job, on i: Int) {
         if cpus[i].busy {
             waiting[i].append(job)
         } else {
@@ -72,7 +73,7 @@ extension SimulationEngine {
     }
 
     /// Starts `job` on idle CPU `i` (already accounted up to now).
-    private mutating func begin(_ job: Job, on i: Int) {
+    mutating func begin(_ job: Job, on i: Int) {
         let d = cpus[i].domain
         var op = domains[d].op
         if case .perRequest(let low, let high, let p) = domains[d].mode {
@@ -120,6 +121,10 @@ extension SimulationEngine {
 
     /// Starts CPU `i`'s next waiting job, or leaves it idle.
     private mutating func serveNext(_ i: Int) {
+        if let q = poolToServe(cpu: i) {
+            begin(queues[q].pool.removeFirst(), on: i)
+            return
+        }
         while !waiting[i].isEmpty {
             let next = waiting[i].removeFirst()
             if next.request >= 0 && requests.needed[Int(next.request)] <= 0

@@ -101,6 +101,8 @@ struct DispatchTable {
     var cpus: [Int]
     var weights: [Double]
     var needed: Int
+    /// A pool (a confined route queue): one shared FCFS line served by `cpus`, work-conserving.
+    var pooled = false
 }
 
 /// A queue's arrivals, dispatch and measured response times.
@@ -114,6 +116,8 @@ struct QueueState {
     var trace: [TraceArrival]?
     var traceCursor = 0
     var table: DispatchTable
+    /// The pool's shared waiting line (pooled tables only).
+    var pool = JobQueue()
     /// Response times by arrival batch: the measured window cut into equal batches, whose
     /// spread gives the confidence interval of each statistic (batch means).
     var batches = Array(repeating: LatencyHistogram(), count: QueueOutcome.batchCount)

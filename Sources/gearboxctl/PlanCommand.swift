@@ -44,6 +44,9 @@ struct PlanInputOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("Highest utilisation the plan may give any CPU.", valueName: "rho"))
     var maxUtilization: Double = 0.95
 
+    @Option(name: .customLong("pool-model"), help: "How confined queues (unit or cgroup) are judged: per-cpu (per-CPU FCFS, pessimistic) or allen-cunneen (one M/G/c queue per set).")
+    var poolModel: PoolModel = .perCPU
+
     func validate() throws {
         if workload == nil && queues.isEmpty { throw ValidationError("give --workload FILE or at least one --queue") }
         if workload != nil && !queues.isEmpty { throw ValidationError("give --workload or --queue, not both") }
@@ -53,6 +56,7 @@ struct PlanInputOptions: ParsableArguments {
     var plannerConfiguration: PlannerConfiguration {
         var configuration = PlannerConfiguration()
         configuration.maxUtilization = maxUtilization
+        configuration.poolModel = poolModel
         return configuration
     }
 
@@ -85,3 +89,5 @@ struct PlanInputOptions: ParsableArguments {
         }
     }
 }
+
+extension PoolModel: ExpressibleByArgument {}

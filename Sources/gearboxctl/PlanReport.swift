@@ -25,11 +25,15 @@ enum PlanReport {
             let margin = q.margin > 0 ? " (incl. \(fixed(q.margin * 100, 0))% margin)" : ""
             queues.add([q.name, "\(q.target.kind.rawValue) \(fixed(q.target.milliseconds, 2)) ms",
                         (q.predictedLatency.isFinite ? "\(fixed(q.predictedLatency * 1000, 2)) ms" : "unbounded") + margin,
-                        q.meetsTarget ? "yes" : "NO", split.joined(separator: " ")])
+                        q.meetsTarget ? "yes" : "NO", split.joined(separator: " ") + (q.confined ? " (confined)" : "")])
         }
         lines.append(queues.rendered())
         let givenUp = plan.queues.compactMap { q in q.givenUp.map { "\(q.name): target given up: \($0)" } }
         if !givenUp.isEmpty { lines += [""] + givenUp }
+        if plan.queues.contains(where: \.confined) {
+            lines.append("")
+            lines.append("(confined): the queue's service is confined to these CPUs; the kernel balances it among them.")
+        }
         return lines.joined(separator: "\n")
     }
 

@@ -44,6 +44,12 @@ struct SimulateOptions: ParsableArguments {
     @Option(help: "CSV of recorded arrivals (columns time_s, work_ms, optional queue) replayed instead of Poisson ones.")
     var trace: String?
 
+    @Option(name: .customLong("pool-model"), help: "How the planners judge confined queues: per-cpu or allen-cunneen.")
+    var poolModel: PoolModel = .perCPU
+
+    @Flag(help: "Treat every route queue as confined (as one naming a unit or cgroup): planned as a set of CPUs with speed-proportional shares, served as a pool (one waiting line for the set's CPUs).")
+    var confine = false
+
     /// Longest --trace file read: 1 GiB, some 50 million rows.
     static let maximumTraceBytes = 1 << 30
 
@@ -78,6 +84,7 @@ struct SimulateOptions: ParsableArguments {
         }
         configuration.gearbox.targetHeadroom = targetHeadroom
         if noFeedback { configuration.gearbox.feedback = nil }
+        configuration.planner.poolModel = poolModel
         guard progressAfter.isFinite, progressAfter >= 0, progressAfter <= 86_400 else {
             throw SimulateInputError("--progress-after: \(progressAfter) is not between 0 and 86400 s")
         }
@@ -87,8 +94,12 @@ struct SimulateOptions: ParsableArguments {
         } catch {
             throw SimulateInputError("--\(error.field): \(error.message)")
         }
+        var served = workloadModel
+        if confine {
+            for q in served.queues.indices where served.queues[q].dispatch == .route { served.queues[q].confined = true }
+        }
         let simulator = Simulator(
-            platform: platformModel, workload: workloadModel, configuration: configuration, traces: traces)
+            platform: platformModel, workload: served, configuration: configuration, traces: traces)
         do {
             try simulator.validate()
         } catch {

@@ -26,9 +26,10 @@ enum StatusReport {
                 let kind = q["kind"]?.stringValue ?? ""
                 let met = q["met"]?.boolValue.map { $0 ? "yes" : "NO" } ?? "-"
                 let stale = note(q)
+                let confined = q["confined_cpus"]?.stringValue.map { "confined to CPUs \($0)" } ?? ""
                 table.add([q["name"]?.stringValue ?? "?", number(q["arrival_rate"], 1), number(q["mean_work_ms"], 3),
                            "\(kind) \(number(q["target_ms"], 2))", number(q["predicted_ms"], 2),
-                           number(q["measured_mean_ms"], 2), met, stale])
+                           number(q["measured_mean_ms"], 2), met, [stale, confined].filter { !$0.isEmpty }.joined(separator: "; ")])
             }
             lines += ["", table.rendered()]
         }

@@ -81,6 +81,7 @@ struct Gearboxd: AsyncParsableCommand {
         options.profiles = true
         // A dry run writes nothing and may run as an ordinary user: it does not take the bus names.
         options.profileBus = !dryRun && !once
+        options.confiner = ServiceConfiner(stateDirectory: configuration.stateDirectory, dryRun: dryRun, logger: logger)
         let configPath = config
         let platform = host.platform
         let service = AgentService(
@@ -121,6 +122,16 @@ struct Gearboxd: AsyncParsableCommand {
             case .restored(let domains):
                 logger.notice("restored the cpufreq settings of a run that did not stop cleanly", metadata: [
                     "event": "restore", "domain": "\(domains.joined(separator: ","))",
+                ])
+            case .heldByRunningProcess, .failed:
+                allBack = false
+            }
+            switch ConfinementStateFile(directory: directory).recoverUncleanStop(logger: logger) {
+            case .nothingToRestore, .staleFromEarlierBoot:
+                break
+            case .restored(let services):
+                logger.notice("restored the CPUs of services confined by a run that did not stop cleanly", metadata: [
+                    "event": "restore", "service": "\(services.joined(separator: ","))",
                 ])
             case .heldByRunningProcess, .failed:
                 allBack = false

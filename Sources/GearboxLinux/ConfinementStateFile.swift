@@ -1,0 +1,112 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import GearboxCore
+import Logging
+
+/// The CPU settings of confined services as gearbox found them, kept beside the cpufreq
+/// settings (`/var/lib/gearbox/cpuset-state.json`) and undone the same way: on stop, and at the
+/// next start or `gearboxd --restore` after a run that did not stop cleanly. `clean` is false
+/// from the first change until every service is back.
+public struct ConfinementSnapshot: Hashable, Sendable, Codable {
+    public var format: Int = 1
+    public var clean: Bool
+    public var pid: Int32
+    public var bootID: String?
+    public var services: [SavedConfinement]
+
+    public init(clean: Bool, pid: Int32, bootID: String?, services: [SavedConfinement]) {
+        self.clean = clean
+        self.pid = pid
+        self.bootID = bootID
+        self.services = services
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case format, clean, pid, services
+        case bootID = "boot_id"
+    }
+}
+
+/// Reads and writes the confinement snapshot atomically and durably.
+public struct ConfinementStateFile: Sendable {
+    public static let fileName = "cpuset-state.json"
+    public var path: String
+
+    public init(directory: String) { path = directory + "/" + Self.fileName }
+
+    /// The snapshot, or nil when there is no file.
+    public func load() throws(PolicyStateError) -> ConfinementSnapshot? {
+        let text: String
+        do {
+            text = try SysfsFile.read(path)
+        } catch {
+            if error.errno == ENOENT { return nil }
+            throw PolicyStateError(path: path, message: error.description)
+        }
+        guard text.utf8.count <= 4 << 20 else { throw PolicyStateError(path: path, message: "larger than 4 MiB") }
+        do {
+            return try JSONDecoder().decode(ConfinementSnapshot.self, from: Data(text.utf8))
+        } catch {
+            throw PolicyStateError(path: path, message: "not a gearbox cpuset state file: \(error)")
+        }
+    }
+
+    public func save(_ snapshot: ConfinementSnapshot) throws(PolicyStateError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        do {
+            let data = try encoder.encode(snapshot)
+            try AtomicFile.write(String(decoding: data, as: UTF8.self) + "\n", to: path, durable: true)
+        } catch let error as LinuxIOError {
+            throw PolicyStateError(path: path, message: error.description)
+        } catch {
+            throw PolicyStateError(path: path, message: "\(error)")
+        }
+    }
+
+    /// At start: if the file shows a run that did not stop cleanly, puts every saved service
+    /// back and marks the file clean (the same rules as the cpufreq state file).
+    public func recoverUncleanStop(logger: Logger) -> PlanApplier.RecoveryOutcome {
+        let found: ConfinementSnapshot?
+        do {
+            found = try load()
+        } catch {
+            logger.error("cannot read the cpuset state file: \(error)", metadata: ["gearbox.state_file": "\(path)"])
+            return .failed(error.description)
+        }
+        guard var taken = found, !taken.clean else { return .nothingToRestore }
+        if let saved = taken.bootID, let now = PolicyStateFile.currentBootID(), saved != now {
+            taken.clean = true
+            try? save(taken)
+            return .staleFromEarlierBoot
+        }
+        if taken.pid != getpid() && kill(taken.pid, 0) == 0 {
+            logger.error("gearbox process \(taken.pid) still holds the services' CPU settings; not restoring them",
+                         metadata: ["gearbox.state_file": "\(path)"])
+            return .heldByRunningProcess(pid: taken.pid)
+        }
+        logger.notice("restoring the CPUs of services confined by a run that did not stop cleanly (pid \(taken.pid))",
+                      metadata: ["gearbox.state_file": "\(path)", "gearbox.event": "restore"])
+        var failed: [SavedConfinement] = []
+        for service in taken.services {
+            do throws(ConfinementError) {
+                try service.restore()
+            } catch {
+                logger.error("cannot restore the CPUs of \(service.target): \(error)", metadata: ["gearbox.event": "restore"])
+                failed.append(service)
+            }
+        }
+        let restored = taken.services.filter { !failed.contains($0) }.map(\.target)
+        taken.services = failed
+        taken.clean = failed.isEmpty
+        do { try save(taken) } catch { return .failed(error.description) }
+        guard failed.isEmpty else { return .failed("could not restore \(failed.map(\.target).joined(separator: ", "))") }
+        return .restored(domains: restored)
+    }
+}
