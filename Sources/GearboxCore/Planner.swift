@@ -35,6 +35,9 @@ public struct PlannerConfiguration: Hashable, Sendable {
     public var snapDomains: Int = 4
     /// Parts of the host with more domains than this plan identical domains as one.
     public var mergeAbove: Int = 3
+    /// CPUs of one domain that several route queues share are planned one by one up to this
+    /// many, beyond it as at most this many classes of halving size (`PlanningModel.cpuClasses`).
+    public var cpuClassLimit: Int = 8
     /// CPU evaluations each search start may spend on improvement moves: bounds the plan
     /// time of large, heavily shared hosts (about 1 to 5 µs each in a release build).
     public var searchBudget: Int = 40_000
