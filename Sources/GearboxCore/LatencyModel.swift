@@ -17,7 +17,8 @@ public struct QueuePrediction: Hashable, Sendable {
     public var meetsTarget: Bool { latency <= target.seconds * (1 + 1e-9) }
 }
 
-/// Predicted latency, utilisation and power of a whole plan.
+/// Predicted latency, utilisation and power of a whole plan (power includes what the
+/// frequency switches cost, `ActuationCost`; the CPUs' watts do not).
 public struct PlanPrediction: Hashable, Sendable {
     public var queues: [QueuePrediction]
     public var cpus: [CPUPlan]
@@ -71,6 +72,8 @@ public struct LatencyModel: Sendable {
     let distinctServers: [ServerQueue]
     /// Per workload queue: its placements (identical ones merged, shares added).
     let placements: [[Placement]]
+    /// What the plan's frequency switches cost (`ActuationCost`), in watts.
+    public let actuationWatts: Double
 
     struct Placement: Hashable, Sendable {
         var cpu: Int
@@ -91,6 +94,9 @@ public struct LatencyModel: Sendable {
             mixes.append(LatencyModel.mix(domain: domain, plan: domainPlan))
         }
         self.mixes = mixes
+        actuationWatts = platform.domains.reduce(0.0) { total, domain in
+            total + (planOfDomain[domain.name].map { configuration.actuation.watts(domain: domain, plan: $0) } ?? 0)
+        }
         cpuNumbers = platform.cpus
         var cpuIndex: [Int: Int] = [:]
         for (index, cpu) in cpuNumbers.enumerated() { cpuIndex[cpu] = index }
@@ -183,7 +189,7 @@ public struct LatencyModel: Sendable {
         }
         let feasible = queues.allSatisfy(\.meetsTarget)
             && cpus.allSatisfy { $0.utilization <= configuration.maxUtilization * (1 + 1e-9) }
-        return PlanPrediction(queues: queues, cpus: cpus, power: Watts(total), feasible: feasible)
+        return PlanPrediction(queues: queues, cpus: cpus, power: Watts(total + actuationWatts), feasible: feasible)
     }
 
     /// The margin (fraction) that queue `q`'s prediction of `kind` carries: fork-join k < n,

@@ -12,6 +12,9 @@ public struct PlannerConfiguration: Hashable, Sendable {
     public var ditherServiceMultiple: Double = 5
     /// τ is at least this many times the domain's transition latency.
     public var ditherTransitionMultiple: Double = 10
+    /// The price of a frequency switch: a domain mixes two speeds only where the mix saves
+    /// more than switching at its period costs (docs/model.md, "The cost of actuation").
+    public var actuation = ActuationCost()
     /// Percentile targets of route queues are judged by the exact M/G/1 response tail
     /// (`PollaczekKhinchineTail`) instead of the guarded Cramér–Lundberg approximation,
     /// which the search still uses; see `Planner.plan(platform:workload:)`.
