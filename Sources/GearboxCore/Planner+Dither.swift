@@ -6,7 +6,7 @@ extension Planner {
     /// Domains that mix two speeds but whose dither period cannot be both at most
     /// `min(maxDitherPeriod, 5 × shortest mean service)` and at least `max(1 ms, 10 × transition
     /// latency)`, or whose mix saves less than switching at that period costs.
-    func ditherFallbacks(_ state: PlanState) -> [(Int, String)] {
+    func ditherFallbacks(_ state: PlanState, priceSwitching: Bool = true) -> [(Int, String)] {
         var out: [(Int, String)] = []
         for d in state.model.domains.indices where !state.model.domains[d].pureOnly {
             let mix = state.model.mix(domain: d, time: state.time[d])
@@ -20,7 +20,7 @@ extension Planner {
                     + "(1 ms, \(Int(configuration.ditherTransitionMultiple))× the transition latency); "
                     + "running one pure speed"
                 out.append((d, reason))
-            } else if let (cost, saving) = switchingOutweighsMix(state, domain: d, period: bounds.cap) {
+            } else if priceSwitching, let (cost, saving) = switchingOutweighsMix(state, domain: d, period: bounds.cap) {
                 let reason = "switching at the \(milliseconds(bounds.cap)) ms dither period costs \(milliwatts(cost)) mW, "
                     + "more than the two-speed mix saves (\(milliwatts(saving)) mW); running one pure speed"
                 out.append((d, reason))

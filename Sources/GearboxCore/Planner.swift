@@ -238,9 +238,11 @@ public struct Planner: Sendable {
             var restriction = model.restricted(to: part, merge: merge)
             var reasons = [String?](repeating: nil, count: restriction.model.domains.count)
             var outcome = search(model: restriction.model)
-            // Domains whose dither period bounds cross run one pure speed; re-plan until none is left.
-            for _ in restriction.model.domains.indices where outcome.feasible {
-                let fallbacks = ditherFallbacks(outcome.state)
+            // Domains whose dither period bounds cross run one pure speed; re-plan until none is
+            // left. Mixes that do not pay for their switching are found after the first search
+            // only (a bound on the re-searches; a later mix's switching is still in its power).
+            for round in restriction.model.domains.indices where outcome.feasible {
+                let fallbacks = ditherFallbacks(outcome.state, priceSwitching: round == 0)
                 guard !fallbacks.isEmpty else { break }
                 for (d, reason) in fallbacks {
                     restriction.model.domains[d].pureOnly = true

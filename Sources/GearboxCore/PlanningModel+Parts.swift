@@ -62,25 +62,6 @@ extension PlanningModel {
             return x.cpus.count == y.cpus.count && x.idle == y.idle && x.pureOnly == y.pureOnly
                 && x.transitionLatency == y.transitionLatency && pattern(a) == pattern(b) && x.hull == y.hull
         }
-        var identical: [[Int]] = []
-        for d in part.domains {
-            if merge, let k = identical.firstIndex(where: { same($0[0], d) }) { identical[k].append(d) } else { identical.append([d]) }
-        }
-        // Copies of a domain several queues may use can specialise (one queue's domains,
-        // another's) at different levels, which one merged plan cannot express: such a
-        // group becomes one class per queue that may use it, of near-equal sizes.
-        var classes: [[Int]] = []
-        for group in identical {
-            let queuesThere = Set(pattern(group[0]).joined()).count
-            let count = min(group.count, max(1, queuesThere))
-            let size = group.count / count, extra = group.count % count
-            var start = 0
-            for k in 0..<count {
-                let end = start + size + (k < extra ? 1 : 0)
-                classes.append(Array(group[start..<end]))
-                start = end
-            }
-        }
         // Queues of the same shape (route, same work, SCV, target and CPUs) are planned as one
         // with their rates added: given one split, each sees exactly the merged queue's
         // latency, and splitting them differently cannot help, since with one target the
@@ -92,6 +73,30 @@ extension PlanningModel {
                 queueMembers[k].append(q)
             } else {
                 queueMembers.append([q])
+            }
+        }
+        // Per local queue: the merged queue it belongs to.
+        var mergedOf = [Int](repeating: 0, count: part.queues.count)
+        for (k, members) in queueMembers.enumerated() {
+            for q in members { mergedOf[part.queues.firstIndex(of: q)!] = k }
+        }
+        var identical: [[Int]] = []
+        for d in part.domains {
+            if merge, let k = identical.firstIndex(where: { same($0[0], d) }) { identical[k].append(d) } else { identical.append([d]) }
+        }
+        // Copies of a domain several queues may use can specialise (one queue's domains,
+        // another's) at different levels, which one merged plan cannot express: such a
+        // group becomes one class per queue (of distinct shape) that may use it, of near-equal sizes.
+        var classes: [[Int]] = []
+        for group in identical {
+            let queuesThere = Set(pattern(group[0]).joined().map { mergedOf[$0] }).count
+            let count = min(group.count, max(1, queuesThere))
+            let size = group.count / count, extra = group.count % count
+            var start = 0
+            for k in 0..<count {
+                let end = start + size + (k < extra ? 1 : 0)
+                classes.append(Array(group[start..<end]))
+                start = end
             }
         }
         let collapse = part.queues.allSatisfy { queues[$0].isRoute }
@@ -107,7 +112,8 @@ extension PlanningModel {
             let positions = domain.cpus
             domain.cpus = []
             domain.multiplicity = members.count
-            for group in cpuClasses(pattern: positions.map { allowed[$0] }, collapse: collapse) {
+            let shapes = positions.map { Array(Set(allowed[$0].map { mergedOf[$0] })).sorted() }
+            for group in cpuClasses(pattern: shapes, collapse: collapse) {
                 let index = cpus.count
                 for position in group { newIndex[positions[position]] = index }
                 domain.cpus.append(index)
