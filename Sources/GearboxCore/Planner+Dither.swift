@@ -34,20 +34,33 @@ extension Planner {
     /// copy, when the cost is the larger. The period is the longest the service times allow
     /// (`ditherBounds(…).cap`), which is also the one that switches least.
     func switchingOutweighsMix(_ state: PlanState, domain d: Int, period: Double) -> (cost: Double, saving: Double)? {
-        let model = state.model
-        let domain = model.domains[d]
-        let mix = model.mix(domain: d, time: state.time[d])
+        let domain = state.model.domains[d]
         guard let faster = state.neighbouringVertices(d).first(where: { $0 < state.time[d] }) else { return nil }
-        let high = domain.hull.points.first { $0.speed == mix.highSpeed } ?? domain.hull.highest
-        let joules = configuration.actuation.joulesPerSwitch(
-            cpus: model.cpuCount(domain: d), latency: domain.transitionLatency,
-            agentWatts: domain.hull.highest.busyPower.value, stallWatts: high.busyPower.value)
-        let cost = configuration.actuation.watts(period: period, joulesPerSwitch: joules)
+        let cost = switchingWatts(state, domain: d, period: period)
         guard cost > 0 else { return nil }
         var pure = state
         pure.setTime(d, faster)
         let saving = (pure.power - state.power) / Double(domain.multiplicity)
         return cost > saving ? (cost, saving) : nil
+    }
+
+    /// What switching domain `d` (one copy) at `period` costs, in watts; 0 when it does not mix.
+    func switchingWatts(_ state: PlanState, domain d: Int, period: Double) -> Double {
+        let domain = state.model.domains[d]
+        let mix = state.model.mix(domain: d, time: state.time[d])
+        guard mix.pHigh > 0, mix.pHigh < 1 else { return 0 }
+        let high = domain.hull.points.first { $0.speed == mix.highSpeed } ?? domain.hull.highest
+        let joules = configuration.actuation.joulesPerSwitch(
+            cpus: state.model.cpuCount(domain: d), latency: domain.transitionLatency,
+            agentWatts: domain.hull.highest.busyPower.value, stallWatts: high.busyPower.value)
+        return configuration.actuation.watts(period: period, joulesPerSwitch: joules)
+    }
+
+    /// Host power of `state` with what its mixing domains' switching costs.
+    func pricedPower(_ state: PlanState) -> Double {
+        state.model.domains.indices.reduce(state.power) { total, d in
+            total + Double(state.model.domains[d].multiplicity) * switchingWatts(state, domain: d, period: ditherBounds(state, domain: d).cap)
+        }
     }
 
     func milliwatts(_ watts: Double) -> Double { (watts * 1e6).rounded() / 1000 }

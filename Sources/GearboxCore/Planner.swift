@@ -244,11 +244,19 @@ public struct Planner: Sendable {
             for round in restriction.model.domains.indices where outcome.feasible {
                 let fallbacks = ditherFallbacks(outcome.state, priceSwitching: round == 0)
                 guard !fallbacks.isEmpty else { break }
+                let before = (outcome, restriction, reasons)
                 for (d, reason) in fallbacks {
                     restriction.model.domains[d].pureOnly = true
                     reasons[d] = reason
                 }
                 outcome = search(model: restriction.model)
+                // Pure speeds chosen for their switching price only: keep them where the new
+                // search is cheaper with switching counted (a search is not exact).
+                if fallbacks.allSatisfy({ $0.1.hasPrefix("switching") }), before.0.feasible,
+                   !outcome.feasible || pricedPower(outcome.state) > pricedPower(before.0.state) {
+                    (outcome, restriction, reasons) = before
+                    break
+                }
             }
             layout.record(outcome.state, restriction: restriction, reasons: reasons, planner: self)
             feasible = feasible && outcome.feasible
