@@ -105,7 +105,10 @@ struct GridSearch {
         var even: [(entry: Int, share: Double)] = []
         for (k, q) in queues.enumerated() {
             let list = probe.entries(ofQueue: q, onDomain: d)
-            for e in list { even.append((e, Double(counts[k]) / Double(steps) / Double(list.count))) }
+            let copies = list.reduce(0) { $0 + probe.model.cpuCopies[probe.entryCPU[$1]] }
+            for e in list {
+                even.append((e, Double(counts[k]) / Double(steps) * Double(probe.model.cpuCopies[probe.entryCPU[e]]) / Double(copies)))
+            }
         }
         probe.setShares(even)
         probe.commit()
@@ -192,7 +195,7 @@ extension PlanState {
             }
         }
         let domain = model.domains[d]
-        var power = Double(domain.cpus.count) * domain.idle
+        var power = Double(model.cpuCount(domain: d)) * domain.idle
         let w = work(domain: d)
         if w > 0 { power += w * model.marginalEnergy(domain: d, time: time[d]) }
         return (power * Double(domain.multiplicity), contribution)

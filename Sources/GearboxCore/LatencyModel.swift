@@ -17,7 +17,8 @@ public struct QueuePrediction: Hashable, Sendable {
     public var meetsTarget: Bool { latency <= target.seconds * (1 + 1e-9) }
 }
 
-/// Predicted latency, utilisation and power of a whole plan.
+/// Predicted latency, utilisation and power of a whole plan (power includes what the
+/// frequency switches cost, `ActuationCost`; the CPUs' watts do not).
 public struct PlanPrediction: Hashable, Sendable {
     public var queues: [QueuePrediction]
     public var cpus: [CPUPlan]
@@ -71,6 +72,8 @@ public struct LatencyModel: Sendable {
     let distinctServers: [ServerQueue]
     /// Per workload queue: its placements (identical ones merged, shares added).
     let placements: [[Placement]]
+    /// What the plan's frequency switches cost (`ActuationCost`), in watts.
+    public let actuationWatts: Double
 
     struct Placement: Hashable, Sendable {
         var cpu: Int
@@ -91,6 +94,9 @@ public struct LatencyModel: Sendable {
             mixes.append(LatencyModel.mix(domain: domain, plan: domainPlan))
         }
         self.mixes = mixes
+        actuationWatts = platform.domains.reduce(0.0) { total, domain in
+            total + (planOfDomain[domain.name].map { configuration.actuation.watts(domain: domain, plan: $0) } ?? 0)
+        }
         cpuNumbers = platform.cpus
         var cpuIndex: [Int: Int] = [:]
         for (index, cpu) in cpuNumbers.enumerated() { cpuIndex[cpu] = index }
@@ -115,7 +121,9 @@ public struct LatencyModel: Sendable {
             }
             raw.append(list)
         }
-        servers = classes.map { ServerQueue(classes: $0) }
+        // Streams of one service distribution on a CPU are one Poisson stream (their rates
+        // added): many queues of one shape then cost a CPU's tails no more than one.
+        servers = classes.map { ServerQueue(classes: LatencyModel.merged($0)) }
         // Identical CPUs (same domain mix, same arrivals) share one tail: large hosts repeat.
         var unique: [ServerQueue: Int] = [:]
         var distinct: [ServerQueue] = []
@@ -162,10 +170,22 @@ public struct LatencyModel: Sendable {
 
     /// The prediction for every queue (of its target's kind) and every CPU.
     public var prediction: PlanPrediction {
+        // Route queues of one shape with one split (the planner gives copies one) have one
+        // latency: compute it once.
+        struct Shape: Hashable {
+            var cpus: [Int], shares: [Double], work: Double, scv: Double, kind: LatencyKind
+        }
+        var known: [Shape: Double] = [:]
         let queues = workload.queues.indices.map { q in
             let queue = workload.queues[q]
-            return QueuePrediction(name: queue.name, target: queue.target,
-                                   latency: latency(ofQueue: q, kind: queue.target.kind),
+            var shape: Shape?
+            if case .route = queue.dispatch {
+                shape = Shape(cpus: placements[q].map(\.cpu), shares: placements[q].map(\.share), work: queue.meanWork,
+                              scv: queue.scv, kind: queue.target.kind)
+            }
+            let latency = shape.flatMap { known[$0] } ?? latency(ofQueue: q, kind: queue.target.kind)
+            if let shape { known[shape] = latency }
+            return QueuePrediction(name: queue.name, target: queue.target, latency: latency,
                                    margin: margin(ofQueue: q, kind: queue.target.kind))
         }
         var cpus: [CPUPlan] = []
@@ -183,7 +203,7 @@ public struct LatencyModel: Sendable {
         }
         let feasible = queues.allSatisfy(\.meetsTarget)
             && cpus.allSatisfy { $0.utilization <= configuration.maxUtilization * (1 + 1e-9) }
-        return PlanPrediction(queues: queues, cpus: cpus, power: Watts(total), feasible: feasible)
+        return PlanPrediction(queues: queues, cpus: cpus, power: Watts(total + actuationWatts), feasible: feasible)
     }
 
     /// The margin (fraction) that queue `q`'s prediction of `kind` carries: fork-join k < n,
@@ -278,6 +298,21 @@ public struct LatencyModel: Sendable {
                 return (cpu, 1, queue.arrivalRate, fraction * queue.meanWork)
             }
         }
+    }
+
+    /// `classes` with those of equal shape and scale merged into one, rates added, in the
+    /// order of their first appearance.
+    static func merged(_ classes: [GammaService]) -> [GammaService] {
+        guard classes.count > 2 else { return classes }
+        var out: [GammaService] = []
+        for c in classes {
+            if let k = out.firstIndex(where: { $0.shape == c.shape && $0.scale == c.scale }) {
+                out[k] = GammaService(rate: out[k].rate + c.rate, shape: c.shape, scale: c.scale)
+            } else {
+                out.append(c)
+            }
+        }
+        return out
     }
 
     /// The speed mix a domain plan describes (top speed when the plan has no entry).

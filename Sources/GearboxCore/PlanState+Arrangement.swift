@@ -23,7 +23,10 @@ extension PlanState {
             for (k, item) in present.enumerated() {
                 let mine = item.entries.filter { groups[k].contains(entryCPU[$0]) }
                 guard !mine.isEmpty else { return nil }
-                for e in item.entries { out.append((e, mine.contains(e) ? item.total / Double(mine.count) : 0)) }
+                let copies = Double(mine.reduce(0) { $0 + model.cpuCopies[entryCPU[$1]] })
+                for e in item.entries {
+                    out.append((e, mine.contains(e) ? item.total * Double(model.cpuCopies[entryCPU[e]]) / copies : 0))
+                }
             }
             return out
         }
@@ -35,6 +38,7 @@ extension PlanState {
                 let head = Array(cpus.prefix(first)), tail = Array(cpus.dropFirst(first))
                 if let apart = spread([head, tail]) { out.append(apart) }
                 let symmetric = present.allSatisfy { $0.entries.count == cpus.count }
+                    && cpus.allSatisfy { model.cpuCopies[$0] == model.cpuCopies[cpus[0]] }
                 if !symmetric, let apart = spread([tail, head]) { out.append(apart) }
             }
             return out

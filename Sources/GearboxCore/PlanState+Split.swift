@@ -41,7 +41,7 @@ extension PlanState {
             var patterns: [[Double]] = []
             var counts: [Int] = []
             for e in entries(ofQueue: q, onDomain: d) {
-                let pattern = cpuEntries[entryCPU[e]].map { share[$0] }
+                let pattern = cpuEntries[entryCPU[e]].map { share[$0] } + [Double(model.cpuCopies[entryCPU[e]])]
                 if let index = patterns.firstIndex(of: pattern) {
                     if counts[index] < copies {
                         counts[index] += 1
@@ -102,8 +102,9 @@ extension PlanState {
         if move.from.contains(where: { share[$0] > 0 && share[$0] * (1 - taken / held) < minimumShare($0) }) { taken = held }
         for e in move.from { out.append((e, share[e] * (1 - taken / held))) }
         let receiving = move.to.reduce(0) { $0 + share[$1] }
+        let copies = move.to.reduce(0) { $0 + model.cpuCopies[entryCPU[$1]] }
         for e in move.to {
-            let add = receiving > 1e-12 ? taken * share[e] / receiving : taken / Double(move.to.count)
+            let add = receiving > 1e-12 ? taken * share[e] / receiving : taken * Double(model.cpuCopies[entryCPU[e]]) / Double(copies)
             out.append((e, share[e] + add))
         }
         if out.contains(where: { $0.share > 0 && $0.share < minimumShare($0.entry) * (1 - 1e-9) }) { return nil }
@@ -119,9 +120,10 @@ extension PlanState {
     }
 
     /// The least nonzero share of entry `e`: the configured minimum per CPU, times the
-    /// copies a merged domain stands for.
+    /// CPUs it stands for (copies of a merged domain, CPUs of a class).
     func minimumShare(_ e: Int) -> Double {
-        model.configuration.minimumShare * Double(model.domains[model.cpuDomain[entryCPU[e]]].multiplicity)
+        let i = entryCPU[e]
+        return model.configuration.minimumShare * Double(model.domains[model.cpuDomain[i]].multiplicity * model.cpuCopies[i])
     }
 
     /// Domains whose CPUs hold the given entries, ascending.

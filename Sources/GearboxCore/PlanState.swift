@@ -175,7 +175,9 @@ struct PlanState: Sendable {
         let queue = model.queues[entryQueue[e]]
         let s = share[e]
         switch queue.kind {
-        case .route: return (s * queue.rate / Double(model.domains[model.cpuDomain[entryCPU[e]]].multiplicity), queue.work)
+        case .route:
+            let i = entryCPU[e]
+            return (s * queue.rate / Double(model.domains[model.cpuDomain[i]].multiplicity * model.cpuCopies[i]), queue.work)
         case .forkJoin:
             // Coded work: each chosen CPU carries w / k; else the fraction s of the work.
             if queue.isCoded { return (s > 0 ? queue.rate : 0, queue.work / Double(queue.parts.k)) }
@@ -189,10 +191,12 @@ struct PlanState: Sendable {
     private func computeWork(domain d: Int) -> Double {
         var total = 0.0
         for i in model.domains[d].cpus {
+            var perCPU = 0.0
             for e in cpuEntries[i] {
                 let l = load(e)
-                total += l.rate * l.work
+                perCPU += l.rate * l.work
             }
+            total += Double(model.cpuCopies[i]) * perCPU
         }
         return total
     }
@@ -201,7 +205,7 @@ struct PlanState: Sendable {
     var power: Double {
         var total = 0.0
         for d in model.domains.indices {
-            var domainPower = Double(model.domains[d].cpus.count) * model.domains[d].idle
+            var domainPower = Double(model.cpuCount(domain: d)) * model.domains[d].idle
             let w = work(domain: d)
             if w > 0 { domainPower += w * model.marginalEnergy(domain: d, time: time[d]) }
             total += Double(model.domains[d].multiplicity) * domainPower
@@ -229,7 +233,7 @@ struct PlanState: Sendable {
 
     /// CPUs `i` and `j` of one domain carry the same loads, so their results are equal.
     private func sameLoad(_ i: Int, _ j: Int) -> Bool {
-        guard model.cpuDomain[i] == model.cpuDomain[j] else { return false }
+        guard model.cpuDomain[i] == model.cpuDomain[j], model.cpuCopies[i] == model.cpuCopies[j] else { return false }
         let a = cpuEntries[i], b = cpuEntries[j]
         guard a.count == b.count else { return false }
         for k in a.indices where entryQueue[a[k]] != entryQueue[b[k]] || share[a[k]] != share[b[k]] { return false }

@@ -28,13 +28,15 @@ struct Layout {
                 ditherPeriods[d] = period
             }
         }
-        for (local, q) in restriction.queues.enumerated() {
+        for (local, members) in restriction.queueMembers.enumerated() {
             let queue = part.queues[local]
             for e in state.queueEntries[local] where state.share[e] > 0 {
                 let copies = restriction.cpus[state.entryCPU[e]]
                 for i in copies {
                     let cpu = model.cpuNumber[i]
-                    splits[q][cpu] = queue.isCoded ? 1 / Double(queue.parts.n) : state.share[e] / Double(copies.count)
+                    for q in members {
+                        splits[q][cpu] = queue.isCoded ? 1 / Double(queue.parts.n) : state.share[e] / Double(copies.count)
+                    }
                 }
             }
         }

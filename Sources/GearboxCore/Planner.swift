@@ -12,6 +12,9 @@ public struct PlannerConfiguration: Hashable, Sendable {
     public var ditherServiceMultiple: Double = 5
     /// τ is at least this many times the domain's transition latency.
     public var ditherTransitionMultiple: Double = 10
+    /// The price of a frequency switch: a domain mixes two speeds only where the mix saves
+    /// more than switching at its period costs (docs/model.md, "The cost of actuation").
+    public var actuation = ActuationCost()
     /// Percentile targets of route queues are judged by the exact M/G/1 response tail
     /// (`PollaczekKhinchineTail`) instead of the guarded Cramér–Lundberg approximation,
     /// which the search still uses; see `Planner.plan(platform:workload:)`.
@@ -35,6 +38,9 @@ public struct PlannerConfiguration: Hashable, Sendable {
     public var snapDomains: Int = 4
     /// Parts of the host with more domains than this plan identical domains as one.
     public var mergeAbove: Int = 3
+    /// CPUs of one domain that several route queues share are planned one by one up to this
+    /// many, beyond it as at most this many classes of halving size (`PlanningModel.cpuClasses`).
+    public var cpuClassLimit: Int = 8
     /// CPU evaluations each search start may spend on improvement moves: bounds the plan
     /// time of large, heavily shared hosts (about 1 to 5 µs each in a release build).
     public var searchBudget: Int = 40_000
@@ -251,15 +257,25 @@ public struct Planner: Sendable {
             var restriction = model.restricted(to: part, merge: merge)
             var reasons = [String?](repeating: nil, count: restriction.model.domains.count)
             var outcome = search(model: restriction.model)
-            // Domains whose dither period bounds cross run one pure speed; re-plan until none is left.
-            for _ in restriction.model.domains.indices where outcome.feasible {
-                let fallbacks = ditherFallbacks(outcome.state)
+            // Domains whose dither period bounds cross run one pure speed; re-plan until none is
+            // left. Mixes that do not pay for their switching are found after the first search
+            // only (a bound on the re-searches; a later mix's switching is still in its power).
+            for round in restriction.model.domains.indices where outcome.feasible {
+                let fallbacks = ditherFallbacks(outcome.state, priceSwitching: round == 0)
                 guard !fallbacks.isEmpty else { break }
+                let before = (outcome, restriction, reasons)
                 for (d, reason) in fallbacks {
                     restriction.model.domains[d].pureOnly = true
                     reasons[d] = reason
                 }
                 outcome = search(model: restriction.model)
+                // Pure speeds chosen for their switching price only: keep them where the new
+                // search is cheaper with switching counted (a search is not exact).
+                if fallbacks.allSatisfy({ $0.1.hasPrefix("switching") }), before.0.feasible,
+                   !outcome.feasible || pricedPower(outcome.state) > pricedPower(before.0.state) {
+                    (outcome, restriction, reasons) = before
+                    break
+                }
             }
             layout.record(outcome.state, restriction: restriction, reasons: reasons, planner: self)
             feasible = feasible && outcome.feasible

@@ -10,13 +10,15 @@ extension PlanningModel {
     }
 
     /// A part as its own model: `domains[r]` are the original domains that representative
-    /// `r` stands for, `cpus[i]` the original CPUs that CPU `i` stands for (one per copy,
-    /// in the order of `domains`), `queues[q]` the original queue.
+    /// `r` stands for, `cpus[i]` the original CPUs that CPU `i` stands for (its class in
+    /// each copy, in the order of `domains`), `queues[q]` the first original queue it stands for.
     struct Restriction: Sendable {
         var model: PlanningModel
         var domains: [[Int]]
         var cpus: [[Int]]
         var queues: [Int]
+        /// Per queue of the part: the original queues it stands for (same shape, rates added).
+        var queueMembers: [[Int]]
     }
 
     /// The connected parts of the host (domains without queues are left out), in order of
@@ -60,16 +62,34 @@ extension PlanningModel {
             return x.cpus.count == y.cpus.count && x.idle == y.idle && x.pureOnly == y.pureOnly
                 && x.transitionLatency == y.transitionLatency && pattern(a) == pattern(b) && x.hull == y.hull
         }
+        // Queues of the same shape (route, same work, SCV, target and CPUs) are planned as one
+        // with their rates added: given one split, each sees exactly the merged queue's
+        // latency, and splitting them differently cannot help, since with one target the
+        // worse of two queues is at least their rate-weighted average (latency is linear in
+        // each queue's shares for given CPU loads).
+        var queueMembers: [[Int]] = []
+        for q in part.queues {
+            if let k = queueMembers.firstIndex(where: { sameShape(queues[$0[0]], queues[q]) }) {
+                queueMembers[k].append(q)
+            } else {
+                queueMembers.append([q])
+            }
+        }
+        // Per local queue: the merged queue it belongs to.
+        var mergedOf = [Int](repeating: 0, count: part.queues.count)
+        for (k, members) in queueMembers.enumerated() {
+            for q in members { mergedOf[part.queues.firstIndex(of: q)!] = k }
+        }
         var identical: [[Int]] = []
         for d in part.domains {
             if merge, let k = identical.firstIndex(where: { same($0[0], d) }) { identical[k].append(d) } else { identical.append([d]) }
         }
         // Copies of a domain several queues may use can specialise (one queue's domains,
         // another's) at different levels, which one merged plan cannot express: such a
-        // group becomes one class per queue that may use it, of near-equal sizes.
+        // group becomes one class per queue (of distinct shape) that may use it, of near-equal sizes.
         var classes: [[Int]] = []
         for group in identical {
-            let queuesThere = Set(pattern(group[0]).joined()).count
+            let queuesThere = Set(pattern(group[0]).joined().map { mergedOf[$0] }).count
             let count = min(group.count, max(1, queuesThere))
             let size = group.count / count, extra = group.count % count
             var start = 0
@@ -79,10 +99,12 @@ extension PlanningModel {
                 start = end
             }
         }
+        let collapse = part.queues.allSatisfy { queues[$0].isRoute }
         var model = self
         model.domains = []
         model.cpuDomain = []
         model.cpuNumber = []
+        model.cpuCopies = []
         var cpus: [[Int]] = []
         var newIndex: [Int: Int] = [:]
         for (r, members) in classes.enumerated() {
@@ -90,20 +112,75 @@ extension PlanningModel {
             let positions = domain.cpus
             domain.cpus = []
             domain.multiplicity = members.count
-            for (position, i) in positions.enumerated() {
-                newIndex[i] = cpus.count
-                domain.cpus.append(cpus.count)
+            let shapes = positions.map { Array(Set(allowed[$0].map { mergedOf[$0] })).sorted() }
+            for group in cpuClasses(pattern: shapes, collapse: collapse) {
+                let index = cpus.count
+                for position in group { newIndex[positions[position]] = index }
+                domain.cpus.append(index)
                 model.cpuDomain.append(r)
-                model.cpuNumber.append(cpuNumber[i])
-                cpus.append(members.map { domains[$0].cpus[position] })
+                model.cpuNumber.append(cpuNumber[positions[group[0]]])
+                model.cpuCopies.append(group.count)
+                cpus.append(members.flatMap { d in group.map { domains[d].cpus[$0] } })
             }
             model.domains.append(domain)
         }
-        model.queues = part.queues.map { q in
-            var queue = queues[q]
-            queue.cpus = queue.cpus.compactMap { newIndex[$0] }.sorted()
+        model.queues = queueMembers.map { members in
+            var queue = queues[members[0]]
+            queue.rate = members.reduce(0) { $0 + queues[$1].rate }
+            // A CPU class appears once however many of its CPUs the queue may use.
+            queue.cpus = Array(Set(queue.cpus.compactMap { newIndex[$0] })).sorted()
             return queue
         }
-        return Restriction(model: model, domains: classes, cpus: cpus, queues: part.queues)
+        return Restriction(model: model, domains: classes, cpus: cpus, queues: queueMembers.map { $0[0] },
+                           queueMembers: queueMembers)
+    }
+
+    /// Two queues the search can plan as one (see `restricted`).
+    func sameShape(_ a: Queue, _ b: Queue) -> Bool {
+        a.isRoute && b.isRoute && a.work == b.work && a.scv == b.scv && a.target == b.target && a.cpus == b.cpus
+            && a.deadline == b.deadline && a.margin == b.margin
+    }
+
+    /// Classes of a domain's identical CPUs (positions with the same allowed queues), as lists
+    /// of positions. CPUs only one queue may use form one class: latency is convex in load,
+    /// so an even spread over them is best. CPUs several queues share stay single up to
+    /// `PlannerConfiguration.cpuClassLimit`; beyond, they form that many classes of near-equal
+    /// size, so that the cost grows with the number of classes, not of CPUs.
+    /// Without `collapse` (fork-join queues place subtasks on distinct CPUs) every CPU stays
+    /// its own class.
+    func cpuClasses(pattern: [[Int]], collapse: Bool) -> [[Int]] {
+        guard collapse else { return pattern.indices.map { [$0] } }
+        var groups: [[Int]: [Int]] = [:]
+        var order: [[Int]] = []
+        for (position, queues) in pattern.enumerated() {
+            if groups[queues] == nil { order.append(queues) }
+            groups[queues, default: []].append(position)
+        }
+        var out: [[Int]] = []
+        for queues in order {
+            let positions = groups[queues]!
+            if queues.count <= 1 {
+                out.append(positions)
+            } else if positions.count <= configuration.cpuClassLimit {
+                out.append(contentsOf: positions.map { [$0] })
+            } else {
+                // Near-equal classes, the larger and smaller alternating, so that the
+                // arrangements' head and tail partitions reach many CPU counts.
+                let count = configuration.cpuClassLimit
+                let size = positions.count / count, extra = positions.count % count
+                var order: [Bool] = []
+                var (big, small) = (extra, count - extra)
+                while big + small > 0 {
+                    if big > 0 && (order.last != true || small == 0) { order.append(true); big -= 1 } else { order.append(false); small -= 1 }
+                }
+                var start = 0
+                for isLarger in order {
+                    let end = start + size + (isLarger ? 1 : 0)
+                    out.append(Array(positions[start..<end]))
+                    start = end
+                }
+            }
+        }
+        return out
     }
 }

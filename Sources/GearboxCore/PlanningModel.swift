@@ -57,6 +57,9 @@ struct PlanningModel: Sendable {
     /// Per CPU: its domain, its Linux number.
     var cpuDomain: [Int]
     var cpuNumber: [Int]
+    /// Per CPU: how many identical CPUs of its domain it stands for (a class planned as one,
+    /// `PlanningModel+Parts.swift`); its route share is spread evenly over them.
+    var cpuCopies: [Int]
     var configuration: PlannerConfiguration
 
     /// `assumedLoad`: the utilisation the fork-join k < n margins are taken at (the plan's
@@ -67,6 +70,7 @@ struct PlanningModel: Sendable {
         var index: [Int: Int] = [:]
         for (i, cpu) in cpuNumber.enumerated() { index[cpu] = i }
         cpuDomain = [Int](repeating: 0, count: cpuNumber.count)
+        cpuCopies = [Int](repeating: 1, count: cpuNumber.count)
         domains = []
         // Identical domains (common on large hosts) share one hull computation.
         var hulls: [FrequencyDomain: PowerHull] = [:]
@@ -129,6 +133,11 @@ struct PlanningModel: Sendable {
     func marginalEnergy(domain d: Int, time t: Double) -> Double {
         let m = mix(domain: d, time: t)
         return m.energyPerWork - domains[d].idle * m.timePerWork
+    }
+
+    /// CPUs domain `d` stands for in one copy (its classes' sizes added up).
+    func cpuCount(domain d: Int) -> Int {
+        domains[d].cpus.reduce(0) { $0 + cpuCopies[$1] }
     }
 
     /// `t` values of the domain's hull points, fastest first.

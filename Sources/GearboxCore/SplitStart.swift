@@ -87,10 +87,10 @@ struct SplitStart: Sendable {
         return out
     }
 
-    /// Top speed of CPU `i`, times the copies it stands for.
+    /// Top speed of CPU `i`, times the CPUs it stands for.
     static func speed(_ model: PlanningModel, _ i: Int) -> Double {
         let domain = model.domains[model.cpuDomain[i]]
-        return domain.hull.highest.speed * Double(domain.multiplicity)
+        return domain.hull.highest.speed * Double(domain.multiplicity * model.cpuCopies[i])
     }
 
     /// Weights over `cpus` restricted to the first `n` by speed (ties: lower CPU), normalised.

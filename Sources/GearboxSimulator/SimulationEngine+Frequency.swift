@@ -72,9 +72,23 @@ extension SimulationEngine {
     /// Domain `d`'s CPUs run at `op` from now.
     private mutating func apply(domain d: Int, _ op: Int, force: Bool = false) {
         guard op != domains[d].op || force else { return }
-        if op != domains[d].op { domains[d].switches += 1 }
+        if op != domains[d].op {
+            domains[d].switches += 1
+            domains[d].actuationJoules += switchJoules(domain: d, from: domains[d].op, to: op)
+        }
         domains[d].op = op
         for i in models[d].cpus { setCPU(i, op: op) }
+    }
+
+    /// What switching domain `d` from `from` to `to` costs, priced as the planner prices it
+    /// (`PlannerConfiguration.actuation`): the agent's CPU time at the domain's top busy
+    /// power, and, unless the `.stall` transition model already stalls the CPUs, the
+    /// transition latency at the higher of the two busy powers on each of its CPUs.
+    func switchJoules(domain d: Int, from: Int, to: Int) -> Double {
+        let model = models[d]
+        let stall = configuration.transition == .stall ? 0 : max(model.busyPower[from], model.busyPower[to])
+        return configuration.planner.actuation.joulesPerSwitch(
+            cpus: model.cpus.count, latency: model.transitionLatency, agentWatts: model.busyPower.last ?? 0, stallWatts: stall)
     }
 
     /// CPU `i` runs at `op` from now (speed 0 while its domain is stalled).

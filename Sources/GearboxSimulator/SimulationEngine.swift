@@ -215,7 +215,10 @@ struct SimulationEngine {
             cpus[i].busyTime = 0
             cpus[i].busyKilohertzTime = 0
         }
-        for d in domains.indices { domains[d].switches = 0 }
+        for d in domains.indices {
+            domains[d].switches = 0
+            domains[d].actuationJoules = 0
+        }
         for q in queues.indices {
             queues[q].batches = Array(repeating: LatencyHistogram(), count: QueueOutcome.batchCount)
             queues[q].arrived = 0
@@ -259,15 +262,16 @@ struct SimulationEngine {
             let busy = models[d].cpus.reduce(0.0) { $0 + cpus[$1].busyTime }
             let khz = models[d].cpus.reduce(0.0) { $0 + cpus[$1].busyKilohertzTime }
             return DomainOutcome(name: models[d].name, switches: domains[d].switches,
-                                 meanBusyKilohertz: busy > 0 ? khz / busy : 0)
+                                 meanBusyKilohertz: busy > 0 ? khz / busy : 0, actuationJoules: domains[d].actuationJoules)
         }
         let cpuOutcomes = cpus.indices.map { i in
             CPUOutcome(cpu: cpuNumbers[i], utilization: cpus[i].busyTime / duration,
                        energyJoules: cpus[i].energy)
         }
+        let actuation = domains.reduce(0.0) { $0 + $1.actuationJoules }
         var outcome = SimulationResult(
             policy: policy.name, realisation: configuration.realisation, duration: duration,
-            energyJoules: cpus.reduce(0) { $0 + $1.energy }, queues: queueOutcomes,
+            energyJoules: cpus.reduce(0) { $0 + $1.energy } + actuation, actuationJoules: actuation, queues: queueOutcomes,
             domains: domainOutcomes, cpus: cpuOutcomes, events: events, plans: plans,
             lastPlanFeasible: lastPlanFeasible)
         outcome.feedback = feedback?.corrections ?? [:]

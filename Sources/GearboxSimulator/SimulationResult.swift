@@ -67,6 +67,8 @@ public struct DomainOutcome: Hashable, Sendable {
     public var switches: Int
     /// Mean frequency while its CPUs were busy, in kHz (0 when never busy).
     public var meanBusyKilohertz: Double
+    /// What the switches cost (`ActuationCost`), in joules.
+    public var actuationJoules: Double
 }
 
 /// What one CPU did.
@@ -83,7 +85,10 @@ public struct SimulationResult: Hashable, Sendable {
     public var realisation: TwoSpeedRealisation
     /// Measured seconds (the warm-up excluded).
     public var duration: Double
+    /// The CPUs' energy plus what the frequency switches cost (`actuationJoules`).
     public var energyJoules: Double
+    /// The part of `energyJoules` the frequency switches cost (`ActuationCost`).
+    public var actuationJoules: Double
     public var queues: [QueueOutcome]
     public var domains: [DomainOutcome]
     public var cpus: [CPUOutcome]

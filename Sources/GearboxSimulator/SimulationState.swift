@@ -52,6 +52,8 @@ struct DomainState {
     /// Time-share: whether the current phase is the high one.
     var ditherHigh = false
     var switches = 0
+    /// Energy the switches cost (`ActuationCost`), in joules.
+    var actuationJoules = 0.0
     /// conservative's requested frequency in kHz (it moves in steps, apart from the table).
     var requestedKilohertz: Double
 }

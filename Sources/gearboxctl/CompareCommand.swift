@@ -47,6 +47,7 @@ struct CompareCommand: ParsableCommand {
             let table = CompareTable(results: results, reference: gearbox)
             print(table.text)
             print("\n" + table.summary)
+            print("\n" + CompareTable.actuationNote(results, cost: c.planner.actuation, transition: c.transition))
         }
         if let svg {
             let title = "Energy against latency: \(basename(options.platform)), \(basename(options.workload))"

@@ -97,6 +97,22 @@ struct CompareTable {
         return lines.joined(separator: "\n")
     }
 
+    /// The statement that the energies include frequency switching, with its price and
+    /// what it came to for each run that switched.
+    static func actuationNote(_ results: [SimulationResult], cost: ActuationCost, transition: TransitionModel) -> String {
+        let stall = transition == .stall ? "the transition stall simulated"
+            : "\(format(100 * cost.stallFraction, digits: 0)) % of the transition latency at busy power on every CPU of the domain"
+        var lines = ["energy includes frequency switching: per switch \(format(cost.cpuSecondsPerSwitch * 1e6, digits: 1)) µs of agent CPU "
+            + "at the domain's top busy power plus \(stall) (\(format(cost.unknownTransitionLatency * 1e6, digits: 0)) µs where unknown)"]
+        for r in results where r.domains.contains(where: { $0.switches > 0 }) {
+            let switches = r.domains.reduce(0) { $0 + $1.switches }
+            let share = r.energyJoules > 0 ? 100 * r.actuationJoules / r.energyJoules : 0
+            lines.append("  \(label(r)): \(format(Double(switches) / max(r.duration, 1e-9), digits: 0)) switches/s, "
+                + "\(format(1000 * r.actuationJoules / max(r.duration, 1e-9), digits: 2)) mW (\(format(share, digits: 2)) % of its energy)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
     /// `1 − E_gearbox / E_other` as a percentage.
     static func saving(_ gearbox: SimulationResult, _ other: SimulationResult) -> String {
         "\(format(100 * (1 - gearbox.energyJoules / other.energyJoules), digits: 1)) %"

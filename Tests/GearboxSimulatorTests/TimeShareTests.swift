@@ -37,7 +37,11 @@ import Testing
         #expect(abs(Double(r.domains[0].switches) / (2 * 2.5 / 0.000_01) - 1) < 0.001)
         // The CPU is busy 1/0.75 ms of every 2: half at each speed.
         let busy = (0.001 / 0.75) / 0.002
-        #expect(abs(r.power.value - (busy * (0.5 * 1 + 0.5 * 0.3) + (1 - busy) * 0.1)) < 0.01)
+        let cpuWatts = (r.energyJoules - r.actuationJoules) / r.duration
+        #expect(abs(cpuWatts - (busy * (0.5 * 1 + 0.5 * 0.3) + (1 - busy) * 0.1)) < 0.01)
+        // Each switch is priced at 10 µs of agent CPU at the top busy power (1 W) plus the
+        // transition latency (unknown here: 10 µs) at the higher busy power (1 W) on its one CPU.
+        #expect(abs(r.actuationJoules - Double(r.domains[0].switches) * (10e-6 * 1 + 10e-6 * 1)) < 1e-9)
     }
 
     /// A delayed transition shifts the phases but keeps their lengths; a stalling one

@@ -1,8 +1,10 @@
 import Benchmark
 import GearboxCore
 
-/// Plan time for hosts of 4, 16, 64 and 256 domains of 4 CPUs with 4 queues (issue 2).
-/// Goal: under 1 ms at 64 domains / 256 CPUs on one core. Also the time to judge a plan.
+/// Plan time for hosts of 4, 16, 64 and 256 domains of 4 CPUs with 4 queues, one domain of
+/// 256 and 1,024 CPUs, and 64 domains with 20 and 100 queues. Goals: under 1 ms at 64
+/// domains / 256 CPUs, 10 ms for one 1,024-CPU domain, 100 ms for 100 queues on 64 domains.
+/// Also the time to judge a plan.
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .mallocCountTotal],
@@ -18,6 +20,23 @@ let benchmarks: @Sendable () -> Void = {
                 for _ in benchmark.scaledIterations {
                     blackHole(Planner().plan(platform: platform, workload: workload))
                 }
+            }
+        }
+    }
+    // Symmetry: one domain of many identical CPUs, and many queues of four shapes.
+    for cpus in [256, 1024] {
+        let (platform, workload) = BenchmarkHost.oneDomain(cpus: cpus)
+        Benchmark("plan one domain \(cpus) CPUs") { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(Planner().plan(platform: platform, workload: workload))
+            }
+        }
+    }
+    for queues in [20, 100] {
+        let (platform, workload) = BenchmarkHost.manyQueues(domains: 64, queues: queues)
+        Benchmark("plan uniform 64 domains \(queues) queues") { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(Planner().plan(platform: platform, workload: workload))
             }
         }
     }
