@@ -7,6 +7,7 @@ public enum PlanDocument {
             ("gearbox_version", .string(GearboxVersion.string)),
             ("feasible", .bool(plan.feasible)),
             ("power_watts", .finite(plan.power.value)),
+            ("switching_watts", .finite(plan.switchingPower.value)),
             ("power_model", .string(plan.powerModel.rawValue)),
             ("domains", .array(plan.domains.map(domain))),
             ("queues", .array(plan.queues.map(queue))),

@@ -25,6 +25,8 @@ public struct PlanPrediction: Hashable, Sendable {
     public var power: Watts
     /// Every target met and every CPU's utilisation at most `maxUtilization`.
     public var feasible: Bool
+    /// The part of `power` that switching frequency costs (`ActuationCost`).
+    public var switchingPower = Watts(0)
 }
 
 extension Plan {
@@ -39,6 +41,7 @@ extension Plan {
         }
         cpus = prediction.cpus
         power = prediction.power
+        switchingPower = prediction.switchingPower
     }
 }
 
@@ -203,7 +206,9 @@ public struct LatencyModel: Sendable {
         }
         let feasible = queues.allSatisfy(\.meetsTarget)
             && cpus.allSatisfy { $0.utilization <= configuration.maxUtilization * (1 + 1e-9) }
-        return PlanPrediction(queues: queues, cpus: cpus, power: Watts(total + actuationWatts), feasible: feasible)
+        var prediction = PlanPrediction(queues: queues, cpus: cpus, power: Watts(total + actuationWatts), feasible: feasible)
+        prediction.switchingPower = Watts(actuationWatts)
+        return prediction
     }
 
     /// The margin (fraction) that queue `q`'s prediction of `kind` carries: fork-join k < n,

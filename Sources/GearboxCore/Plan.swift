@@ -85,6 +85,9 @@ public struct Plan: Hashable, Sendable {
     /// The power model the plan was made with (the agent sets `.learned` when it planned with
     /// curves fitted to the energy counters).
     public var powerModel: PowerModelSource = .configured
+    /// The part of `power` that switching frequency costs (`ActuationCost`): the CPUs' watts
+    /// and this add up to `power`.
+    public var switchingPower = Watts(0)
 
     public init(
         feasible: Bool, power: Watts, domains: [DomainPlan], queues: [QueuePlan], cpus: [CPUPlan]

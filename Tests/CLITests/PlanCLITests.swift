@@ -42,8 +42,13 @@ import Testing
         }
         let cpus = try #require(object["cpus"] as? [[String: Any]])
         #expect(!cpus.isEmpty)
+        // The host's power is its CPUs' plus what switching frequency costs, which only a
+        // domain that mixes two speeds pays.
         let cpuWatts = cpus.compactMap { $0["watts"] as? Double }.reduce(0, +)
-        #expect(abs(cpuWatts - watts) < 1e-6 * max(1, watts))
+        let switching = try #require(object["switching_watts"] as? Double)
+        #expect(abs(cpuWatts + switching - watts) < 1e-6 * max(1, watts))
+        let mixing = domains.contains { ($0["dither_period_ms"] as? Double) != nil }
+        #expect(mixing ? switching > 0 : switching == 0, "switching \(switching) W, a domain mixes: \(mixing)")
     }
 
     @Test func sameInputGivesByteIdenticalJSON() throws {
