@@ -17,7 +17,7 @@ extension SimulationEngine {
             let name = workload.queues[q].name
             // The last plan already failed the tightened target: tightening more only winds up.
             let planned = currentPlan?.queues.first { $0.name == name }
-            let saturated = planned.map { !$0.meetsTarget || $0.givenUp != nil } ?? false
+            let saturated = correctionsDropped || (planned.map { !$0.meetsTarget || $0.givenUp != nil } ?? false)
             if let factor = controller.observe(name, measured: measured, target: target.seconds, saturated: saturated) {
                 moved = true
                 if feedbackMoves.count < FeedbackMove.limit {
@@ -31,13 +31,43 @@ extension SimulationEngine {
         return moved && controller.movedBeyond(configuration.gearbox.hysteresis, since: currentPlan)
     }
 
-    /// What gearbox plans for: its targets corrected by feedback, and the work SCV it was
-    /// told where that differs from the truth.
-    func planningWorkload(_ estimate: Workload) -> Workload {
-        var w = feedback?.planningWorkload(estimate) ?? estimate
+    /// The plan for `estimate` with the corrections (feedback's tightened targets, the
+    /// dispersion's raised SCV) used as far as they leave a feasible plan: where the fully
+    /// corrected plan is infeasible, the plan without the dispersion's raise, then without
+    /// either. The corrections are margins against a model that is wrong; they must not make
+    /// the overload rule give up a target that the uncorrected plan meets (a tightened short
+    /// queue beside a burst-inflated long one would otherwise give the long one up). Only when
+    /// even the uncorrected plan is infeasible does the overloaded, fully corrected plan stand.
+    mutating func correctedPlan(_ planner: Planner, estimate: Workload) -> Plan {
+        let headroom = configuration.gearbox.targetHeadroom
+        func planned(feedback withFeedback: Bool, burstAware: Bool) -> Plan {
+            var plan = planner.plan(platform: platform, workload: planningWorkload(estimate, feedback: withFeedback, burstAware: burstAware),
+                                    headroom: headroom)
+            for q in plan.queues.indices {
+                plan.queues[q].planningFactor = withFeedback ? feedback?.factor(plan.queues[q].name) ?? 1 : 1
+            }
+            return plan
+        }
+        let full = planned(feedback: true, burstAware: true)
+        correctionsDropped = false
+        guard !full.feasible, feedback != nil || dispersions.contains(where: { $0.planningIndex > 1 }) else { return full }
+        for (withFeedback, burstAware) in [(true, false), (false, false)] {
+            let plan = planned(feedback: withFeedback, burstAware: burstAware)
+            if plan.feasible {
+                correctionsDropped = true
+                return plan
+            }
+        }
+        return full
+    }
+
+    /// What gearbox plans for: its targets corrected by feedback, the work SCV it was told
+    /// where that differs from the truth, and that SCV raised by the arrivals' dispersion.
+    func planningWorkload(_ estimate: Workload, feedback withFeedback: Bool = true, burstAware: Bool = true) -> Workload {
+        var w = withFeedback ? (feedback?.planningWorkload(estimate) ?? estimate) : estimate
         for q in w.queues.indices {
             if let scv = configuration.gearbox.assumedSCV[w.queues[q].name] { w.queues[q].scv = scv }
-            if q < dispersions.count {
+            if burstAware, q < dispersions.count {
                 w.queues[q] = ArrivalDispersion.burstAware(w.queues[q], index: dispersions[q].planningIndex)
             }
         }

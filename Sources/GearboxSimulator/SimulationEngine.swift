@@ -50,6 +50,9 @@ struct SimulationEngine {
     /// gearbox's measure of each queue's arrival burstiness, and the index its plan used.
     var dispersions: [ArrivalDispersion] = []
     var plannedIndices: [Double] = []
+    /// The plan in force dropped a correction to stay feasible (`correctedPlan`): feedback
+    /// is then saturated and does not tighten further.
+    var correctionsDropped = false
 
     let arrivalTimers: Int
     let ditherTimers: Int
