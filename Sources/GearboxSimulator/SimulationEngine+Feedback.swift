@@ -36,8 +36,10 @@ extension SimulationEngine {
     /// corrected plan is infeasible, the plan without the dispersion's raise, then without
     /// either. The corrections are margins against a model that is wrong; they must not make
     /// the overload rule give up a target that the uncorrected plan meets (a tightened short
-    /// queue beside a burst-inflated long one would otherwise give the long one up). Only when
-    /// even the uncorrected plan is infeasible does the overloaded, fully corrected plan stand.
+    /// queue beside a burst-inflated long one would otherwise give the long one up, and a
+    /// short queue tightened beyond what its work allows would be given up itself). When even
+    /// the uncorrected plan is infeasible, the most corrected plan that keeps every target the
+    /// uncorrected one keeps stands.
     mutating func correctedPlan(_ planner: Planner, estimate: Workload) -> Plan {
         let headroom = configuration.gearbox.targetHeadroom
         func planned(feedback withFeedback: Bool, burstAware: Bool) -> Plan {
@@ -51,14 +53,23 @@ extension SimulationEngine {
         let full = planned(feedback: true, burstAware: true)
         correctionsDropped = false
         guard !full.feasible, feedback != nil || dispersions.contains(where: { $0.planningIndex > 1 }) else { return full }
+        var tried = [full]
         for (withFeedback, burstAware) in [(true, false), (false, false)] {
             let plan = planned(feedback: withFeedback, burstAware: burstAware)
             if plan.feasible {
                 correctionsDropped = true
                 return plan
             }
+            tried.append(plan)
         }
-        return full
+        // Overloaded either way: the most corrected plan that gives up no target the
+        // uncorrected one keeps (a target tightened out of reach is not a reason to give it up).
+        let keptUncorrected = Set(tried[tried.count - 1].queues.filter { $0.givenUp == nil }.map(\.name))
+        let chosen = tried.firstIndex { plan in
+            keptUncorrected.isSubset(of: Set(plan.queues.filter { $0.givenUp == nil }.map(\.name)))
+        } ?? tried.count - 1
+        correctionsDropped = chosen > 0
+        return tried[chosen]
     }
 
     /// What gearbox plans for: its targets corrected by feedback, the work SCV it was told

@@ -53,6 +53,9 @@ struct SimulationEngine {
     /// The plan in force dropped a correction to stay feasible (`correctedPlan`): feedback
     /// is then saturated and does not tighten further.
     var correctionsDropped = false
+    /// Per queue, the CPUs the plan in force keeps it off for their backlog
+    /// (`backlogAwarePlan`).
+    var backlogRestriction: [Int: Set<Int>] = [:]
 
     let arrivalTimers: Int
     let ditherTimers: Int
