@@ -32,14 +32,13 @@ extension SimulationEngine {
     }
 
     /// The plan for `estimate` with the corrections (feedback's tightened targets, the
-    /// dispersion's raised SCV) used as far as they leave a feasible plan: where the fully
-    /// corrected plan is infeasible, the plan without the dispersion's raise, then without
-    /// either. The corrections are margins against a model that is wrong; they must not make
-    /// the overload rule give up a target that the uncorrected plan meets (a tightened short
-    /// queue beside a burst-inflated long one would otherwise give the long one up, and a
-    /// short queue tightened beyond what its work allows would be given up itself). When even
-    /// the uncorrected plan is infeasible, the most corrected plan that keeps every target the
-    /// uncorrected one keeps stands.
+    /// dispersion's raised SCV), unless they make the overload rule give up a target that a
+    /// less corrected plan keeps: then the plan without the dispersion's raise, or without
+    /// either, whichever is the first to keep every target the uncorrected plan keeps. The
+    /// corrections are margins against a model that is wrong; a tightened short queue beside a
+    /// burst-inflated long one must not get the long one given up, nor a short queue tightened
+    /// beyond what its work allows get itself given up. An infeasible corrected plan that
+    /// gives up nothing stands (top speed is the right answer to a model that under-predicts).
     mutating func correctedPlan(_ planner: Planner, estimate: Workload) -> Plan {
         let headroom = configuration.gearbox.targetHeadroom
         func planned(feedback withFeedback: Bool, burstAware: Bool) -> Plan {
@@ -50,24 +49,14 @@ extension SimulationEngine {
             }
             return plan
         }
+        func kept(_ plan: Plan) -> Set<String> { Set(plan.queues.filter { $0.givenUp == nil }.map(\.name)) }
         let full = planned(feedback: true, burstAware: true)
         correctionsDropped = false
-        guard !full.feasible, feedback != nil || dispersions.contains(where: { $0.planningIndex > 1 }) else { return full }
-        var tried = [full]
-        for (withFeedback, burstAware) in [(true, false), (false, false)] {
-            let plan = planned(feedback: withFeedback, burstAware: burstAware)
-            if plan.feasible {
-                correctionsDropped = true
-                return plan
-            }
-            tried.append(plan)
-        }
-        // Overloaded either way: the most corrected plan that gives up no target the
-        // uncorrected one keeps (a target tightened out of reach is not a reason to give it up).
-        let keptUncorrected = Set(tried[tried.count - 1].queues.filter { $0.givenUp == nil }.map(\.name))
-        let chosen = tried.firstIndex { plan in
-            keptUncorrected.isSubset(of: Set(plan.queues.filter { $0.givenUp == nil }.map(\.name)))
-        } ?? tried.count - 1
+        guard full.queues.contains(where: { $0.givenUp != nil }),
+              feedback != nil || dispersions.contains(where: { $0.planningIndex > 1 }) else { return full }
+        let tried = [full, planned(feedback: true, burstAware: false), planned(feedback: false, burstAware: false)]
+        let floor = kept(tried[2])
+        let chosen = tried.firstIndex { floor.isSubset(of: kept($0)) } ?? 2
         correctionsDropped = chosen > 0
         return tried[chosen]
     }
