@@ -4,8 +4,11 @@
 /// The planner is given `factor × target` instead of the target. With `e = ln(measured /
 /// target)` over a window:
 /// - `e > 0` (missed): `ln factor` falls by `gain × e` (tighten at once, in proportion);
-/// - `measured < (1 − relaxBelow) × target` (clear slack): `ln factor` rises by
-///   `min(relaxStep, gain × |e|)` (relax slowly);
+/// - `measured < (1 − relaxBelow) × target` (slack): `ln factor` rises by
+///   `min(relaxStep, gain × |e|)` (relax slowly); below `fastRelaxBelow × target` (clear
+///   slack: under half the target) by `min(fastRelaxStep, gain × |e|)`, so a factor tightened
+///   during a burst comes back within minutes once the burst is over, while near the target
+///   (where a relaxation could turn into a miss) it still creeps;
 /// - in between, nothing moves (the dead band that keeps it from hunting).
 /// Anti-windup: `factor` stays within `[minimumFactor, 1]`, and it does not tighten further
 /// while the last plan could not meet the tightened target (`saturated`: the planner was
@@ -21,6 +24,12 @@ public struct LatencyFeedback: Hashable, Sendable {
         /// Largest rise of `ln factor` per window (a window of 10 s relaxes 0.5 back to 1 in
         /// at least 35 windows).
         public var relaxStep: Double = 0.02
+        /// Below this fraction of the target the slack is clear: relax by up to
+        /// `fastRelaxStep` per window (0.2 back to 1 in at least 17 windows). A window this
+        /// far below the target leaves room for a relaxation of `e^0.1` (10 %) to stay below
+        /// it even where latency grows faster than the planning target.
+        public var fastRelaxBelow: Double = 0.5
+        public var fastRelaxStep: Double = 0.1
         /// Smallest planning target as a fraction of the real one.
         public var minimumFactor: Double = 0.2
         /// Shortest window, in seconds.
@@ -73,6 +82,8 @@ public struct LatencyFeedback: Hashable, Sendable {
         var logFactor = Math.log(c.factor)
         if error > 0 {
             if !saturated { logFactor -= settings.gain * error }
+        } else if ratio < settings.fastRelaxBelow {
+            logFactor += min(settings.fastRelaxStep, settings.gain * -error)
         } else if ratio < 1 - settings.relaxBelow {
             logFactor += min(settings.relaxStep, settings.gain * -error)
         }

@@ -42,6 +42,16 @@ struct JobQueue {
         return job
     }
 
+    /// Work (ref-s) of the waiting jobs of queues other than `q`.
+    func work(apartFrom q: Int32) -> Double {
+        var total = 0.0
+        for i in 0..<count {
+            let job = storage[(head + i) % storage.count]
+            if job.queue != q { total += job.work }
+        }
+        return total
+    }
+
     private mutating func grow() {
         var bigger = storage
         bigger.reserveCapacity(storage.count * 2)

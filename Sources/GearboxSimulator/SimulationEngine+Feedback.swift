@@ -17,7 +17,7 @@ extension SimulationEngine {
             let name = workload.queues[q].name
             // The last plan already failed the tightened target: tightening more only winds up.
             let planned = currentPlan?.queues.first { $0.name == name }
-            let saturated = planned.map { !$0.meetsTarget || $0.givenUp != nil } ?? false
+            let saturated = correctionsDropped || (planned.map { !$0.meetsTarget || $0.givenUp != nil } ?? false)
             if let factor = controller.observe(name, measured: measured, target: target.seconds, saturated: saturated) {
                 moved = true
                 if feedbackMoves.count < FeedbackMove.limit {
@@ -31,13 +31,43 @@ extension SimulationEngine {
         return moved && controller.movedBeyond(configuration.gearbox.hysteresis, since: currentPlan)
     }
 
-    /// What gearbox plans for: its targets corrected by feedback, and the work SCV it was
-    /// told where that differs from the truth.
-    func planningWorkload(_ estimate: Workload) -> Workload {
-        var w = feedback?.planningWorkload(estimate) ?? estimate
+    /// The plan for `estimate` with the corrections (feedback's tightened targets, the
+    /// dispersion's raised SCV), unless they make the overload rule give up a target that a
+    /// less corrected plan keeps: then the plan without the dispersion's raise, or without
+    /// either, whichever is the first to keep every target the uncorrected plan keeps. The
+    /// corrections are margins against a model that is wrong; a tightened short queue beside a
+    /// burst-inflated long one must not get the long one given up, nor a short queue tightened
+    /// beyond what its work allows get itself given up. An infeasible corrected plan that
+    /// gives up nothing stands (top speed is the right answer to a model that under-predicts).
+    mutating func correctedPlan(_ planner: Planner, estimate: Workload) -> Plan {
+        let headroom = configuration.gearbox.targetHeadroom
+        func planned(feedback withFeedback: Bool, burstAware: Bool) -> Plan {
+            var plan = planner.plan(platform: platform, workload: planningWorkload(estimate, feedback: withFeedback, burstAware: burstAware),
+                                    headroom: headroom)
+            for q in plan.queues.indices {
+                plan.queues[q].planningFactor = withFeedback ? feedback?.factor(plan.queues[q].name) ?? 1 : 1
+            }
+            return plan
+        }
+        func kept(_ plan: Plan) -> Set<String> { Set(plan.queues.filter { $0.givenUp == nil }.map(\.name)) }
+        let full = planned(feedback: true, burstAware: true)
+        correctionsDropped = false
+        guard full.queues.contains(where: { $0.givenUp != nil }),
+              feedback != nil || dispersions.contains(where: { $0.planningIndex > 1 }) else { return full }
+        let tried = [full, planned(feedback: true, burstAware: false), planned(feedback: false, burstAware: false)]
+        let floor = kept(tried[2])
+        let chosen = tried.firstIndex { floor.isSubset(of: kept($0)) } ?? 2
+        correctionsDropped = chosen > 0
+        return tried[chosen]
+    }
+
+    /// What gearbox plans for: its targets corrected by feedback, the work SCV it was told
+    /// where that differs from the truth, and that SCV raised by the arrivals' dispersion.
+    func planningWorkload(_ estimate: Workload, feedback withFeedback: Bool = true, burstAware: Bool = true) -> Workload {
+        var w = withFeedback ? (feedback?.planningWorkload(estimate) ?? estimate) : estimate
         for q in w.queues.indices {
             if let scv = configuration.gearbox.assumedSCV[w.queues[q].name] { w.queues[q].scv = scv }
-            if q < dispersions.count {
+            if burstAware, q < dispersions.count {
                 w.queues[q] = ArrivalDispersion.burstAware(w.queues[q], index: dispersions[q].planningIndex)
             }
         }

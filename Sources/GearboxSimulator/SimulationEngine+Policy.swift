@@ -103,13 +103,11 @@ extension SimulationEngine {
             platform: platform, configuration: configuration.planner, headroom: configuration.gearbox.targetHeadroom)
         let corrected = updateFeedback()
         let burstier = updateDispersion(arrivals)
-        if sharpRise || planStale || corrected || burstier {
+        if sharpRise || planStale || corrected || burstier || backlogDrained() {
             plannedWorkload = estimate
             var planner = Planner(configuration: configuration.planner)
             for q in currentPlan?.queues ?? [] { planner.previousSplits[q.name] = q.split }
-            var plan = planner.plan(platform: platform, workload: planningWorkload(policy.plannable(estimate)),
-                                    headroom: configuration.gearbox.targetHeadroom)
-            for q in plan.queues.indices { plan.queues[q].planningFactor = feedback?.factor(plan.queues[q].name) ?? 1 }
+            let plan = backlogAwarePlan(planner, estimate: policy.plannable(estimate))
             plannedIndices = dispersions.map(\.planningIndex)
             currentPlan = plan
             install(plan)

@@ -50,6 +50,12 @@ struct SimulationEngine {
     /// gearbox's measure of each queue's arrival burstiness, and the index its plan used.
     var dispersions: [ArrivalDispersion] = []
     var plannedIndices: [Double] = []
+    /// The plan in force dropped a correction to stay feasible (`correctedPlan`): feedback
+    /// is then saturated and does not tighten further.
+    var correctionsDropped = false
+    /// Per queue, the CPUs the plan in force keeps it off for their backlog
+    /// (`backlogAwarePlan`).
+    var backlogRestriction: [Int: Set<Int>] = [:]
 
     let arrivalTimers: Int
     let ditherTimers: Int

@@ -38,6 +38,9 @@ struct SimulateOptions: ParsableArguments {
     @Flag(name: .customLong("no-feedback"), help: "gearbox plans without correcting its targets from the latency it measures.")
     var noFeedback = false
 
+    @Flag(name: .customLong("no-burst-aware"), help: "gearbox plans with Poisson arrivals, without raising the planned SCV from the measured dispersion.")
+    var noBurstAware = false
+
     @Option(name: .customLong("progress-after"), parsing: .unconditional, help: ArgumentHelp("Seconds of wall time before progress shows on stderr.", visibility: .hidden))
     var progressAfter: Double = 2
 
@@ -84,6 +87,7 @@ struct SimulateOptions: ParsableArguments {
         }
         configuration.gearbox.targetHeadroom = targetHeadroom
         if noFeedback { configuration.gearbox.feedback = nil }
+        if noBurstAware { configuration.gearbox.burstAware = false }
         configuration.planner.poolModel = poolModel
         guard progressAfter.isFinite, progressAfter >= 0, progressAfter <= 86_400 else {
             throw SimulateInputError("--progress-after: \(progressAfter) is not between 0 and 86400 s")

@@ -18,6 +18,27 @@ import Testing
         #expect(f.corrections["api"]?.moves == 2)
     }
 
+    /// Clear slack (under half the target) relaxes by up to `fastRelaxStep` (0.1) per window;
+    /// slack nearer the target still by `relaxStep` (0.02).
+    @Test func clearSlackRelaxesFaster() {
+        var f = LatencyFeedback()
+        for _ in 0..<20 { f.observe("api", measured: 1, target: 0.020, saturated: false) }
+        #expect(f.factor("api") == 0.2)
+        // 0.3 × the target: 0.7 |ln 0.3| = 0.84, capped at 0.1: factor 0.2 e^0.1.
+        let fast = f.observe("api", measured: 0.006, target: 0.020, saturated: false)
+        #expect(abs(fast! - 0.2 * 1.105_170_918_075_647_6) < 1e-12)
+        // 0.6 × the target: the slow step, e^0.02.
+        let slow = f.observe("api", measured: 0.012, target: 0.020, saturated: false)
+        #expect(abs(slow! - 0.2 * 1.105_170_918_075_647_6 * 1.020_201_340_026_755_8) < 1e-12)
+        // From 0.2 at clear slack: back to 1 after ⌈ln 5 / 0.1⌉ = 17 windows, not before.
+        var g = LatencyFeedback()
+        for _ in 0..<20 { g.observe("api", measured: 1, target: 0.020, saturated: false) }
+        for _ in 0..<16 { g.observe("api", measured: 0.002, target: 0.020, saturated: false) }
+        #expect(abs(g.factor("api") - 0.2 * 4.953_032_424_395_115) < 1e-9)
+        g.observe("api", measured: 0.002, target: 0.020, saturated: false)
+        #expect(g.factor("api") == 1)
+    }
+
     /// Anti-windup: never below `minimumFactor`, never above 1, and no tightening while the
     /// last plan could not meet the tightened target.
     @Test func boundsAndSaturationStopTheIntegrator() {
