@@ -3,7 +3,8 @@
 ///
 /// The planner is given `factor × target` instead of the target. With `e = ln(measured /
 /// target)` over a window:
-/// - `e > 0` (missed): `ln factor` falls by `gain × e` (tighten at once, in proportion);
+/// - `e > 0` (missed): `ln factor` falls by `gain × e` (tighten at once, in proportion), for a
+///   miss within the sampling noise (`noiseMargin`) only at the `noiseWindows`-th in a row;
 /// - `measured < (1 − relaxBelow) × target` (slack): `ln factor` rises by
 ///   `min(relaxStep, gain × |e|)` (relax slowly); below `fastRelaxBelow × target` (clear
 ///   slack: under half the target) by `min(fastRelaxStep, gain × |e|)`, so a factor tightened
@@ -30,15 +31,25 @@ public struct LatencyFeedback: Hashable, Sendable {
         /// it even where latency grows faster than the planning target.
         public var fastRelaxBelow: Double = 0.5
         public var fastRelaxStep: Double = 0.1
+        /// A window's statistic is an estimate from a few thousand requests (a p99 from about
+        /// 20 beyond it: for an exponential tail its standard error is about
+        /// `1 / (√20 · ln 100)`, 5 %): a window over the target by less than `noiseMargin` (two
+        /// standard errors) tightens only when the `noiseWindows − 1` windows before it were
+        /// over the target too.
+        /// Without this, a queue planned just inside its target tightens on noise and, since it
+        /// relaxes only well below the target, ratchets its plan up for nothing.
+        public var noiseMargin: Double = 0.1
+        public var noiseWindows = 3
         /// Smallest planning target as a fraction of the real one.
         public var minimumFactor: Double = 0.2
         /// Shortest window, in seconds.
         public var window: Double = 10
         /// A window also waits for enough completions that its statistic means something:
         /// `samplesPerTail` requests beyond the percentile (2,000 for p99, 400 for p95),
-        /// `meanSamples` for a mean.
+        /// `meanSamples` for a mean (a mean of 1,000 latencies with SCV up to 2 is within
+        /// about 4.5 % of the true one at one standard error, so `noiseMargin` covers two).
         public var samplesPerTail: Double = 20
-        public var meanSamples: Int = 200
+        public var meanSamples: Int = 1000
         public init() {}
 
         /// Completions a window needs before its statistic of `kind` is used.
@@ -58,6 +69,8 @@ public struct LatencyFeedback: Hashable, Sendable {
         public var smallest: Double = 1
         /// The last window's measurement over the target (nil before the first window).
         public var lastRatio: Double?
+        /// Windows in a row over the target.
+        public var overInARow = 0
         public init() {}
     }
 
@@ -78,10 +91,12 @@ public struct LatencyFeedback: Hashable, Sendable {
         var c = corrections[name] ?? Correction()
         let ratio = max(measured / target, 1e-6)
         c.lastRatio = ratio
+        c.overInARow = ratio > 1 ? c.overInARow + 1 : 0
         let error = Math.log(ratio)
         var logFactor = Math.log(c.factor)
         if error > 0 {
-            if !saturated { logFactor -= settings.gain * error }
+            let beyondNoise = ratio > 1 + settings.noiseMargin || c.overInARow >= settings.noiseWindows
+            if !saturated && beyondNoise { logFactor -= settings.gain * error }
         } else if ratio < settings.fastRelaxBelow {
             logFactor += min(settings.fastRelaxStep, settings.gain * -error)
         } else if ratio < 1 - settings.relaxBelow {
