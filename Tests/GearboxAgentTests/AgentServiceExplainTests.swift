@@ -45,8 +45,11 @@ import Testing
     }
 
     @Test func ticksGoOnWhileExplainReplans() async throws {
-        let platform = try PlatformFile.load(path: Self.example("phone-rk3399.toml"))
-        let workload = try WorkloadFile.load(path: Self.example("phone-rk3399-medium.toml"), platform: platform)
+        // A host whose plan takes a good fraction of a second: explaining it re-plans a few
+        // times, long enough for several 10 ms ticks on any machine (a host that plans in a few
+        // milliseconds is explained within a tick or two, and the test would show nothing).
+        let platform = try PlatformFile.load(path: Self.example("laptop-hybrid.toml"))
+        let workload = try WorkloadFile.load(path: Self.example("laptop-hybrid-medium.toml"), platform: platform)
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
         var configuration = AgentConfiguration()
