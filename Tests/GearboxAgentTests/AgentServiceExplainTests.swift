@@ -85,10 +85,16 @@ import Testing
         let client = try LineClient(path: socket)
         var ticks = 0, attempt = 0
         var answer = JSONValue.null
+        var lastTry = 0.0
         repeat {
             // An explanation is reused for three times its cost after it is computed (so that
-            // requests cannot keep a core busy): give each new try a fresh one.
-            if attempt > 0 { usleep(useconds_t(min(attempt, 10) * 400_000)) }
+            // requests cannot keep a core busy): give each new try a fresh one, waiting past
+            // three times the last try's duration (its cost is at most that; on a machine whose
+            // pool other suites hold, a try can take a minute, and a shorter wait would only
+            // meet the reused answer).
+            if attempt > 0 { usleep(useconds_t(min(3.2 * lastTry + 0.4, 300) * 1_000_000)) }
+            let started = Date()
+            defer { lastTry = Date().timeIntervalSince(started) }
             attempt += 1
             let before = host.samples.withLock { $0 }
             try client.send(#"{"command":"explain"}"# + "\n")
