@@ -26,6 +26,8 @@ public final class AgentService: Service, Sendable {
         public var modeName = "service"
         /// Serve the control socket (from the configuration, or systemd's).
         public var controlSocket = true
+        /// Limits of the control socket's server (deadlines, connection counts).
+        public var controlServer = ControlServer.Configuration()
         /// Where the RAPL energy counters for the metrics file are read; nil reads none.
         public var powercap: PowercapZones? = PowercapZones()
         /// Where `time_in_state` is read for learning the power curve (with `powercap`).
@@ -331,7 +333,7 @@ public final class AgentService: Service, Sendable {
             faults.clear("control-socket", "control socket \(path) is served again")
             let server = ControlServer(listener: listener, groupName: configuration.controlGroup,
                                        handler: AgentControl(events: events, status: { [self] in await currentStatusDocument() }),
-                                       logger: logger)
+                                       logger: logger, configuration: options.controlServer)
             let identity = SocketFileIdentity(path: listener.path ?? path)
             let lost = await withTaskGroup(of: Bool.self) { group in
                 group.addTask {

@@ -38,9 +38,14 @@ import Testing
         let reloading = Atomic<Bool>(false)
         let release = Atomic<Bool>(false)
         let notifier = CountingNotifier()
+        // Status is answered from the published state, but on the shared concurrency pool:
+        // in a full parallel run other suites may hold it for minutes, so the answer may wait
+        // that long (the agent's own 10 s deadline is for a pool of its own).
+        var options = AgentService.Options()
+        options.controlServer.handlerTimeout = .seconds(LineClient.answerDeadline)
         let service = AgentService(
             platform: platform, configuration: configuration, host: AgentServiceExplainTests.CountingHost(cpus: platform.cpus),
-            publisher: AgentServiceExplainTests.Unpublished(), notifier: notifier, options: .init(), logger: quietLogger,
+            publisher: AgentServiceExplainTests.Unpublished(), notifier: notifier, options: options, logger: quietLogger,
             reload: {
                 reloading.store(true, ordering: .sequentiallyConsistent)
                 _ = waitFor(seconds: 60) { release.load(ordering: .sequentiallyConsistent) }
@@ -61,8 +66,7 @@ import Testing
             try asker.send(#"{"command":"status"}"# + "\n")
             let line = try asker.readLine() ?? ""
             // The reload had not finished when status was answered: no answer yet, or only the
-            // control server's deadline error (on a machine loaded by other tests the status
-            // answer may take longer than the reload's 10 s handler deadline).
+            // control server's deadline error.
             var reloadAnswer: String?
             if AgentServiceExplainTests.hasInput(reloader.descriptor, milliseconds: 0) { reloadAnswer = try reloader.readLine() }
             let pending = reloadAnswer.map { !$0.contains("\"reloaded\"") } ?? true

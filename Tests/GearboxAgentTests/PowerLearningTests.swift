@@ -105,9 +105,12 @@ import Testing
                 var levels = Set<Int>()
                 let count = 2 + Int(random.next() % 2)
                 while levels.count < count { levels.insert(Int(random.next() % UInt64(frequencies.count))) }
-                let weights = levels.map { _ in 0.2 + random.unit() }
+                // Sorted: a Set's order differs from run to run, and with it which level
+                // would get which weight.
+                let chosen = levels.sorted()
+                let weights = chosen.map { _ in 0.2 + random.unit() }
                 let total = weights.reduce(0, +)
-                for (level, weight) in zip(levels, weights) {
+                for (level, weight) in zip(chosen, weights) {
                     let seconds = 2 * weight / total
                     tree.timeInState[cpu][level] += seconds * 100
                     joules += seconds * (idle + u * (truth.busy(frequencies[level]) - idle))
