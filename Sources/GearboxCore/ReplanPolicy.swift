@@ -37,8 +37,13 @@ public struct ReplanPolicy: Sendable {
     func discounted(_ current: Workload, planned: Workload?) -> Workload {
         guard let planned else { return current }
         var out = current
+        // The queues are almost always in the planned order: look there first, by name only
+        // when it differs (a search per queue would be quadratic in queues, every tick).
+        let sameOrder = planned.queues.count == current.queues.count
+            && zip(planned.queues, current.queues).allSatisfy({ $0.name == $1.name })
+        let byName = sameOrder ? [:] : Dictionary(planned.queues.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for q in out.queues.indices {
-            guard let old = planned.queues.first(where: { $0.name == out.queues[q].name }) else { continue }
+            guard let old = sameOrder ? planned.queues[q] : byName[out.queues[q].name] else { continue }
             let deviation = noise(rate: old.arrivalRate)
             out.queues[q].arrivalRate = Self.discount(out.queues[q].arrivalRate, from: old.arrivalRate, by: 2 * deviation)
             out.queues[q].meanWork = Self.discount(out.queues[q].meanWork, from: old.meanWork, by: 2 * deviation * old.scv.squareRoot())

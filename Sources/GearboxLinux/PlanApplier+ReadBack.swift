@@ -21,24 +21,45 @@ extension PlanApplier {
     /// governor changed, a clamped domain whose limits moved since they were first read
     /// back after the agent's write (drivers may round a limit, so what the kernel made of
     /// the write is the reference), or an energy-performance preference someone rewrote.
+    ///
+    /// Each call reads back at most `readBackPerCall` domains, in turn, and the preferences
+    /// and boost once the turn comes round: every read of a policy is three sysfs files, and
+    /// on a host of 96 domains reading all of them every tick would cost more than the tick.
+    /// A dry run wrote nothing, so there is nothing to read back.
     public mutating func changedBehindOurBack() -> [String] {
+        guard writer.changesHardware, !lanes.isEmpty else { return [] }
         var changed: [String] = []
-        for i in lanes.indices where !lanes[i].held {
-            guard let frequency = lanes[i].frequency, let policy = control.policy(cpu: lanes[i].writeCPU) else { continue }
-            switch lanes[i].method {
-            case .userspaceGovernor:
-                if lanes[i].governorSet && policy.governor != "userspace" { changed.append(lanes[i].name) }
-            case .clampLimits:
-                let read = ReadBackBaseline(frequency: frequency, minimum: policy.minimum, maximum: policy.maximum)
-                guard let baseline = lanes[i].readBackBaseline, baseline.frequency == frequency else {
-                    lanes[i].readBackBaseline = read
-                    continue
-                }
-                if baseline != read { changed.append(lanes[i].name) }
-            }
+        let count = min(lanes.count, Self.readBackPerCall)
+        for step in 0..<count {
+            let i = (readBackCursor + step) % lanes.count
+            if laneChangedBehindOurBack(i) { changed.append(lanes[i].name) }
         }
-        for name in energyPreferences.changedBehindOurBack(sysfs: sysfs) where !changed.contains(name) { changed.append(name) }
+        readBackCursor = (readBackCursor + count) % lanes.count
+        if readBackCursor < count || lanes.count <= Self.readBackPerCall {
+            for name in energyPreferences.changedBehindOurBack(sysfs: sysfs) where !changed.contains(name) { changed.append(name) }
+        }
         return changed
+    }
+
+    /// Domains read back per tick: all of them on hosts with up to eight domains; a host of
+    /// 96 is covered in twelve ticks (1.2 s at the default tick).
+    static let readBackPerCall = 8
+
+    private mutating func laneChangedBehindOurBack(_ i: Int) -> Bool {
+        guard !lanes[i].held, let frequency = lanes[i].frequency, let policy = control.policy(cpu: lanes[i].writeCPU) else {
+            return false
+        }
+        switch lanes[i].method {
+        case .userspaceGovernor:
+            return lanes[i].governorSet && policy.governor != "userspace"
+        case .clampLimits:
+            let read = ReadBackBaseline(frequency: frequency, minimum: policy.minimum, maximum: policy.maximum)
+            guard let baseline = lanes[i].readBackBaseline, baseline.frequency == frequency else {
+                lanes[i].readBackBaseline = read
+                return false
+            }
+            return baseline != read
+        }
     }
 }
 

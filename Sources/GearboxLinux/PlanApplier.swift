@@ -47,6 +47,8 @@ public struct PlanApplier: Sendable {
     var lanes: [Lane]
     var snapshot: PolicySnapshot?
     var loggedFaults = Set<String>()
+    /// The next domain `changedBehindOurBack` reads back.
+    var readBackCursor = 0
     /// Energy-performance preferences and boost, as the plan's profile allows (EnergyPreferenceActuator.swift).
     var energyPreferences: EnergyPreferenceActuator
 
