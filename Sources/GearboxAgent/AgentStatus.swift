@@ -30,6 +30,8 @@ public struct AgentStatus: Sendable {
     public var powerModel: JSONValue?
     /// Queue name → the CPUs its service is confined to (queues with a unit or cgroup).
     public var confinedCPUs: [String: [Int]] = [:]
+    /// Each answering live queue's measured arrival dispersion.
+    public var arrivalDispersion: [String: ArrivalDispersion] = [:]
 
     public init(
         mode: String, now: Double, platform: Platform, plan: Plan?, workload: Workload,

@@ -10,23 +10,32 @@ extension ControlLoop {
     ) -> AgentStatus {
         var measured: [String: Double] = [:]
         var stale: [String: String] = [:]
+        var dispersion: [String: ArrivalDispersion] = [:]
         for (name, queue) in live {
             measured[name] = queue.measuredLatency
             stale[name] = queue.staleReason
+            if queue.staleReason == nil { dispersion[name] = queue.dispersion }
         }
-        return AgentStatus(
+        var status = AgentStatus(
             mode: mode, now: now, platform: platform, plan: currentPlan,
             workload: overrides.adjust(plannedWorkload ?? Workload(queues: [])),
             measuredLatency: measured, staleQueues: stale, overrides: overrides,
             currentFrequencies: currentFrequencies, heldDomains: heldDomains)
+        status.arrivalDispersion = dispersion
+        return status
     }
 
     /// What `explain` needs, copied out of the loop so that its re-plans (two per queue) run
-    /// off the loop; nil before the first plan.
+    /// off the loop; nil before the first plan. Its re-plans see each queue's work SCV raised
+    /// by the dispersion the plan in force was made with, as that plan did.
     public var explainInputs: ExplainInputs? {
         guard let plan = currentPlan else { return nil }
-        return ExplainInputs(platform: platform, workload: overrides.adjust(plannedWorkload ?? Workload(queues: [])),
-                             plan: plan, planner: planner)
+        var workload = overrides.adjust(plannedWorkload ?? Workload(queues: []))
+        for q in workload.queues.indices {
+            let index = plan.queues.first { $0.name == workload.queues[q].name }?.arrivalDispersion ?? 1
+            workload.queues[q] = ArrivalDispersion.burstAware(workload.queues[q], index: index)
+        }
+        return ExplainInputs(platform: platform, workload: workload, plan: plan, planner: planner)
     }
 }
 

@@ -33,6 +33,12 @@ public struct ControlLoop: Sendable {
     public private(set) var live: [String: LiveQueue] = [:]
     /// Corrections of the live queues' planning targets from their measured latency.
     public internal(set) var feedback = LatencyFeedback()
+    /// Each live queue's dispersion index the plan in force was made with, and whether that
+    /// plan left a correction out (ControlLoop+Feedback.swift).
+    var plannedDispersion: [String: Double] = [:]
+    var correctionsDropped = false
+    /// `now` of the last tick, to tell a tick that covers missed ones.
+    private var lastTickTime: Double?
     private var demand: [Int: SmoothedRate] = [:]
 
     public init(platform: Platform, configuration: AgentConfiguration) {
@@ -108,13 +114,15 @@ public struct ControlLoop: Sendable {
         var burst = updateKernelDemand(busy: busy, interval: interval) && configuration.queues.isEmpty
         var events: [QueueEvent] = []
         let speeds = averageSpeeds()
+        let ticks = Self.ticksCovered(since: lastTickTime, now: now, interval: interval)
+        lastTickTime = now
         for name in live.keys.sorted() {
             guard var queue = live[name] else { continue }
             let cpus = queue.configured.queue.allowedCPUs(on: platform)
             let speed = cpus.compactMap { speeds[$0] }.reduce(0, +) / Double(max(cpus.count, 1))
             let update: LiveQueue.Update
             switch scrapes[name] ?? .failed("no answer this tick") {
-            case .samples(let samples): update = queue.update(samples: samples, interval: interval, speed: speed)
+            case .samples(let samples): update = queue.update(samples: samples, interval: interval * ticks, speed: speed, ticks: ticks)
             case .failed(let reason): update = queue.markStale(reason)
             }
             if update.becameStale { events.append(QueueEvent(queue: name, stale: true, reason: queue.staleReason ?? "")) }
@@ -135,17 +143,19 @@ public struct ControlLoop: Sendable {
             }
             live[name] = queue
         }
+        let burstier = dispersionMoved()
         let expired = overrides.expire(now: now)
         let workload = currentWorkload()
         let policy = replanPolicy
         let planStale = policy.shouldReplan(
             planned: plannedWorkload.map(planningView), current: planningView(workload), plan: currentPlan,
             platform: platform, configuration: planner.configuration, headroom: configuration.targetHeadroom)
-        guard burst || !expired.isEmpty || !events.isEmpty || planStale else {
+        guard burst || burstier || !expired.isEmpty || !events.isEmpty || planStale else {
             return Decision(newPlan: nil, reason: nil, workload: plannedWorkload ?? workload, queueEvents: events)
         }
         let reason = currentPlan == nil ? "first plan" : burst ? "burst in demand"
             : !expired.isEmpty ? "override expired" : !events.isEmpty ? "a queue's source changed state"
+            : burstier ? "the arrivals' measured dispersion changed"
             : "estimates moved beyond the hysteresis band or the plan would spend its headroom"
         var decision = adopt(workload, reason: reason)
         decision.queueEvents = events
@@ -221,10 +231,11 @@ public struct ControlLoop: Sendable {
         // speeds after, and the prediction is redone for what will really run.
         let adjusted = planningView(workload)
         let configured = Set(configuration.queues.filter { $0.source == nil }.map(\.queue.name))
-        let plannable = feedback.planningWorkload(replanPolicy.plannable(adjusted, exact: configured))
         var planner = self.planner
         for q in currentPlan?.queues ?? [] { planner.previousSplits[q.name] = q.split }
-        var plan = planner.plan(platform: platform, workload: plannable, headroom: configuration.targetHeadroom)
+        let chosen = correctedPlan(replanPolicy.plannable(adjusted, exact: configured), planner: planner)
+        let plannable = chosen.workload
+        var plan = chosen.plan
         let pinned = atTopSpeedIfProfileSays(overrides.apply(to: plan, on: platform))
         if pinned != plan {
             let prediction = LatencyModel.predict(platform: platform, workload: plannable, plan: pinned, configuration: planner.configuration)
@@ -232,7 +243,7 @@ public struct ControlLoop: Sendable {
             plan.adopt(prediction)
             plan.feasible = prediction.feasible
         }
-        plan.reportAgainst(adjusted, feedback: feedback)
+        plan.reportAgainst(adjusted)
         plan.profile = PlanProfile(profile, settings: profileSettings)
         plan.powerModel = powerModel
         let changed = plan != currentPlan

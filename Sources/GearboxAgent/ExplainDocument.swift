@@ -108,6 +108,8 @@ public enum ExplainDocument {
             ("pinned", .bool(pinned)),
             ("given_up", planned?.givenUp.map(JSONValue.string) ?? .null),
             ("planning_factor", .finite(inForce.queues.first { $0.name == queue.name }?.planningFactor ?? 1)),
+            ("arrival_dispersion", .finite(inForce.queues.first { $0.name == queue.name }?.arrivalDispersion ?? 1)),
+            ("burst_bound", .bool((inForce.queues.first { $0.name == queue.name }?.arrivalDispersion ?? 1) > 1)),
             ("cpus", .string(CPUList.format(inForce.queues.first { $0.name == queue.name }?.split.filter { $0.value > 0 }.keys.sorted() ?? []))),
             ("confined", .bool(queue.confined)),
         ])

@@ -17,6 +17,9 @@ public struct LiveQueue: Sendable {
     public private(set) var windowsOverTarget = 0
     /// The histogram since `LatencyFeedback` last used it.
     public private(set) var feedbackWindow = HistogramWindow()
+    /// How over-dispersed the arrivals are: the per-tick arrival counts of the last ticks the
+    /// source answered (a tick after a counter reset left out).
+    public private(set) var dispersion = ArrivalDispersion()
 
     struct Counters: Sendable {
         var arrivals: Double
@@ -52,8 +55,9 @@ public struct LiveQueue: Sendable {
     }
 
     /// Folds in one scrape taken `interval` seconds after the previous one. `speed` is the mean
-    /// speed of the queue's CPUs over the interval, to turn busy seconds back into ref-s.
-    public mutating func update(samples: [PrometheusText.Sample], interval: Double, speed: Double) -> Update {
+    /// speed of the queue's CPUs over the interval, to turn busy seconds back into ref-s;
+    /// `ticks` is the interval in control ticks (more than 1 after a missed tick).
+    public mutating func update(samples: [PrometheusText.Sample], interval: Double, speed: Double, ticks: Double = 1) -> Update {
         guard let source = configured.source else { return Update() }
         guard let counters = read(source, from: samples) else {
             return markStale("the source has no series \(source.arrivals)")
@@ -67,7 +71,10 @@ public struct LiveQueue: Sendable {
         defer { previous = counters }
         guard let last = previous, interval > 0 else { return update }
         let arrivals = counterIncrease(from: last.arrivals, to: counters.arrivals)
-        if arrivalRate.isBurst(count: arrivals, over: interval) {
+        // A counter that went down was restarted: its new value undercounts the interval (the
+        // arrivals before the restart are lost), so it is neither a burst nor a dispersion sample.
+        let reset = counters.arrivals < last.arrivals
+        if !reset, arrivalRate.isBurst(count: arrivals, over: interval) {
             arrivalRate.jump(toCount: arrivals, over: interval)
             update.burst = true
         } else {
@@ -96,6 +103,7 @@ public struct LiveQueue: Sendable {
             }
         }
         if let refusal = outOfRange() { return markStale(refusal) }
+        if !reset { dispersion.add(count: arrivals, ticks: ticks) }
         return update
     }
 

@@ -6,7 +6,9 @@ import GearboxCore
 ///     mode, feasible, power_watts,
 ///     domains: name, cpus, low_khz, high_khz, p_high, time_share_high, current_khz, pinned_khz, held
 ///     queues: name, arrival_rate, mean_work_ms, kind, target_ms, predicted_ms, measured_mean_ms, met, stale,
-///             confined_cpus (the CPUs its service is confined to; null when it names no unit or cgroup)
+///             confined_cpus (the CPUs its service is confined to; null when it names no unit or cgroup),
+///             dispersion_10_ticks, dispersion_60_ticks, dispersion (measured; live queues),
+///             arrival_dispersion, burst_bound (what the plan in force used)
 ///     overrides: id, scope, action fields, expires_in_s
 ///     plan: the plan in force, as `plan --json` prints it (null before the first)
 ///     power_model: which power model plans use and the learned curves (`PowerModelDocument`)
@@ -46,6 +48,7 @@ public enum StatusDocument {
         let estimate = status.workload.queues.first { $0.name == name }
         let planned = status.plan?.queues.first { $0.name == name }
         let target = planned?.target ?? estimate?.target
+        let dispersion = status.arrivalDispersion[name]
         return .object([
             ("name", .string(name)),
             ("arrival_rate", estimate.map { .finite($0.arrivalRate) } ?? .null),
@@ -59,6 +62,11 @@ public enum StatusDocument {
             ("planning_factor", planned.map { .finite($0.planningFactor) } ?? .null),
             ("stale", status.staleQueues[name].map(JSONValue.string) ?? .null),
             ("confined_cpus", status.confinedCPUs[name].map { .string(CPUList.format($0)) } ?? .null),
+            ("dispersion_10_ticks", dispersion?.index(over: ArrivalDispersion.shortTicks).map(JSONValue.finite) ?? .null),
+            ("dispersion_60_ticks", dispersion?.index(over: ArrivalDispersion.longTicks).map(JSONValue.finite) ?? .null),
+            ("dispersion", dispersion.map { .finite($0.planningIndex) } ?? .null),
+            ("arrival_dispersion", planned.map { .finite($0.arrivalDispersion) } ?? .null),
+            ("burst_bound", planned.map { .bool($0.arrivalDispersion > 1) } ?? .null),
         ])
     }
 }

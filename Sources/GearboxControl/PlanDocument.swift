@@ -45,6 +45,7 @@ public enum PlanDocument {
             ("margin", .finite(q.margin)),
             ("given_up", q.givenUp.map(JSONValue.string) ?? .null),
             ("planning_factor", .finite(q.planningFactor)),
+            ("arrival_dispersion", .finite(q.arrivalDispersion)),
             ("split", .object(q.split.keys.sorted().map { (String($0), .finite(q.split[$0]!)) })),
             ("confined", .bool(q.confined)),
         ])

@@ -2,32 +2,57 @@
 /// index of dispersion (variance over mean) of its per-tick arrival counts over a short and a
 /// long window of ticks. For a renewal process it tends to the inter-arrival SCV `c_a²` as the
 /// window grows; Poisson arrivals give 1.
+///
+/// The simulator's `gearbox` policy and the agent both keep one per queue; memory is bounded
+/// (`longTicks` counts).
 public struct ArrivalDispersion: Hashable, Sendable {
     /// Ticks in the short and the long window.
     public static let shortTicks = 10
     public static let longTicks = 60
     /// Largest index planned with (the SCV it adds is bounded by it).
     public static let largest = 200.0
+    /// A change of the planning index by more than this fraction from the one the plan in force
+    /// was made with re-plans.
+    public static let replanFraction = 0.25
+    /// Counts over a span outside this range of ticks are not kept: a count over several
+    /// ticks (scrapes missed in between) measures dispersion on another time scale.
+    public static let spans = 0.5...2.0
 
     /// The last `longTicks` counts, oldest first.
     public private(set) var counts: [Double] = []
+    /// The span of each count in ticks (1 for a count over exactly one tick).
+    public private(set) var ticks: [Double] = []
 
     public init() {}
 
-    /// Adds one tick's arrival count (ignored unless finite and non-negative).
-    public mutating func add(count: Double) {
-        guard count.isFinite, count >= 0 else { return }
+    /// Adds one arrival count over `ticks` ticks (ignored unless the count is finite and
+    /// non-negative and the span within `spans`).
+    public mutating func add(count: Double, ticks span: Double = 1) {
+        guard count.isFinite, count >= 0, span.isFinite, Self.spans.contains(span) else { return }
         counts.append(count)
-        if counts.count > Self.longTicks { counts.removeFirst(counts.count - Self.longTicks) }
+        ticks.append(span)
+        if counts.count > Self.longTicks {
+            counts.removeFirst(counts.count - Self.longTicks)
+            ticks.removeFirst(ticks.count - Self.longTicks)
+        }
+    }
+
+    /// Forgets every count (the counts no longer describe the queue's arrivals).
+    public mutating func reset() {
+        counts = []
+        ticks = []
     }
 
     /// Variance over mean of the last `n` counts; nil with fewer than `n` counts or none positive.
+    /// Counts over unequal spans `tᵢ` are weighed as Pearson's dispersion statistic does,
+    /// `Σ (cᵢ − λ tᵢ)² / tᵢ / ((n − 1) λ)` with `λ = Σ cᵢ / Σ tᵢ`: 1 for Poisson counts
+    /// whatever the spans, and the plain variance over mean when every span is one tick.
     public func index(over n: Int) -> Double? {
         guard n >= 2, counts.count >= n else { return nil }
-        let window = counts.suffix(n)
-        let mean = window.reduce(0, +) / Double(n)
+        let window = counts.suffix(n), spans = ticks.suffix(n)
+        let mean = window.reduce(0, +) / spans.reduce(0, +)
         guard mean > 0 else { return nil }
-        let variance = window.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(n - 1)
+        let variance = zip(window, spans).reduce(0) { $0 + ($1.0 - mean * $1.1) * ($1.0 - mean * $1.1) / $1.1 } / Double(n - 1)
         return variance / mean
     }
 
@@ -42,6 +67,12 @@ public struct ArrivalDispersion: Hashable, Sendable {
             planned = max(planned, i)
         }
         return min(planned, Self.largest)
+    }
+
+    /// Whether `index` moved by more than `replanFraction` from `planned`, the index the plan in
+    /// force was made with (then re-plan).
+    public static func moved(_ index: Double, from planned: Double) -> Bool {
+        abs(index / planned - 1) > replanFraction
     }
 
     /// `queue` with its work SCV raised by `index − 1`, so that the M/G/1 mean wait the planner

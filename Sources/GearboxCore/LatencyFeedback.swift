@@ -138,12 +138,11 @@ public struct LatencyFeedback: Hashable, Sendable {
 
 extension Plan {
     /// Reports the plan against `workload`'s targets (the real ones, where the plan was made for
-    /// targets corrected by `feedback`), matched by queue name, with each queue's planning
-    /// factor; predictions stay as they are.
-    public mutating func reportAgainst(_ workload: Workload, feedback: LatencyFeedback) {
+    /// targets corrected by feedback: `PlanCorrections` recorded each queue's planning factor),
+    /// matched by queue name; predictions stay as they are.
+    public mutating func reportAgainst(_ workload: Workload) {
         for q in queues.indices {
             if let real = workload.queues.first(where: { $0.name == queues[q].name }) { queues[q].target = real.target }
-            queues[q].planningFactor = feedback.factor(queues[q].name)
         }
     }
 }

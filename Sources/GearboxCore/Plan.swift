@@ -44,6 +44,9 @@ public struct QueuePlan: Hashable, Sendable {
     public var givenUp: String? = nil
     /// The planning target over the real one (`LatencyFeedback`; 1 without a correction).
     public var planningFactor: Double = 1
+    /// The index of dispersion of arrivals the plan was made with (`ArrivalDispersion`: the
+    /// work's SCV raised by it minus 1); 1 plans Poisson arrivals.
+    public var arrivalDispersion: Double = 1
     /// The queue's service is confined to the CPUs of its split (shares follow CPU speed).
     public var confined = false
 

@@ -32,46 +32,20 @@ extension SimulationEngine {
     }
 
     /// The plan for `estimate` with the corrections (feedback's tightened targets, the
-    /// dispersion's raised SCV), unless they make the overload rule give up a target that a
-    /// less corrected plan keeps: then the plan without the dispersion's raise, or without
-    /// either, whichever is the first to keep every target the uncorrected plan keeps. The
-    /// corrections are margins against a model that is wrong; a tightened short queue beside a
-    /// burst-inflated long one must not get the long one given up, nor a short queue tightened
-    /// beyond what its work allows get itself given up. An infeasible corrected plan that
-    /// gives up nothing stands (top speed is the right answer to a model that under-predicts).
+    /// dispersion's raised SCV), or with fewer where they would make the overload rule give up
+    /// a target the uncorrected plan keeps (`PlanCorrections`, as the agent plans).
     mutating func correctedPlan(_ planner: Planner, estimate: Workload) -> Plan {
-        let headroom = configuration.gearbox.targetHeadroom
-        func planned(feedback withFeedback: Bool, burstAware: Bool) -> Plan {
-            var plan = planner.plan(platform: platform, workload: planningWorkload(estimate, feedback: withFeedback, burstAware: burstAware),
-                                    headroom: headroom)
-            for q in plan.queues.indices {
-                plan.queues[q].planningFactor = withFeedback ? feedback?.factor(plan.queues[q].name) ?? 1 : 1
-            }
-            return plan
+        var told = estimate
+        for q in told.queues.indices {
+            if let scv = configuration.gearbox.assumedSCV[told.queues[q].name] { told.queues[q].scv = scv }
         }
-        func kept(_ plan: Plan) -> Set<String> { Set(plan.queues.filter { $0.givenUp == nil }.map(\.name)) }
-        let full = planned(feedback: true, burstAware: true)
-        correctionsDropped = false
-        guard full.queues.contains(where: { $0.givenUp != nil }),
-              feedback != nil || dispersions.contains(where: { $0.planningIndex > 1 }) else { return full }
-        let tried = [full, planned(feedback: true, burstAware: false), planned(feedback: false, burstAware: false)]
-        let floor = kept(tried[2])
-        let chosen = tried.firstIndex { floor.isSubset(of: kept($0)) } ?? 2
-        correctionsDropped = chosen > 0
-        return tried[chosen]
-    }
-
-    /// What gearbox plans for: its targets corrected by feedback, the work SCV it was told
-    /// where that differs from the truth, and that SCV raised by the arrivals' dispersion.
-    func planningWorkload(_ estimate: Workload, feedback withFeedback: Bool = true, burstAware: Bool = true) -> Workload {
-        var w = withFeedback ? (feedback?.planningWorkload(estimate) ?? estimate) : estimate
-        for q in w.queues.indices {
-            if let scv = configuration.gearbox.assumedSCV[w.queues[q].name] { w.queues[q].scv = scv }
-            if burstAware, q < dispersions.count {
-                w.queues[q] = ArrivalDispersion.burstAware(w.queues[q], index: dispersions[q].planningIndex)
-            }
+        var indices: [String: Double] = [:]
+        for q in dispersions.indices where q < workload.queues.count { indices[workload.queues[q].name] = dispersions[q].planningIndex }
+        let chosen = PlanCorrections(feedback: feedback, dispersion: indices).plan(told) {
+            planner.plan(platform: platform, workload: $0, headroom: configuration.gearbox.targetHeadroom)
         }
-        return w
+        correctionsDropped = chosen.dropped
+        return chosen.plan
     }
 
     /// Folds the tick's arrival counts into each queue's dispersion; returns whether some
@@ -81,7 +55,7 @@ extension SimulationEngine {
         if dispersions.isEmpty { dispersions = Array(repeating: ArrivalDispersion(), count: counts.count) }
         for q in counts.indices { dispersions[q].add(count: Double(counts[q])) }
         guard plannedIndices.count == dispersions.count else { return false }
-        return dispersions.indices.contains { abs(dispersions[$0].planningIndex / plannedIndices[$0] - 1) > 0.25 }
+        return dispersions.indices.contains { ArrivalDispersion.moved(dispersions[$0].planningIndex, from: plannedIndices[$0]) }
     }
 }
 

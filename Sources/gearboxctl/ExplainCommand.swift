@@ -36,6 +36,9 @@ struct ExplainCommand: ParsableCommand {
             if let factor = q["planning_factor"]?.doubleValue, factor < 1 {
                 reasons.append("\(name): measured latency over target: planned for \(PlanReport.fixed(factor * 100, 0)) % of the target (feedback)")
             }
+            if q["burst_bound"]?.boolValue == true, let index = q["arrival_dispersion"]?.doubleValue {
+                reasons.append("\(name): bursty arrivals: planned with the GI/G/1 bound at dispersion \(PlanReport.fixed(index, 1)) (the work's SCV raised by \(PlanReport.fixed(index - 1, 1)))")
+            }
             if let givenUp = q["given_up"]?.stringValue {
                 reasons.append("\(name): target given up in overload: \(givenUp)")
             } else if let reason = q["reason"]?.stringValue {

@@ -48,10 +48,14 @@ enum StatusReport {
     static func note(_ q: JSONValue) -> String {
         if let reason = q["stale"]?.stringValue { return "STALE: \(reason)" }
         if let reason = q["given_up"]?.stringValue { return "GIVEN UP: \(reason)" }
+        var notes: [String] = []
         if let factor = q["planning_factor"]?.doubleValue, factor < 1 {
-            return "planned for \(PlanReport.fixed(factor * 100, 0)) % of the target (feedback)"
+            notes.append("planned for \(PlanReport.fixed(factor * 100, 0)) % of the target (feedback)")
         }
-        return ""
+        if q["burst_bound"]?.boolValue == true, let index = q["arrival_dispersion"]?.doubleValue {
+            notes.append("bursty arrivals: planned with dispersion \(PlanReport.fixed(index, 1))")
+        }
+        return notes.joined(separator: "; ")
     }
 
     static func headline(_ status: JSONValue) -> String {
