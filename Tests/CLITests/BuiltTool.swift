@@ -3,7 +3,7 @@ import GearboxTestSupport
 
 /// Runs a built executable of this package (gearboxctl, gearboxd) as a user would.
 struct BuiltTool {
-    struct Result {
+    struct Result: Sendable {
         var status: Int32
         var stdout: String
         var stderr: String

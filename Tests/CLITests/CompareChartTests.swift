@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
+import GearboxTestSupport
 import Testing
 
 /// The chart `gearboxctl compare --svg` writes, read back from the SVG and checked against
@@ -9,7 +10,7 @@ import Testing
 @Suite(.serialized) struct CompareChartTests {
     /// One element of the SVG: its attributes, its text, and the attributes of the elements
     /// around it (innermost last).
-    struct Element {
+    struct Element: Sendable {
         var name: String
         var attributes: [String: String]
         var text = ""
@@ -43,13 +44,13 @@ import Testing
         }
     }
 
-    struct Run {
+    struct Run: Sendable {
         var power: Double
         /// Per queue name: the measured latency of the target's kind, the target, met, undecided.
         var queues: [String: (measured: Double, target: Double, met: Bool, undecided: Bool)]
     }
 
-    struct Chart {
+    struct Chart: Sendable {
         var runs: [Run]
         var elements: [Element]
 
@@ -115,8 +116,8 @@ import Testing
     /// read off the power axis; the axis covers every power, and does not reach down to 0
     /// when every power is far from it.
     @Test(arguments: [("server-8cpu", "medium"), ("laptop-hybrid", "medium")])
-    func powerAxisShowsTheBandWhereThePoliciesDiffer(platform: String, load: String) throws {
-        let chart = try Self.compare(platform, load)
+    func powerAxisShowsTheBandWhereThePoliciesDiffer(platform: String, load: String) async throws {
+        let chart = try await blocking { try Self.compare(platform, load) }
         let powers = chart.runs.map(\.power)
         let low = try #require(powers.min()), high = try #require(powers.max())
         try #require(low > 0.3 * high, "this example's powers are not far from 0")

@@ -1,4 +1,5 @@
 import Foundation
+import GearboxTestSupport
 import Testing
 
 // Serialized: each case blocks a thread of the shared pool for seconds while gearboxctl runs;
@@ -9,11 +10,13 @@ import Testing
     }
 
     @Test(arguments: scenarios)
-    func plansEveryShippedExampleAsJSON(platform: String, load: String) throws {
-        let result = try BuiltTool.run("gearboxctl", [
-            "plan", "--platform", BuiltTool.example("\(platform).toml"),
-            "--workload", BuiltTool.example("\(platform)-\(load).toml"), "--json",
-        ])
+    func plansEveryShippedExampleAsJSON(platform: String, load: String) async throws {
+        let result = try await blocking {
+            try BuiltTool.run("gearboxctl", [
+                "plan", "--platform", BuiltTool.example("\(platform).toml"),
+                "--workload", BuiltTool.example("\(platform)-\(load).toml"), "--json",
+            ])
+        }
         #expect(result.status == 0, "\(platform)-\(load): \(result.stderr)")
         let object = try #require(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         #expect(object["feasible"] as? Bool == true)

@@ -1,4 +1,5 @@
 import Foundation
+import GearboxTestSupport
 import Glibc
 import GearboxAgent
 import GearboxConfig

@@ -1,4 +1,5 @@
 import Foundation
+import GearboxTestSupport
 @testable import GearboxAgent
 import GearboxControl
 import GearboxLinux

@@ -3,19 +3,11 @@ import GearboxAgent
 import GearboxControl
 import GearboxCore
 import GearboxLinux
+import GearboxTestSupport
 import Glibc
 import Logging
 
 // Shared by the control-socket tests: real sockets, real child processes.
-
-/// Runs blocking work (socket reads, waiting for a child) on its own thread, so that the
-/// concurrency pool stays free for the server's handler tasks. What `body` throws is rethrown.
-func blocking<T: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> T) async throws(E) -> T {
-    let result: Result<T, E> = await withCheckedContinuation { continuation in
-        Thread { continuation.resume(returning: Result { () throws(E) -> T in try body() }) }.start()
-    }
-    return try result.get()
-}
 
 /// A fresh directory under /tmp, searchable by every user (unprivileged children reach its socket).
 struct ScratchDirectory {

@@ -15,7 +15,7 @@ extension Trait where Self == ConditionTrait {
 /// bind-mounted over /sys/devices/system/cpu (and optionally one over /sys/class), as
 /// docs/testing.md says how the cpufreq tests run.
 enum NamespaceRunner {
-    struct Result {
+    struct Result: Sendable {
         var status: Int32
         /// True when a signal ended the process (then `status` is the signal number).
         var killedBySignal = false

@@ -27,6 +27,12 @@ enum DebianPackage {
         var binaries: String
     }
 
+    /// `built`, waited for on a thread of its own: the first caller builds for minutes, and
+    /// the others wait in its once-initialisation, none of them on the concurrency pool.
+    static func builtOffThePool() async throws(BuildFailure) -> Built {
+        try await blocking { () throws(BuildFailure) -> Built in try built.get() }
+    }
+
     /// scripts/package-deb into a temporary directory, once.
     static let built: Result<Built, BuildFailure> = {
         // Beside the build, replaced on every run, so no package piles up in /tmp.
@@ -42,7 +48,7 @@ enum DebianPackage {
         return .success(Built(deb: deb, binaries: scratch.appendingPathComponent("release").path))
     }()
 
-    struct BuildFailure: Error, CustomStringConvertible {
+    struct BuildFailure: Error, CustomStringConvertible, Sendable {
         var message: String
         var description: String { message }
     }
@@ -108,8 +114,8 @@ enum Command {
                                    "libsystemd.so", "libcpufreq.so", "libcap.so", "liblzma.so", "libzstd.so",
                                    "liblz4.so", "libgcrypt.so", "libgpg-error.so", "libdl.so", "libpthread.so", "librt.so"]
 
-    @Test func staticBinariesNeedNothingOfTheToolchain() throws {
-        let built = try DebianPackage.built.get()
+    @Test func staticBinariesNeedNothingOfTheToolchain() async throws {
+        let built = try await DebianPackage.builtOffThePool()
         for tool in ["gearboxd", "gearboxctl"] {
             let path = built.binaries + "/" + tool
             let dynamic = Command.run("/usr/bin/readelf", ["-d", path])
@@ -130,8 +136,8 @@ enum Command {
         }
     }
 
-    @Test func packageInstallsRunsAndPurgesWithoutATrace() throws {
-        let built = try DebianPackage.built.get()
+    @Test func packageInstallsRunsAndPurgesWithoutATrace() async throws {
+        let built = try await DebianPackage.builtOffThePool()
         let status = Command.run("/usr/bin/dpkg-query", ["-W", "-f=${Status}", "gearbox"])
         try #require(!status.stdout.contains("installed"),
                      "gearbox is installed on this machine; the round trip would replace it (test not run)")
@@ -227,8 +233,8 @@ enum Command {
         #expect(files.count >= 11)
     }
 
-    @Test func sourceInstallAndUninstallLeaveOnlyAModifiedConfig() throws {
-        _ = try DebianPackage.built.get()  // the static binaries scripts/install reuses
+    @Test func sourceInstallAndUninstallLeaveOnlyAModifiedConfig() async throws {
+        _ = try await DebianPackage.builtOffThePool()  // the static binaries scripts/install reuses
         for path in ["/etc/gearbox", "/etc/systemd/system/gearboxd.service", "/etc/systemd/system/gearboxd.socket"]
         where FileManager.default.fileExists(atPath: path) {
             try #require(Bool(false), "\(path) exists on this machine; the install would touch it (test not run)")

@@ -1,4 +1,5 @@
 import Foundation
+import GearboxTestSupport
 import Testing
 
 /// `gearboxd --dry-run` on a host without cpufreq (a VM, a container): a tree with CPUs but no
@@ -45,14 +46,16 @@ import Testing
     }
 
     @Test(arguments: [true, false])
-    func dryRunPlansFromThePlatformFileAndLogsEveryDomainsWrite(givenOnCommandLine: Bool) throws {
+    func dryRunPlansFromThePlatformFileAndLogsEveryDomainsWrite(givenOnCommandLine: Bool) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let tree = try Self.treeWithoutCPUFreq(in: directory)
         let config = try Self.config(in: directory, platformFile: givenOnCommandLine ? nil : Self.serverPlatform)
         let platformArguments = givenOnCommandLine ? ["--platform", Self.serverPlatform] : []
-        let result = try NamespaceRunner.run(
-            "gearboxd", ["--config", config, "--dry-run", "--once", "--log-to", "stderr"] + platformArguments, cpuTree: tree)
+        let result = try await blocking {
+            try NamespaceRunner.run(
+                "gearboxd", ["--config", config, "--dry-run", "--once", "--log-to", "stderr"] + platformArguments, cpuTree: tree)
+        }
         #expect(result.status == 0, "\(result.stderr)")
         // The file has eight one-CPU domains, none with the userspace governor here: each is
         // clamped from the file's limits [1.2, 2.7] GHz to one of its frequencies, which takes
