@@ -13,10 +13,18 @@
 /// and most capable first, and, when re-planning, by the kept queues' share in the splits in
 /// force (`previousSplits`). Among those where the kept queues meet every target, the one
 /// that gives the kept queues the least of the CPUs the given-up queues ran on wins (their
-/// backlog is still queued there, and the model does not see it), then the one with the
+/// backlog is still queued there, and the model does not see it), then the one that leaves
+/// the given-up queues the most capacity (everything the kept queues do not need: a model
+/// that under-predicts their miss, on bursts, must not decide it), then the one with the
 /// smallest largest relative miss (predicted over target) of the given-up queues (where that
-/// is unbounded, the one whose given-up CPUs are least crowded), then the one of least power. Without such a set (a given-up queue may use no CPU
-/// apart from the kept ones), the plan is the infeasible top-speed plan, as before.
+/// is unbounded, the one whose given-up CPUs are least crowded), then the one of least power.
+/// Without such a set (a given-up queue may use no CPU apart from the kept ones), the plan is
+/// the infeasible top-speed plan.
+///
+/// A caller that measures latency may hold a queue given up (`plan(platform:workload:headroom:holding:)`)
+/// while its measured latency misses although the model says it could be met (bursts the
+/// rates do not show): it then gets the same isolated plan at top speed, never a cheaper
+/// speed that the model thinks enough.
 extension Planner {
     /// The overloaded plan for `workload`, given the plan that tried every target
     /// (`infeasible`), which is returned unchanged when nothing better is found.
@@ -53,6 +61,33 @@ extension Planner {
         return plan
     }
 
+    /// The overloaded plan with the queues named in `held` (name → why) given up, whatever the
+    /// model predicts for them: the others kept on whole domains (their targets shortened by
+    /// `headroom` where that is still feasible), the held ones on every other CPU they may
+    /// use, at top speed. Nil when the others cannot all be met that way, when nothing would
+    /// be kept, or when `held` names no queue of `workload`.
+    public func plan(platform: Platform, workload: Workload, headroom: Double, holding held: [String: String]) -> Plan? {
+        let count = workload.queues.count
+        guard count > 1, count <= Self.overloadQueueLimit else { return nil }
+        var givenUp: [Int: String] = [:]
+        for (q, queue) in workload.queues.enumerated() { givenUp[q] = held[queue.name] }
+        let kept = (0..<count).filter { givenUp[$0] == nil }
+        guard !givenUp.isEmpty, !kept.isEmpty else { return nil }
+        var plan: Plan?
+        if headroom > 0 {
+            var shortened = workload
+            for q in kept { shortened.queues[q].target.seconds *= 1 - headroom }
+            plan = isolated(kept: kept, givenUp: givenUp, platform: platform, workload: shortened, topSpeed: true)
+        }
+        plan = plan ?? isolated(kept: kept, givenUp: givenUp, platform: platform, workload: workload, topSpeed: true)
+        guard var plan else { return nil }
+        for q in plan.queues.indices where q < count {
+            plan.queues[q].target = workload.queues[q].target
+            plan.queues[q].givenUp = givenUp[q]
+        }
+        return plan
+    }
+
     /// Queues an overloaded plan considers at most (each set tried plans twice).
     static let overloadQueueLimit = 16
 
@@ -62,7 +97,7 @@ extension Planner {
         return "\(queue.target.kind.rawValue) \(predicted) against \(Self.roundedMilliseconds(queue.target.seconds)) ms"
     }
 
-    static func roundedMilliseconds(_ seconds: Double) -> String {
+    public static func roundedMilliseconds(_ seconds: Double) -> String {
         let ms = seconds * 1000
         let tenths = (ms * 10).rounded()
         guard tenths.isFinite, abs(tenths) < 1e15 else { return "\(ms)" }
@@ -71,8 +106,10 @@ extension Planner {
     }
 
     /// The best plan that meets every kept target on some domains and serves the given-up
-    /// queues on the others; nil when there is none.
-    private func isolated(kept: [Int], givenUp: [Int: String], platform: Platform, workload: Workload) -> Plan? {
+    /// queues on the others (at top speed when `topSpeed`, else at the cheapest speed that
+    /// meets them where one does); nil when there is none.
+    private func isolated(kept: [Int], givenUp: [Int: String], platform: Platform, workload: Workload,
+                          topSpeed: Bool = false) -> Plan? {
         var best: (plan: Plan, score: [Double])?
         let keptNames = Set(kept.map { workload.queues[$0].name })
         let givenUpNames = Set(givenUp.keys.map { workload.queues[$0].name })
@@ -109,7 +146,8 @@ extension Planner {
             let keptPlan = planMeetingEveryTarget(platform: platform, workload: keptLoad)
             guard keptPlan.feasible else { continue }
             let overflowSearch = planMeetingEveryTarget(platform: platform, workload: overflow)
-            let overflowPlan = overflowSearch.feasible ? overflowSearch : atTopSpeed(overflowSearch, platform: platform)
+            let overflowPlan = overflowSearch.feasible && !topSpeed ? overflowSearch
+                : atTopSpeed(topSpeed ? Self.spread(overflowSearch, over: overflow, platform: platform) : overflowSearch, platform: platform)
             var combined = keptPlan
             for d in combined.domains.indices where !domains.contains(d) {
                 combined.domains[d] = overflowPlan.domains[d]
@@ -129,12 +167,32 @@ extension Planner {
             let overflowCPUs = Set(overflow.queues.flatMap { $0.cpus ?? [] })
             let crowding = combined.cpus.filter { overflowCPUs.contains($0.cpu) }.map(\.utilization).max() ?? 0
             let backlog = domains.reduce(0) { $0 + previousShare(givenUpNames, $1) }
-            let score = [backlog, miss, crowding, combined.power.value]
+            let capacity = platform.domains.indices.filter { !domains.contains($0) }.reduce(0.0) { total, d in
+                total + platform.domains[d].capacity * Double(platform.domains[d].cpus.filter(overflowCPUs.contains).count)
+            }
+            let score = [backlog, -capacity, miss, crowding, combined.power.value]
             if best.map({ score.lexicographicallyPrecedes($0.score) }) ?? true { best = (combined, score) }
         }
         guard var plan = best?.plan else { return nil }
         for q in plan.queues.indices where plan.queues[q].givenUp != nil && plan.queues[q].meetsTarget {
             plan.queues[q].givenUp = nil  // met after all, beside the kept ones
+        }
+        return plan
+    }
+
+    /// `plan` with each route queue of `workload` spread over all its CPUs in proportion to
+    /// capacity: at top speed, the split that leaves no CPU it may use idle while another
+    /// holds its backlog (a cheaper plan may have packed it onto fewer CPUs).
+    static func spread(_ plan: Plan, over workload: Workload, platform: Platform) -> Plan {
+        var plan = plan
+        for queue in workload.queues {
+            guard case .route = queue.dispatch, !queue.confined,
+                  let q = plan.queues.firstIndex(where: { $0.name == queue.name }) else { continue }
+            let cpus = queue.allowedCPUs(on: platform)
+            let capacity = cpus.map { cpu in platform.domainIndex(ofCPU: cpu).map { platform.domains[$0].capacity } ?? 0 }
+            let total = capacity.reduce(0, +)
+            guard total > 0 else { continue }
+            plan.queues[q].split = Dictionary(uniqueKeysWithValues: zip(cpus, capacity.map { $0 / total }))
         }
         return plan
     }

@@ -14,6 +14,8 @@ extension SimulationEngine {
     mutating func backlogAwarePlan(_ planner: Planner, estimate: Workload) -> Plan {
         let plan = correctedPlan(planner, estimate: estimate)
         backlogRestriction = [:]
+        holdGivenUp(plan)
+        if let held = heldPlan(planner, estimate: estimate, plan: plan) { return held }
         guard plan.feasible else { return plan }
         var restricted = estimate
         var restriction: [Int: Set<Int>] = [:]

@@ -103,7 +103,8 @@ extension SimulationEngine {
             platform: platform, configuration: configuration.planner, headroom: configuration.gearbox.targetHeadroom)
         let corrected = updateFeedback()
         let burstier = updateDispersion(arrivals)
-        if sharpRise || planStale || corrected || burstier || backlogDrained() {
+        let released = releaseRecoveredHolds()
+        if sharpRise || planStale || corrected || burstier || released || backlogDrained() {
             plannedWorkload = estimate
             var planner = Planner(configuration: configuration.planner)
             for q in currentPlan?.queues ?? [] { planner.previousSplits[q.name] = q.split }
@@ -112,5 +113,6 @@ extension SimulationEngine {
             currentPlan = plan
             install(plan)
         }
+        balanceGivenUpSplits(lastTick: arrivals)
     }
 }

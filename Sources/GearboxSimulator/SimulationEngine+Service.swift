@@ -114,6 +114,7 @@ extension SimulationEngine {
 
     private mutating func record(_ job: Job) {
         queues[Int(job.queue)].feedbackWindow?.record(now - job.arrival)
+        queues[Int(job.queue)].sinceGivenUp?.record(now - job.arrival)
         guard job.arrival >= configuration.warmUp else { return }
         let batch = Int((job.arrival - configuration.warmUp) / configuration.duration * Double(QueueOutcome.batchCount))
         queues[Int(job.queue)].batches[min(batch, QueueOutcome.batchCount - 1)].record(now - job.arrival)

@@ -131,6 +131,9 @@ struct QueueState {
     /// Response times since the feedback window opened (gearbox with feedback only).
     var feedbackWindow: LatencyHistogram?
     var feedbackWindowStart = 0.0
+    /// Latency measured since gearbox gave the queue up; nil while it is not held given up
+    /// (`SimulationEngine+Overload.swift`).
+    var sinceGivenUp: LatencyHistogram?
 }
 
 /// Fork-join requests in flight, in reusable slots.

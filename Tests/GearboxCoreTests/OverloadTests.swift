@@ -78,6 +78,39 @@ import Testing
         #expect(plan.queues.first { $0.name == dropped }?.givenUp?.contains("priority") == true)
     }
 
+    /// A queue held given up (its measured latency missed although the model says it can be
+    /// met: bursts the rates do not show) gets every CPU the kept queue does not need, at top
+    /// speed, in equal shares (identical CPUs), not the cheaper packing the model would allow;
+    /// the kept queue meets its target by the closed form on CPUs of its own.
+    @Test func heldQueueGetsEveryOtherCPUAtTopSpeed() throws {
+        let workload = Workload(queues: [
+            Self.queue("batch", rate: 500, workMs: 1, meanMs: 50),
+            Self.queue("api", rate: 100, workMs: 1, meanMs: 4),
+        ])
+        // The model alone meets both, packing batch onto fewer, slower CPUs.
+        let normal = Planner().plan(platform: Self.host, workload: workload)
+        #expect(normal.feasible)
+        let plan = try #require(Planner().plan(platform: Self.host, workload: workload, headroom: 0.03,
+                                               holding: ["batch": "measured mean 80 ms against 50 ms"]))
+        #expect(!plan.feasible)
+        let batch = plan.queues[0], api = plan.queues[1]
+        #expect(batch.givenUp == "measured mean 80 ms against 50 ms")
+        #expect(api.givenUp == nil)
+        let apiCPUs = Set(api.split.filter { $0.value > 0 }.keys)
+        let batchCPUs = Set(batch.split.filter { $0.value > 0 }.keys)
+        #expect(apiCPUs.count == 1)
+        #expect(batchCPUs == Set(0..<4).subtracting(apiCPUs))
+        for cpu in batchCPUs {
+            #expect(abs(batch.split[cpu]! - 1.0 / 3) < 1e-9)
+            #expect(plan.domains[cpu].high.value == 2_000_000 && plan.domains[cpu].pHigh == 1)
+        }
+        let cpu = apiCPUs.first!
+        #expect(Self.meanResponse(rate: 100, work: 0.001, plan.domains[cpu]) <= 0.004 * (1 + 1e-6))
+        // Nothing to keep: no held plan.
+        #expect(Planner().plan(platform: Self.host, workload: workload, headroom: 0,
+                               holding: ["batch": "x", "api": "y"]) == nil)
+    }
+
     /// A feasible workload is planned as before: nothing given up.
     @Test func feasiblePlanGivesNothingUp() {
         let workload = Workload(queues: [Self.queue("a", rate: 500, workMs: 1, meanMs: 5), Self.queue("b", rate: 200, workMs: 1, p99Ms: 20)])
