@@ -39,12 +39,12 @@ struct GridSearch {
 
     /// The best `count` grid solutions, cheapest first; nil when the instance is too large
     /// for the grid (fork-join queues, or over the work bounds).
-    func run(count: Int) -> [Solution]? {
+    func run(count: Int, memo: EvaluationMemo = EvaluationMemo()) -> [Solution]? {
         guard model.queues.allSatisfy(\.isRoute) else { return nil }
         // One domain and one queue: nothing to split, the local search is exact there.
         guard model.domains.count > 1 || model.queues.count > 1 else { return nil }
         let queueCount = model.queues.count
-        var probe = PlanState(model: model, time: model.domains.map(\.fastest)) { _, _ in 0 }
+        var probe = PlanState(model: model, time: model.domains.map(\.fastest), memo: memo) { _, _ in 0 }
         // Domains each queue may use, and queues each domain may serve.
         let domainsOf = model.queues.map { queue in Array(Set(queue.cpus.map { model.cpuDomain[$0] })).sorted() }
         let queuesOf = model.domains.indices.map { d in model.queues.indices.filter { domainsOf[$0].contains(d) } }

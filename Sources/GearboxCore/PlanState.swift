@@ -37,8 +37,11 @@ struct PlanState: Sendable {
     var arrangeWhenSettling = true
     /// Domains whose level the search must leave as it is.
     var locked: [Bool] = []
-    /// CPU evaluations the optional improvement steps may still spend (bounds plan time).
+    /// CPU evaluations the optional improvement steps may still spend (bounds plan time);
+    /// one looked up in `memo` counts too, so that the memo never changes a plan.
     var budget = Int.max
+    /// Evaluations already made, shared with the states copied from this one.
+    let memo: EvaluationMemo
 
     private var logTime: [(Int, Double)] = []
     private var logShare: [(Int, Double)] = []
@@ -49,18 +52,19 @@ struct PlanState: Sendable {
 
     /// A state with the given per-entry shares (entries are numbered queue by queue, in the
     /// order of each queue's CPUs).
-    init(model: PlanningModel, time: [Double], entryShares: [Double]) {
+    init(model: PlanningModel, time: [Double], entryShares: [Double], memo: EvaluationMemo = EvaluationMemo()) {
         var index = 0
         var offsets: [Int] = []
         for queue in model.queues {
             offsets.append(index)
             index += queue.cpus.count
         }
-        self.init(model: model, time: time) { entryShares[offsets[$0] + $1] }
+        self.init(model: model, time: time, memo: memo) { entryShares[offsets[$0] + $1] }
     }
 
-    init(model: PlanningModel, time: [Double], share: (Int, Int) -> Double) {
+    init(model: PlanningModel, time: [Double], memo: EvaluationMemo = EvaluationMemo(), share: (Int, Int) -> Double) {
         self.model = model
+        self.memo = memo
         self.time = time
         var entryQueue: [Int] = [], entryCPU: [Int] = [], queueEntries: [[Int]] = []
         var cpuEntries = [[Int]](repeating: [], count: model.cpuNumber.count)
@@ -260,6 +264,17 @@ struct PlanState: Sendable {
     private mutating func refreshCPU(_ i: Int) {
         budget -= 1
         logCPU.append((i, cpu[i]))
+        // Only tails are dearer to evaluate than to look up.
+        let key = cpuQueues[i].contains { model.queues[$0].quantile != nil || !model.queues[$0].isRoute }
+            ? EvaluationMemo.Key(cpu: i, time: time[model.cpuDomain[i]], shares: cpuEntries[i].map { share[$0] }) : nil
+        if let key, let known = memo[key] {
+            cpu[i] = known.cache
+            for (k, e) in cpuEntries[i].enumerated() {
+                logMeasure.append((e, measure[e]))
+                measure[e] = known.measures[k]
+            }
+            return
+        }
         let mix = model.mix(domain: model.cpuDomain[i], time: time[model.cpuDomain[i]])
         var rho = 0.0, second = 0.0, needsTail = false
         for e in cpuEntries[i] {
@@ -291,6 +306,7 @@ struct PlanState: Sendable {
             logMeasure.append((e, measure[e]))
             measure[e] = entryMeasure(e, mix: mix)
         }
+        if let key { memo.store(EvaluationMemo.Result(cache: cpu[i], measures: cpuEntries[i].map { measure[$0] }), for: key) }
     }
 
     /// Mean response (mean targets) or `P(T > deadline)` (percentiles) of entry `e`.
@@ -327,17 +343,33 @@ struct PlanState: Sendable {
             let budget = queue.quantile.map { 1 - $0 } ?? queue.target.seconds
             return weighted / total / budget
         case .forkJoin:
-            let members = entries.filter { share[$0] > 0 }
-            let k = queue.parts.k
-            guard members.count >= (queue.isCoded ? k : 1) else { return .infinity }
-            if members.contains(where: { cpu[entryCPU[$0]].utilization >= 1 }) { return .infinity }
-            if let quantile = queue.quantile {
-                let needed = queue.isCoded ? k : members.count
-                let fewer = ForkJoinLatency.probabilityFewerThan(needed, done: members.map { 1 - measure[$0] })
-                return fewer / (1 - quantile)
+            // Its inputs: the levels of its CPUs' domains and every share on its CPUs.
+            var key: [Double] = [Double(q)]
+            for e in entries {
+                let i = entryCPU[e]
+                key.append(time[model.cpuDomain[i]])
+                for f in cpuEntries[i] { key.append(share[f]) }
             }
-            return forkJoinMean(q, members: members) * (1 + queue.margin) / queue.target.seconds
+            if let known = memo[forkJoin: key] { return known }
+            let value = forkJoinValue(q)
+            memo.store(forkJoin: value, for: key)
+            return value
         }
+    }
+
+    /// Normalised latency of fork-join queue `q` from the cached entries.
+    private func forkJoinValue(_ q: Int) -> Double {
+        let queue = model.queues[q]
+        let members = queueEntries[q].filter { share[$0] > 0 }
+        let k = queue.parts.k
+        guard members.count >= (queue.isCoded ? k : 1) else { return .infinity }
+        if members.contains(where: { cpu[entryCPU[$0]].utilization >= 1 }) { return .infinity }
+        if let quantile = queue.quantile {
+            let needed = queue.isCoded ? k : members.count
+            let fewer = ForkJoinLatency.probabilityFewerThan(needed, done: members.map { 1 - measure[$0] })
+            return fewer / (1 - quantile)
+        }
+        return forkJoinMean(q, members: members) * (1 + queue.margin) / queue.target.seconds
     }
 
     /// The fork-join mean response of queue `q` by the independence integral.

@@ -3,14 +3,16 @@
 extension Planner {
     /// The best state: refined grid plans for small route instances, else a local search
     /// from several starting splits.
-    func search(model: PlanningModel) -> (state: PlanState, feasible: Bool) {
+    /// `memo`: evaluations shared with other searches of the same part (they may differ only
+    /// in which domains run pure speeds, which no CPU evaluation depends on).
+    func search(model: PlanningModel, memo: EvaluationMemo = EvaluationMemo()) -> (state: PlanState, feasible: Bool) {
         var best: PlanState?
         var closest: PlanState?
         let grid = GridSearch(model: model, steps: configuration.gridSteps, maxEvaluations: configuration.gridEvaluations,
-                              maxSplits: configuration.gridSplits).run(count: model.queues.count > 1 ? 2 : 1)
+                              maxSplits: configuration.gridSplits).run(count: model.queues.count > 1 ? 2 : 1, memo: memo)
         if let grid {
             for solution in grid {
-                var state = PlanState(model: model, time: solution.time, entryShares: solution.shares)
+                var state = PlanState(model: model, time: solution.time, entryShares: solution.shares, memo: memo)
                 state.budget = configuration.searchBudget
                 guard state.isFeasible || state.chooseLevels() else { continue }
                 for d in state.busyDomains { state.relax(d) }
@@ -23,8 +25,8 @@ extension Planner {
             }
         } else {
             // Coarse search from every start; the fine search only from the cheapest.
-            for start in starts(model: model) {
-                var state = PlanState(model: model, time: model.domains.map(\.fastest)) { start.shares[$0][$1] }
+            for start in starts(model: model, memo: memo) {
+                var state = PlanState(model: model, time: model.domains.map(\.fastest), memo: memo) { start.shares[$0][$1] }
                 state.budget = configuration.searchBudget
                 // With many queues the arrangement moves run once per step, not per move.
                 state.arrangeWhenSettling = model.queues.count <= 2
@@ -61,7 +63,7 @@ extension Planner {
         if closest == nil {
             // No grid plan is feasible: the best split at top speed.
             let start = SplitStart.proportional(model: model)
-            var state = PlanState(model: model, time: model.domains.map(\.fastest)) { start.shares[$0][$1] }
+            var state = PlanState(model: model, time: model.domains.map(\.fastest), memo: memo) { start.shares[$0][$1] }
             _ = state.chooseLevels()
             state.improveSplit(feasibleSearch: false, amounts: PlanState.coarseSteps + PlanState.fineSteps)
             if state.chooseLevels() {
@@ -126,12 +128,12 @@ extension Planner {
 
     /// The starting splits: proportional and segregated, plus the two cheapest of the
     /// presence combinations after a quick screening (levels and arrangements only).
-    func starts(model: PlanningModel) -> [SplitStart] {
+    func starts(model: PlanningModel, memo: EvaluationMemo) -> [SplitStart] {
         var out = SplitStart.all(model: model)
         guard let presence = SplitStart.presence(model: model, limit: configuration.screeningLimit) else { return out }
         var scored: [(power: Double, index: Int)] = []
         for (index, start) in presence.enumerated() {
-            var state = PlanState(model: model, time: model.domains.map(\.fastest)) { start.shares[$0][$1] }
+            var state = PlanState(model: model, time: model.domains.map(\.fastest), memo: memo) { start.shares[$0][$1] }
             if !state.chooseLevels() {
                 // A quick repair at top speed: coarse share moves against the violation.
                 state.improveSplit(feasibleSearch: false, amounts: PlanState.coarseSteps, rounds: 2)

@@ -256,7 +256,9 @@ public struct Planner: Sendable {
             let merge = part.domains.count > configuration.mergeAbove && part.queues.allSatisfy { model.queues[$0].isRoute }
             var restriction = model.restricted(to: part, merge: merge)
             var reasons = [String?](repeating: nil, count: restriction.model.domains.count)
-            var outcome = search(model: restriction.model)
+            // The searches of a part differ only in which domains run pure speeds.
+            let memo = EvaluationMemo()
+            var outcome = search(model: restriction.model, memo: memo)
             // Domains whose dither period bounds cross run one pure speed; re-plan until none is
             // left. Mixes that do not pay for their switching are found after the first search
             // only (a bound on the re-searches; a later mix's switching is still in its power).
@@ -268,7 +270,7 @@ public struct Planner: Sendable {
                     restriction.model.domains[d].pureOnly = true
                     reasons[d] = reason
                 }
-                outcome = search(model: restriction.model)
+                outcome = search(model: restriction.model, memo: memo)
                 // Pure speeds chosen for their switching price only: keep them where the new
                 // search is cheaper with switching counted (a search is not exact).
                 if fallbacks.allSatisfy({ $0.1.hasPrefix("switching") }), before.0.feasible,

@@ -1,0 +1,42 @@
+/// Results of CPU evaluations that judge a tail (percentile or fork-join queues), by CPU,
+/// level and the shares of the CPU's entries; and fork-join queues' latencies.
+///
+/// A CPU's queueing result is a pure function of those (the model fixes rates, work, hull
+/// and targets), and the search comes back to the same points often: a trial rolled back and
+/// tried again in the other order (`PlanState.relevel`), the level bracket's ends, the grid's
+/// tables again in the search that follows a dither fallback. States copied from one another,
+/// and the searches of one part of the host, share one memo; a hit gives the same numbers as
+/// the evaluation, so plans do not change. Used by one search at a time (never across threads).
+final class EvaluationMemo: @unchecked Sendable {
+    struct Key: Hashable {
+        var cpu: Int
+        var time: Double
+        var shares: [Double]
+    }
+
+    struct Result {
+        var cache: PlanState.CPUCache
+        var measures: [Double]
+    }
+
+    private var results: [Key: Result] = Dictionary(minimumCapacity: 512)
+    /// Fork-join queues' normalised latencies (an integral over their CPUs' tails, far
+    /// dearer than a CPU), by queue, its domains' levels and the shares on its CPUs.
+    private var forkJoinValues: [[Double]: Double] = [:]
+    /// Bound on memory (about a megabyte): a table starts afresh when it holds this many.
+    static let capacity = 4_096
+
+    subscript(key: Key) -> Result? { results[key] }
+
+    func store(_ result: Result, for key: Key) {
+        if results.count >= Self.capacity { results.removeAll(keepingCapacity: true) }
+        results[key] = result
+    }
+
+    subscript(forkJoin key: [Double]) -> Double? { forkJoinValues[key] }
+
+    func store(forkJoin value: Double, for key: [Double]) {
+        if forkJoinValues.count >= Self.capacity { forkJoinValues.removeAll(keepingCapacity: true) }
+        forkJoinValues[key] = value
+    }
+}
