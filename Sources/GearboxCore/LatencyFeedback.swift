@@ -21,11 +21,15 @@
 /// modelled on Azure's conversation trace). The slack between bursts is no evidence that a
 /// looser target would hold through the next one; the factor that missed is evidence that it
 /// would not. So, as TCP backs off after a loss, each tightening
-/// - raises a back-off level (up to `maximumBackoff`) and starts a hold of
-///   `holdWindows × 2^(level − 1)` windows (30 s, 1, 2, 4 minutes) in which slack relaxes
-///   nothing: repeated misses wait longer;
+/// - raises a back-off level (up to `maximumBackoff`);
 /// - remembers the factor that missed as a ceiling: while the level is above 0, slack relaxes
-///   at most up to it, not beyond;
+///   at most up to it, not beyond (after a single miss of an uncorrected queue that is 1, no
+///   cap at all);
+/// - from level 2 on (a miss while an earlier one is not yet forgotten) starts a hold of
+///   `holdWindows × 2^(level − 1)` windows (1, 2, 4 minutes) in which slack relaxes nothing:
+///   repeated misses wait longer. A single miss holds nothing: one window over the target is
+///   what a queue planned close to it sees now and then on Poisson traffic, no limit cycle,
+///   and holding its relaxation back would keep the queue planned tighter than it needs;
 /// and `forgetWindows` windows in a row without a miss (5 minutes) lower the level by one;
 /// at level 0 the ceiling is forgotten. Clear slack (under `fastRelaxBelow`) is no trough
 /// between bursts but a drop in load or a model that became right: it ends the hold and
@@ -70,9 +74,10 @@ public struct LatencyFeedback: Hashable, Sendable {
         public var samplesPerTail: Double = 20
         public var meanSamples: Int = 1000
         /// Back-off after a tightening (see the type's comment): the level counts tightenings
-        /// up to `maximumBackoff`; slack relaxes only `holdWindows × 2^(level − 1)` windows after
-        /// the last one, and not above the factor that missed (the ceiling) while the level is
-        /// above 0; `forgetWindows` windows in a row without a miss lower the level by one.
+        /// up to `maximumBackoff`; slack does not relax above the factor that missed (the
+        /// ceiling) while the level is above 0, and from level 2 on only
+        /// `holdWindows × 2^(level − 1)` windows after the last tightening; `forgetWindows`
+        /// windows in a row without a miss lower the level by one.
         public var holdWindows = 3
         public var maximumBackoff = 4
         public var forgetWindows = 30
@@ -136,7 +141,7 @@ public struct LatencyFeedback: Hashable, Sendable {
                 logFactor -= settings.gain * error
                 c.ceiling = c.factor
                 c.backoff = min(settings.maximumBackoff, c.backoff + 1)
-                c.hold = c.backoff > 0 ? settings.holdWindows << (c.backoff - 1) : 0
+                c.hold = c.backoff > 1 ? settings.holdWindows << (c.backoff - 1) : 0
             }
         } else {
             c.missFree += 1
