@@ -15,6 +15,29 @@
 /// while the last plan could not meet the tightened target (`saturated`: the planner was
 /// already at its limit, so a tighter target would only wind up the integrator).
 ///
+/// Back-off (damping on bursty traffic): on bursty arrivals the windows between bursts sit
+/// below the target and a relaxation rule alone raises the factor until the next burst misses
+/// and knocks it down again, a limit cycle (a sawtooth between about 0.55 and 1 on a trace
+/// modelled on Azure's conversation trace). The slack between bursts is no evidence that a
+/// looser target would hold through the next one; the factor that missed is evidence that it
+/// would not. So, as TCP backs off after a loss, each tightening
+/// - raises a back-off level (up to `maximumBackoff`);
+/// - remembers the factor that missed as a ceiling: while the level is above 0, slack relaxes
+///   at most up to it, not beyond (after a single miss of an uncorrected queue that is 1, no
+///   cap at all);
+/// - from level 2 on (a miss while an earlier one is not yet forgotten) starts a hold of
+///   `holdWindows × 2^(level − 1)` windows (1, 2, 4 minutes) in which slack relaxes nothing:
+///   repeated misses wait longer. A single miss holds nothing: one window over the target is
+///   what a queue planned close to it sees now and then on Poisson traffic, no limit cycle,
+///   and holding its relaxation back would keep the queue planned tighter than it needs;
+/// and `forgetWindows` windows in a row without a miss (5 minutes) lower the level by one;
+/// at level 0 the ceiling is forgotten. Clear slack (under `fastRelaxBelow`) is no trough
+/// between bursts but a drop in load or a model that became right: it ends the hold and
+/// relaxes past the ceiling as before, so a factor tightened before a real drop in load comes
+/// back within `⌈ln(1 / factor) / fastRelaxStep⌉` windows (3 minutes from 0.2). Slack nearer the
+/// target after a drop waits until the back-off is forgotten (at most
+/// `maximumBackoff × forgetWindows` windows, 20 minutes), then creeps as before.
+///
 /// One implementation for the simulator's `gearbox` policy and the agent.
 public struct LatencyFeedback: Hashable, Sendable {
     public struct Settings: Hashable, Sendable {
@@ -50,6 +73,14 @@ public struct LatencyFeedback: Hashable, Sendable {
         /// about 4.5 % of the true one at one standard error, so `noiseMargin` covers two).
         public var samplesPerTail: Double = 20
         public var meanSamples: Int = 1000
+        /// Back-off after a tightening (see the type's comment): the level counts tightenings
+        /// up to `maximumBackoff`; slack does not relax above the factor that missed (the
+        /// ceiling) while the level is above 0, and from level 2 on only
+        /// `holdWindows × 2^(level − 1)` windows after the last tightening; `forgetWindows`
+        /// windows in a row without a miss lower the level by one.
+        public var holdWindows = 3
+        public var maximumBackoff = 4
+        public var forgetWindows = 30
         public init() {}
 
         /// Completions a window needs before its statistic of `kind` is used.
@@ -71,6 +102,15 @@ public struct LatencyFeedback: Hashable, Sendable {
         public var lastRatio: Double?
         /// Windows in a row over the target.
         public var overInARow = 0
+        /// Back-off level: tightenings not yet forgotten, at most `Settings.maximumBackoff`.
+        public var backoff = 0
+        /// Windows of slack left before it may relax again.
+        public var hold = 0
+        /// The factor the last tightening started from: slack does not relax above it while
+        /// `backoff` is above 0.
+        public var ceiling: Double = 1
+        /// Windows in a row without a miss (towards forgetting one back-off level).
+        public var missFree = 0
         public init() {}
     }
 
@@ -95,12 +135,31 @@ public struct LatencyFeedback: Hashable, Sendable {
         let error = Math.log(ratio)
         var logFactor = Math.log(c.factor)
         if error > 0 {
+            c.missFree = 0
             let beyondNoise = ratio > 1 + settings.noiseMargin || c.overInARow >= settings.noiseWindows
-            if !saturated && beyondNoise { logFactor -= settings.gain * error }
-        } else if ratio < settings.fastRelaxBelow {
-            logFactor += min(settings.fastRelaxStep, settings.gain * -error)
-        } else if ratio < 1 - settings.relaxBelow {
-            logFactor += min(settings.relaxStep, settings.gain * -error)
+            if !saturated && beyondNoise {
+                logFactor -= settings.gain * error
+                c.ceiling = c.factor
+                c.backoff = min(settings.maximumBackoff, c.backoff + 1)
+                c.hold = c.backoff > 1 ? settings.holdWindows << (c.backoff - 1) : 0
+            }
+        } else {
+            c.missFree += 1
+            if c.missFree >= settings.forgetWindows, c.backoff > 0 {
+                c.backoff -= 1
+                c.missFree = 0
+                if c.backoff == 0 { c.ceiling = 1 }
+            }
+            if ratio < settings.fastRelaxBelow {
+                // Clear slack is no trough between bursts: the load or the model changed.
+                c.hold = 0
+                logFactor += min(settings.fastRelaxStep, settings.gain * -error)
+            } else if c.hold > 0 {
+                c.hold -= 1
+            } else if ratio < 1 - settings.relaxBelow {
+                let room = c.backoff > 0 ? max(0, Math.log(c.ceiling) - logFactor) : .infinity
+                logFactor += min(settings.relaxStep, settings.gain * -error, room)
+            }
         }
         let bounded = min(1, max(settings.minimumFactor, Math.exp(logFactor)))
         let moved = abs(bounded - c.factor) > 1e-9

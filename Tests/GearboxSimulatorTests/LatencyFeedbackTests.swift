@@ -20,12 +20,13 @@ import Testing
     }
 
     static func run(_ workload: Workload, feedback: Bool, assumedSCV: Double?, seed: UInt64,
-                    traces: [String: ArrivalTrace] = [:], duration: Double = 600, warmUp: Double = 200) -> SimulationResult {
+                    traces: [String: ArrivalTrace] = [:], duration: Double = 600, warmUp: Double = 200,
+                    settings: LatencyFeedback.Settings = .init()) -> SimulationResult {
         var c = SimulationConfiguration()
         c.duration = duration
         c.warmUp = warmUp
         c.seed = seed
-        if !feedback { c.gearbox.feedback = nil }
+        c.gearbox.feedback = feedback ? settings : nil
         if let assumedSCV { c.gearbox.assumedSCV = ["api": assumedSCV] }
         return Simulator(platform: host, workload: workload, configuration: c, traces: traces).run(policy: .gearbox)
     }
