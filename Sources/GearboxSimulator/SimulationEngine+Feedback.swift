@@ -35,17 +35,24 @@ extension SimulationEngine {
     /// dispersion's raised SCV), or with fewer where they would make the overload rule give up
     /// a target the uncorrected plan keeps (`PlanCorrections`, as the agent plans).
     mutating func correctedPlan(_ planner: Planner, estimate: Workload) -> Plan {
+        let (told, corrections) = planningInputs(estimate)
+        let chosen = corrections.plan(told) {
+            planner.plan(platform: platform, workload: $0, headroom: configuration.gearbox.targetHeadroom)
+        }
+        correctionsDropped = chosen.dropped
+        return chosen.plan
+    }
+
+    /// The estimate as gearbox is told it (a configured SCV replaces the measured one), and the
+    /// corrections to plan it with: feedback's factors and each queue's dispersion.
+    func planningInputs(_ estimate: Workload) -> (told: Workload, corrections: PlanCorrections) {
         var told = estimate
         for q in told.queues.indices {
             if let scv = configuration.gearbox.assumedSCV[told.queues[q].name] { told.queues[q].scv = scv }
         }
         var indices: [String: Double] = [:]
         for q in dispersions.indices where q < workload.queues.count { indices[workload.queues[q].name] = dispersions[q].planningIndex }
-        let chosen = PlanCorrections(feedback: feedback, dispersion: indices).plan(told) {
-            planner.plan(platform: platform, workload: $0, headroom: configuration.gearbox.targetHeadroom)
-        }
-        correctionsDropped = chosen.dropped
-        return chosen.plan
+        return (told, PlanCorrections(feedback: feedback, dispersion: indices))
     }
 
     /// Folds the tick's arrival counts into each queue's dispersion; returns whether some

@@ -34,11 +34,14 @@ extension SimulationEngine {
         }
         guard !held.isEmpty else { return nil }
         let headroom = configuration.gearbox.targetHeadroom
+        let (told, corrections) = planningInputs(estimate)
         for withCorrections in [true, false] {
-            let planned = planningWorkload(estimate, feedback: withCorrections, burstAware: withCorrections)
+            let planned = corrections.workload(told, feedback: withCorrections, burstAware: withCorrections)
             guard var kept = planner.plan(platform: platform, workload: planned, headroom: headroom, holding: held) else { continue }
             for q in kept.queues.indices {
-                kept.queues[q].planningFactor = withCorrections ? feedback?.factor(kept.queues[q].name) ?? 1 : 1
+                let name = kept.queues[q].name
+                kept.queues[q].planningFactor = withCorrections ? feedback?.factor(name) ?? 1 : 1
+                kept.queues[q].arrivalDispersion = withCorrections ? max(1, corrections.dispersion[name] ?? 1) : 1
             }
             correctionsDropped = !withCorrections
             return kept
