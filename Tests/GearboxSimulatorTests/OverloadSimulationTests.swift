@@ -6,14 +6,8 @@ import Testing
 /// target, gearbox keeps the target that can be met and its worst miss is no larger than
 /// `performance`'s with the planner's static split (every CPU at top speed).
 @Suite struct OverloadSimulationTests {
-    /// Four single-CPU domains from 0.8 to 2.4 GHz, cubic power.
-    static let host = Platform(domains: (0..<4).map { cpu in
-        FrequencyDomain(
-            name: "policy\(cpu)", cpus: [cpu], capacity: 1024, idlePower: Watts(0.8),
-            operatingPoints: FrequencyDomain.operatingPoints(
-                frequencies: stride(from: 800_000, through: 2_400_000, by: 200_000).map { Kilohertz($0) },
-                power: ParametricPower(staticWatts: 2, dynamicWatts: 8)))
-    })
+    /// The feedback tests' host: four single-CPU domains from 0.8 to 2.4 GHz, cubic power.
+    static let host = LatencyFeedbackTests.host
 
     /// `batch`: Poisson at 4 per second, and every 30 s a burst of 3 s at 60 per second
     /// (exponential work of mean 100 ms: 6 CPUs of work for 3 s, 18 CPU-seconds on a host of 4).
