@@ -35,7 +35,8 @@ extension PlanApplier {
             if laneChangedBehindOurBack(i) { changed.append(lanes[i].name) }
         }
         readBackCursor = (readBackCursor + count) % lanes.count
-        if readBackCursor < count || lanes.count <= Self.readBackPerCall {
+        // The turn came round (always so when every domain is read each call).
+        if readBackCursor < count {
             for name in energyPreferences.changedBehindOurBack(sysfs: sysfs) where !changed.contains(name) { changed.append(name) }
         }
         return changed
