@@ -84,6 +84,7 @@ public struct ControlLoop: Sendable {
         var c = PlannerConfiguration()
         c.maxUtilization = min(configuration.maxUtilization, profileSettings.maxUtilization ?? 1)
         c.maxDitherPeriod = configuration.maxDitherPeriod
+        c.maxSwitchRate = configuration.maxSwitchRate
         return Planner(configuration: c)
     }
 

@@ -7,6 +7,9 @@ public struct AgentConfiguration: Hashable, Sendable {
     public var tick: Duration = .seconds(1)
     /// Upper bound on the dither period τ (docs/model.md: min(50 ms, 5 × shortest mean service time)).
     public var maxDitherPeriod: Double = 0.050
+    /// The most frequency switches per second the host's two-speed mixes may make together
+    /// (docs/model.md, "A budget of switches"); nil: no cap, the switching price decides.
+    public var maxSwitchRate: Double?
     /// Highest utilisation a plan may give a CPU.
     public var maxUtilization: Double = 0.95
     /// Half-life of the EWMA that smooths arrival rates and work, in seconds.

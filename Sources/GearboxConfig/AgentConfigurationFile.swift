@@ -45,6 +45,7 @@ public enum AgentConfigurationFile {
             guard ms >= 1 && ms <= 1000 else { throw r.error("max_dither_period_ms", "must be between 1 and 1000, got \(ms)") }
             c.maxDitherPeriod = ms / 1000
         }
+        if let rate = try r.double("max_switches_per_second", in: InputLimits.switchRate) { c.maxSwitchRate = rate }
         if let rho = try r.double("max_utilization") {
             guard rho > 0 && rho < 1 else { throw r.error("max_utilization", "must be in (0, 1), got \(rho)") }
             c.maxUtilization = rho

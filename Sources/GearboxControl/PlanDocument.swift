@@ -8,6 +8,7 @@ public enum PlanDocument {
             ("feasible", .bool(plan.feasible)),
             ("power_watts", .finite(plan.power.value)),
             ("switching_watts", .finite(plan.switchingPower.value)),
+            ("switches_per_second", .finite(Planner.switchRate(plan))),
             ("power_model", .string(plan.powerModel.rawValue)),
             ("domains", .array(plan.domains.map(domain))),
             ("queues", .array(plan.queues.map(queue))),

@@ -47,6 +47,8 @@ public enum InputLimits {
     public static let transitionLatencyMicroseconds = InputRange(0, 1_000_000, unit: "µs")
     /// Half-life of the agent's moving averages: at most a day.
     public static let smoothingHalfLifeSeconds = InputRange(0.001, 86_400, unit: "s")
+    /// A cap on the host's frequency switches per second (0: no two-speed mixes at all).
+    public static let switchRate = InputRange(0, 10_000_000, unit: "switches/s")
     /// Highest CPU number: Linux's NR_CPUS is at most 8192.
     public static let maximumCPU = 8191
     /// Queues in one workload or agent configuration.

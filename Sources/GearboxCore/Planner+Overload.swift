@@ -85,7 +85,7 @@ extension Planner {
             plan.queues[q].target = workload.queues[q].target
             plan.queues[q].givenUp = givenUp[q]
         }
-        return plan
+        return withinSwitchBudget(plan, platform: platform, workload: workload)
     }
 
     /// Queues an overloaded plan considers at most (each set tried plans twice).

@@ -15,6 +15,9 @@ public struct PlannerConfiguration: Hashable, Sendable {
     /// The price of a frequency switch: a domain mixes two speeds only where the mix saves
     /// more than switching at its period costs (docs/model.md, "The cost of actuation").
     public var actuation = ActuationCost()
+    /// The most frequency switches per second the host's two-speed mixes may make together;
+    /// nil: no cap, the switching price alone decides (`Planner.withinSwitchBudget`).
+    public var maxSwitchRate: Double?
     /// Percentile targets of route queues are judged by the exact M/G/1 response tail
     /// (`PollaczekKhinchineTail`) instead of the guarded Cramér–Lundberg approximation,
     /// which the search still uses; see `Planner.plan(platform:workload:)`.
@@ -232,6 +235,11 @@ public struct Planner: Sendable {
     /// the real ones. Headroom is a preference, not a requirement: near the host's limit
     /// a plan without it beats running flat out.
     public func plan(platform: Platform, workload: Workload, headroom: Double) -> Plan {
+        withinSwitchBudget(planWithHeadroom(platform: platform, workload: workload, headroom: headroom),
+                           platform: platform, workload: workload)
+    }
+
+    func planWithHeadroom(platform: Platform, workload: Workload, headroom: Double) -> Plan {
         if headroom > 0 {
             var shortened = workload
             for q in shortened.queues.indices { shortened.queues[q].target.seconds *= 1 - headroom }

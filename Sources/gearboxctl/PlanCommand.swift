@@ -47,16 +47,25 @@ struct PlanInputOptions: ParsableArguments {
     @Option(name: .customLong("pool-model"), help: "How confined queues (unit or cgroup) are judged: per-cpu (per-CPU FCFS, pessimistic) or allen-cunneen (one M/G/c queue per set).")
     var poolModel: PoolModel = .perCPU
 
+    @Option(name: .customLong("max-switch-rate"), parsing: .unconditional, help: ArgumentHelp(
+        "At most this many frequency switches per second across the host (0: no two-speed mixes); as max_switches_per_second in gearbox.toml.",
+        valueName: "per-second"))
+    var maxSwitchRate: Double?
+
     func validate() throws {
         if workload == nil && queues.isEmpty { throw ValidationError("give --workload FILE or at least one --queue") }
         if workload != nil && !queues.isEmpty { throw ValidationError("give --workload or --queue, not both") }
         guard maxUtilization > 0 && maxUtilization < 1 else { throw ValidationError("--max-utilization must be in (0, 1)") }
+        if let rate = maxSwitchRate, let refusal = InputLimits.switchRate.refusal(rate) {
+            throw ValidationError("--max-switch-rate \(refusal)")
+        }
     }
 
     var plannerConfiguration: PlannerConfiguration {
         var configuration = PlannerConfiguration()
         configuration.maxUtilization = maxUtilization
         configuration.poolModel = poolModel
+        configuration.maxSwitchRate = maxSwitchRate
         return configuration
     }
 

@@ -10,6 +10,10 @@ enum PlanReport {
             : plan.queues.contains { $0.givenUp != nil } ? "INFEASIBLE: no plan meets every target; the targets that can be met are kept"
             : "INFEASIBLE: no plan meets every target; showing top speed"
         lines.append("Planned power \(fixed(plan.power.value, 2)) W, \(verdict).")
+        let switches = Planner.switchRate(plan)
+        if switches > 0 {
+            lines.append("Frequency switches: \(fixed(switches, 0)) a second, \(fixed(plan.switchingPower.value, 2)) W of the power.")
+        }
         lines.append("")
         var domains = TextTable(["DOMAIN", "CPUS", "LOW MHz", "HIGH MHz", "P(HIGH)", "TIME AT HIGH", "NOTE"])
         for d in plan.domains {

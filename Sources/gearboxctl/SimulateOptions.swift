@@ -50,6 +50,11 @@ struct SimulateOptions: ParsableArguments {
     @Option(name: .customLong("pool-model"), help: "How the planners judge confined queues: per-cpu or allen-cunneen.")
     var poolModel: PoolModel = .perCPU
 
+    @Option(name: .customLong("max-switch-rate"), parsing: .unconditional, help: ArgumentHelp(
+        "gearbox's plans make at most this many frequency switches per second across the host (0: no two-speed mixes).",
+        valueName: "per-second"))
+    var maxSwitchRate: Double?
+
     @Flag(help: "Treat every route queue as confined (as one naming a unit or cgroup): planned as a set of CPUs with speed-proportional shares, served as a pool (one waiting line for the set's CPUs).")
     var confine = false
 
@@ -89,6 +94,10 @@ struct SimulateOptions: ParsableArguments {
         if noFeedback { configuration.gearbox.feedback = nil }
         if noBurstAware { configuration.gearbox.burstAware = false }
         configuration.planner.poolModel = poolModel
+        if let rate = maxSwitchRate {
+            if let refusal = InputLimits.switchRate.refusal(rate) { throw SimulateInputError("--max-switch-rate: \(refusal)") }
+            configuration.planner.maxSwitchRate = rate
+        }
         guard progressAfter.isFinite, progressAfter >= 0, progressAfter <= 86_400 else {
             throw SimulateInputError("--progress-after: \(progressAfter) is not between 0 and 86400 s")
         }
