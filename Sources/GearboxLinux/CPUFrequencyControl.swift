@@ -26,6 +26,12 @@ public protocol CPUFrequencyControl: Sendable {
     func timeInState(cpu: Int) -> [FrequencyResidency]
     /// `scaling_cur_freq`.
     func currentFrequency(cpu: Int) -> Kilohertz?
+    /// `scaling_governor` alone (what the read-back of a userspace-governor domain needs).
+    func governor(cpu: Int) -> String?
+}
+
+extension CPUFrequencyControl {
+    public func governor(cpu: Int) -> String? { policy(cpu: cpu)?.governor }
 }
 
 /// Writing a CPU's cpufreq policy: libcpufreq, or a dry run that only logs.

@@ -27,7 +27,13 @@ public struct LibCPUFreq: CPUFrequencyControl, CPUFrequencyWriter {
         guard let governor = policy.pointee.governor else { return nil }
         return CPUFreqPolicy(
             governor: String(cString: governor),
-            minimum: Kilohertz(Int(policy.pointee.min)), maximum: Kilohertz(Int(policy.pointee.max)))
+            minimum: Kilohertz(Int(clamping: policy.pointee.min)), maximum: Kilohertz(Int(clamping: policy.pointee.max)))
+    }
+
+    /// One file read directly (libcpufreq reads the governor only with the two limits): the
+    /// agent reads it back for every userspace-governor domain in turn.
+    public func governor(cpu: Int) -> String? {
+        SysfsFile.readTrimmed("\(sysfs.root)/cpu\(cpu)/cpufreq/scaling_governor").flatMap { $0.isEmpty ? nil : $0 }
     }
 
     public func availableGovernors(cpu: Int) -> [String] {
@@ -48,7 +54,7 @@ public struct LibCPUFreq: CPUFrequencyControl, CPUFrequencyWriter {
         var values = Set<Int>()
         var node: UnsafeMutablePointer<cpufreq_available_frequencies>? = first
         while let current = node {
-            if current.pointee.frequency > 0 { values.insert(Int(current.pointee.frequency)) }
+            if current.pointee.frequency > 0 { values.insert(Int(clamping: current.pointee.frequency)) }
             node = current.pointee.next
         }
         return values.sorted().map(Kilohertz.init)
@@ -92,7 +98,7 @@ public struct LibCPUFreq: CPUFrequencyControl, CPUFrequencyWriter {
         var node: UnsafeMutablePointer<cpufreq_stats>? = first
         while let current = node {
             rows.append(FrequencyResidency(
-                frequency: Kilohertz(Int(current.pointee.frequency)), ticks: UInt64(current.pointee.time_in_state)))
+                frequency: Kilohertz(Int(clamping: current.pointee.frequency)), ticks: UInt64(current.pointee.time_in_state)))
             node = current.pointee.next
         }
         return rows.sorted { $0.frequency < $1.frequency }

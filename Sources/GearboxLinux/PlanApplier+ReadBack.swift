@@ -47,13 +47,13 @@ extension PlanApplier {
     static let readBackPerCall = 8
 
     private mutating func laneChangedBehindOurBack(_ i: Int) -> Bool {
-        guard !lanes[i].held, let frequency = lanes[i].frequency, let policy = control.policy(cpu: lanes[i].writeCPU) else {
-            return false
-        }
+        guard !lanes[i].held, let frequency = lanes[i].frequency else { return false }
         switch lanes[i].method {
         case .userspaceGovernor:
-            return lanes[i].governorSet && policy.governor != "userspace"
+            guard lanes[i].governorSet, let governor = control.governor(cpu: lanes[i].writeCPU) else { return false }
+            return governor != "userspace"
         case .clampLimits:
+            guard let policy = control.policy(cpu: lanes[i].writeCPU) else { return false }
             let read = ReadBackBaseline(frequency: frequency, minimum: policy.minimum, maximum: policy.maximum)
             guard let baseline = lanes[i].readBackBaseline, baseline.frequency == frequency else {
                 lanes[i].readBackBaseline = read

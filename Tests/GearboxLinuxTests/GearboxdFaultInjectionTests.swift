@@ -51,6 +51,25 @@ struct GearboxdFaultInjectionTests {
         agent.expectRestored()
     }
 
+    @Test("another tool sets a userspace domain's governor behind the agent's back: read back, logged, the userspace governor written again")
+    func governorChangedBehindTheAgentsBack() throws {
+        let agent = try AgentUnderFault(fixture: "acpi-cpufreq-8cpu")
+        defer { agent.remove() }
+        let governor = agent.file("cpufreq/policy4/scaling_governor")
+        let result = try agent.run { _ in
+            #expect(agent.waitForTicks(2))
+            try #require(agent.current("cpufreq/policy4/scaling_governor") == "userspace\n")
+            // What `cpupower frequency-set -g ondemand` would do.
+            try "ondemand\n".write(toFile: governor, atomically: false, encoding: .utf8)
+            #expect(agent.waitForLog { $0.contains("changed behind the agent's back") && $0.contains("policy4") })
+            #expect(agent.waitForTicks(2))
+            #expect(agent.current("cpufreq/policy4/scaling_governor") == "userspace\n")
+            agent.checkEveryDomainIsPlannedOrOriginal()
+        }
+        #expect(result.status == 0, "\(result.stderr)")
+        agent.expectRestored()
+    }
+
     @Test("a policy removed mid-run and put back: logged once, followed again, restored on stop")
     func policyRemovedAndBack() throws {
         let agent = try AgentUnderFault(fixture: "acpi-cpufreq-8cpu")
