@@ -25,16 +25,40 @@ struct GridSearch {
     }
 
     /// Levels tried per domain: hull vertices from the top down to the cheapest, and the
-    /// midpoints between them.
-    func levels(_ d: Int) -> [Double] {
+    /// midpoints between them (`pureOnly`: the vertices only).
+    func levels(_ d: Int, pureOnly: Bool? = nil) -> [Double] {
         let domain = model.domains[d]
         let vertices = domain.times.reversed().filter { $0 <= domain.cheapest * (1 + 1e-12) }
         var out: [Double] = []
         for (k, t) in vertices.enumerated() {
             out.append(t)
-            if !domain.pureOnly && k + 1 < vertices.count { out.append((t + vertices[k + 1]) / 2) }
+            if !(pureOnly ?? domain.pureOnly) && k + 1 < vertices.count { out.append((t + vertices[k + 1]) / 2) }
         }
         return out
+    }
+
+    /// A domain's table in `EvaluationMemo.gridTables`.
+    struct TableKey: Hashable {
+        var domain: Int
+        var counts: [Int]
+    }
+
+    /// `entries(domain:queues:counts:probe:)` at `levels(d)`, from the part's memo: the
+    /// table is computed once at every level (vertices and midpoints), and a domain that runs
+    /// pure speeds only gets the vertices' entries of it. An entry depends on the domain's
+    /// CPUs alone, never on whether it may mix, and filtering keeps the order by power.
+    func table(domain d: Int, queues: [Int], counts: [Int], probe: inout PlanState, memo: EvaluationMemo) -> [Entry] {
+        let key = TableKey(domain: d, counts: counts)
+        let all: [Entry]
+        if let known = memo.gridTables[key] {
+            all = known
+        } else {
+            all = entries(domain: d, queues: queues, counts: counts, levels: levels(d, pureOnly: false), probe: &probe)
+            memo.gridTables[key] = all
+        }
+        guard model.domains[d].pureOnly else { return all }
+        let wanted = Set(levels(d))
+        return all.filter { wanted.contains($0.time) }
     }
 
     /// The best `count` grid solutions, cheapest first; nil when the instance is too large
@@ -68,7 +92,7 @@ struct GridSearch {
         var tables: [[[Int]: [Entry]]] = Array(repeating: [:], count: model.domains.count)
         for d in model.domains.indices {
             for vector in GridSearch.vectors(queuesOf[d].map(counts)) {
-                tables[d][vector] = entries(domain: d, queues: queuesOf[d], counts: vector, probe: &probe)
+                tables[d][vector] = table(domain: d, queues: queuesOf[d], counts: vector, probe: &probe, memo: memo)
             }
         }
         let budgets = model.queues.map { $0.quantile.map { 1 - $0 } ?? $0.target.seconds }
@@ -100,7 +124,7 @@ struct GridSearch {
     }
 
     /// Entries of domain `d` for grid counts `counts` of its queues.
-    func entries(domain d: Int, queues: [Int], counts: [Int], probe: inout PlanState) -> [Entry] {
+    func entries(domain d: Int, queues: [Int], counts: [Int], levels: [Double], probe: inout PlanState) -> [Entry] {
         // Spread each queue evenly over its CPUs on d, then the arrangements from there.
         var even: [(entry: Int, share: Double)] = []
         for (k, q) in queues.enumerated() {
@@ -119,7 +143,7 @@ struct GridSearch {
         var out: [Entry] = []
         for layout in layouts {
             probe.setShares(layout)
-            for t in levels(d) {
+            for t in levels {
                 probe.setTime(d, t)
                 probe.commit()
                 if let summary = probe.summary(domain: d) {

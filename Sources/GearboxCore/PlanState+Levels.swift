@@ -47,36 +47,44 @@ extension PlanState {
 
     /// Moves domain `d` to its slowest feasible level with every other domain fixed.
     /// Returns false, leaving `d` at its fastest level, when even that is infeasible.
+    ///
+    /// Every level tried is an evaluation of the domain's CPUs, the bulk of the planner's
+    /// time; a level already evaluated (the current one, the best one found) is restored
+    /// from the log (`rollback(to:)`), which gives the same numbers, and charged to `budget`
+    /// as an evaluation.
     @discardableResult
     mutating func relax(_ d: Int) -> Bool {
         if locked[d] { return isSatisfied(d) }
         let domain = model.domains[d]
         let high = ceiling(d)
+        let cost = evaluationCost(domain: d)
+        if domain.pureOnly { return relaxToVertex(d, ceiling: high, cost: cost) }
         let current = time[d]
-        if domain.pureOnly {
-            for t in domain.times where t <= high * (1 + 1e-12) {
-                setTime(d, t)
-                if isSatisfied(d) { return true }
-            }
-            return false
-        }
+        // The state at the current level, to come back to without evaluating it again.
+        let atCurrent = mark
+        let currentSatisfied = isSatisfied(d)
         setTime(d, high)
         if isSatisfied(d) { return true }
         // Bracket: low feasible, high infeasible. Start from the current level if it helps.
         var low = domain.fastest
-        var lowValue: Double
-        if current > low && current < high {
-            setTime(d, current)
-            if isSatisfied(d) { low = current }
-        }
-        setTime(d, low)
-        if !isSatisfied(d) {
-            if low == domain.fastest { return false }
-            low = domain.fastest
-            setTime(d, low)
+        var lowMark: Mark
+        if current > low && current < high && currentSatisfied {
+            low = current
+            rollback(to: atCurrent)
+            budget -= cost
+            lowMark = atCurrent
+        } else {
+            if current > low && current < high { budget -= cost }
+            if current == low && current < high {
+                rollback(to: atCurrent)
+                budget -= cost
+            } else {
+                setTime(d, low)
+            }
             if !isSatisfied(d) { return false }
+            lowMark = mark
         }
-        lowValue = worstValue(d)
+        var lowValue = worstValue(d)
         var upper = high
         var upperValue = Double.infinity
         // Illinois regula falsi on worstValue(t) - 1, with bisection when values are unusable.
@@ -94,6 +102,7 @@ extension PlanState {
             let v = worstValue(d)
             if isSatisfied(d) {
                 low = t
+                lowMark = mark
                 lowValue = v
                 if side == -1 { upperValue = 1 + (upperValue - 1) / 2 }
                 side = -1
@@ -105,7 +114,40 @@ extension PlanState {
                 side = 1
             }
         }
-        setTime(d, low)
+        if time[d] != low {
+            rollback(to: lowMark)
+            budget -= cost
+        }
+        return true
+    }
+
+    /// `relax` for a domain that runs pure speeds only: the slowest vertex up to `high` that
+    /// is satisfied, by bisection over the vertices (latency and utilisation grow with the
+    /// level, so satisfaction is monotone in it). `budget` is charged what trying them from
+    /// the slowest up would cost, so that the plan does not depend on the shortcut.
+    private mutating func relaxToVertex(_ d: Int, ceiling high: Double, cost: Int) -> Bool {
+        let candidates = model.domains[d].times.filter { $0 <= high * (1 + 1e-12) }
+        guard !candidates.isEmpty else { return false }
+        let start = time[d], budgetBefore = budget
+        // Indices up to `below` are unsatisfied, from `above` on satisfied (`count`: none known).
+        var below = -1, above = candidates.count
+        var aboveMark: Mark?
+        if let k = candidates.firstIndex(of: start) {
+            if isSatisfied(d) { (above, aboveMark) = (k, mark) } else { below = k }
+        }
+        while above - below > 1 {
+            let middle = (below + above) / 2
+            setTime(d, candidates[middle])
+            if isSatisfied(d) { (above, aboveMark) = (middle, mark) } else { below = middle }
+        }
+        // What the scan from the slowest vertex would have evaluated.
+        let scanned = min(above, candidates.count - 1) + 1 - (candidates[0] == start ? 1 : 0)
+        defer { budget = budgetBefore - scanned * cost }
+        guard let aboveMark else {
+            setTime(d, candidates[candidates.count - 1])
+            return false
+        }
+        rollback(to: aboveMark)
         return true
     }
 

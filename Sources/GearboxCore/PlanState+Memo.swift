@@ -25,6 +25,10 @@ final class EvaluationMemo: @unchecked Sendable {
     private var forkJoinValues: [[Double]: Double] = [:]
     /// Bound on memory (about a megabyte): a table starts afresh when it holds this many.
     static let capacity = 4_096
+    /// The grid's per-domain tables (`GridSearch.entries`), by domain and grid counts, at
+    /// every grid level: a later search of the part with the domain on pure speeds only
+    /// takes the vertices' entries from it.
+    var gridTables: [GridSearch.TableKey: [GridSearch.Entry]] = [:]
 
     subscript(key: Key) -> Result? { results[key] }
 

@@ -236,12 +236,23 @@ struct PlanState: Sendable {
     // MARK: Refresh
 
     /// CPUs `i` and `j` of one domain carry the same loads, so their results are equal.
-    private func sameLoad(_ i: Int, _ j: Int) -> Bool {
+    func sameLoad(_ i: Int, _ j: Int) -> Bool {
         guard model.cpuDomain[i] == model.cpuDomain[j], model.cpuCopies[i] == model.cpuCopies[j] else { return false }
         let a = cpuEntries[i], b = cpuEntries[j]
         guard a.count == b.count else { return false }
         for k in a.indices where entryQueue[a[k]] != entryQueue[b[k]] || share[a[k]] != share[b[k]] { return false }
         return true
+    }
+
+    /// CPU evaluations a change of domain `d`'s level costs `budget` (`refreshCPUs` computes
+    /// each distinct load pattern once). Level choices that come back to a level they have
+    /// already evaluated restore it from the log instead, and charge this, so that a plan
+    /// does not depend on how cheaply its levels were found.
+    func evaluationCost(domain d: Int) -> Int {
+        let cpus = model.domains[d].cpus
+        var count = 0
+        for (position, i) in cpus.enumerated() where !cpus[..<position].contains(where: { sameLoad(i, $0) }) { count += 1 }
+        return count
     }
 
     /// Refreshes `cpus`, computing each distinct load pattern once.
