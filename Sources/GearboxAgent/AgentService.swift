@@ -598,7 +598,7 @@ public final class AgentService: Service, Sendable {
         } catch {
             faults.report("plan-file", "could not publish the plan, keeping the last file: \(error)")
         }
-        PlanLog.record(plan, reason: decision.reason ?? "", logger: logger)
+        PlanLog.record(plan, replacing: decision.replaced, reason: decision.reason ?? "", logger: logger)
         notifier.status(PlanLog.statusLine(plan, mode: options.modeName))
     }
 

@@ -13,6 +13,8 @@ public struct ControlLoop: Sendable {
         public var workload: Workload
         public var queueEvents: [QueueEvent] = []
         public var expired: [Override] = []
+        /// The plan `newPlan` replaces (nil for the first), so the log can say what changed.
+        public var replaced: Plan?
     }
 
     public private(set) var platform: Platform { didSet { speeds = Self.averageSpeeds(platform: platform, plan: currentPlan) } }
@@ -248,9 +250,12 @@ public struct ControlLoop: Sendable {
         plan.profile = PlanProfile(profile, settings: profileSettings)
         plan.powerModel = powerModel
         let changed = plan != currentPlan
+        let replaced = currentPlan
         currentPlan = plan
         plannedWorkload = workload
-        return Decision(newPlan: changed ? plan : nil, reason: changed ? reason : nil, workload: workload)
+        var decision = Decision(newPlan: changed ? plan : nil, reason: changed ? reason : nil, workload: workload)
+        decision.replaced = replaced
+        return decision
     }
 
     /// Folds busy fractions into per-CPU demand estimates, in requests per second of the
