@@ -46,7 +46,10 @@ public enum JSONValue: Hashable, Sendable {
         let pad = pretty ? String(repeating: "  ", count: indent + 1) : ""
         for (i, (key, value)) in items.enumerated() {
             if i > 0 { out += inline ? ", " : "," }
-            if pretty && !inline { out += "\n" + pad }
+            if pretty && !inline {
+                out += "\n"
+                out += pad
+            }
             if let key {
                 Self.quote(key, into: &out)
                 out += pretty ? ": " : ":"
@@ -72,6 +75,12 @@ public enum JSONValue: Hashable, Sendable {
 
     static func quote(_ s: String, into out: inout String) {
         out += "\""
+        // Most strings (names, reasons) need no escape: append them whole.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += s
+            out += "\""
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
