@@ -32,7 +32,9 @@ extension AgentService {
     }
 
     /// Runs beside the loop until the agent stops: the power-profiles D-Bus API (on a thread
-    /// of its own) and the power supplies, read every tick.
+    /// of its own) and the power supplies, read every tick but at most once a second (a
+    /// profile follows an unplug within a second; a 100 ms tick need not list the supplies ten
+    /// times a second).
     func serveProfiles(_ profiles: ProfileCoordinator, configuration: AgentConfiguration,
                        period: @escaping @Sendable () -> Duration) async {
         let bus = options.profileBus && configuration.profiles.dbus
@@ -47,10 +49,13 @@ extension AgentService {
         let supplies = directory.isEmpty ? nil : PowerSupplies(root: directory)
         while !Task.isCancelled {
             if let supplies { profiles.observe(supplies.read()) }
-            try? await Task.sleep(for: period())
+            try? await Task.sleep(for: max(period(), Self.powerSupplyPeriod))
         }
         bus?.stop()
     }
+
+    /// The shortest interval between two reads of the power supplies.
+    static let powerSupplyPeriod: Duration = .seconds(1)
 
     func handleProfile(_ profile: PowerProfile, reason: String, loop: inout ControlLoop) async {
         profileEventPending.store(false, ordering: .releasing)

@@ -19,7 +19,7 @@ public final class DitherThread: @unchecked Sendable {
     /// Set while `start()` creates the thread, so two callers never start two.
     private var starting = false
     private var stopping = false
-    /// The longest the thread sleeps with nothing due, in ns.
+    /// The longest the thread sleeps before a switch that is due later, in ns.
     private let idleWake: Int64
 
     /// `slackFraction`: see `DitherEngine`; 5 % of each lane's period by default, so that
@@ -98,10 +98,15 @@ public final class DitherThread: @unchecked Sendable {
     private func loop() {
         pthread_mutex_lock(mutex)
         while !stopping {
-            let due = engine.step()
+            guard let due = engine.step() else {
+                // Nothing dithers (every domain on one speed): sleep until a new plan or a
+                // stop signals, rather than wake for nothing. Both change the engine under
+                // the mutex this wait releases, so no signal is missed.
+                pthread_cond_wait(condition, mutex)
+                continue
+            }
             let now = MonotonicClock.nanosecondsNow()
-            var wake = now + idleWake
-            if let due { wake = min(wake, due.nanoseconds) }
+            let wake = min(now + idleWake, due.nanoseconds)
             if wake > now {
                 var deadline = timespec(tv_sec: Int(wake / 1_000_000_000), tv_nsec: Int(wake % 1_000_000_000))
                 pthread_cond_timedwait(condition, mutex, &deadline)
