@@ -330,16 +330,21 @@ public final class AgentService: Service, Sendable {
                 try? await Task.sleep(for: Self.socketCheckInterval)
                 continue
             }
+            // Which file the socket is, looked at straight after binding. A file removed before
+            // this look (a loaded machine widens the gap) leaves no inode to compare: a socket
+            // the agent bound itself whose file is already gone counts as removed at the first
+            // check. An inherited socket's file is systemd's to keep.
+            let identity = SocketFileIdentity(path: listener.path ?? path)
+            let goneAtBind = listener.path != nil && identity.inode == nil
             faults.clear("control-socket", "control socket \(path) is served again")
             let server = ControlServer(listener: listener, groupName: configuration.controlGroup,
                                        handler: AgentControl(events: events, status: { [self] in await currentStatusDocument() }),
                                        logger: logger, configuration: options.controlServer)
-            let identity = SocketFileIdentity(path: listener.path ?? path)
             let lost = await withTaskGroup(of: Bool.self) { group in
                 group.addTask {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: Self.socketCheckInterval)
-                        if !Task.isCancelled && identity != SocketFileIdentity(path: identity.path) {
+                        if !Task.isCancelled && (goneAtBind || identity != SocketFileIdentity(path: identity.path)) {
                             server.stop()
                             return true
                         }

@@ -249,7 +249,11 @@ struct GearboxdFaultInjectionTests {
         defer { agent.remove() }
         var answered: ChildResult?
         let result = try agent.run { _ in
-            #expect(agent.waitForCondition(timeout: .seconds(20)) { FileManager.default.fileExists(atPath: agent.socket) })
+            // Served, not just bound: the file appears at bind(), before the agent has looked
+            // at which file it is (a removal in between is the agent's to notice as well, but
+            // this test is about a socket it already serves).
+            #expect(agent.waitForLog(timeout: .seconds(60)) { $0.contains("control socket ready at") })
+            #expect(FileManager.default.fileExists(atPath: agent.socket))
             unlink(agent.socket)
             // The agent looks every 2 s; on a machine that other builds and tests load, its
             // process may get little CPU for many seconds, so the wait is generous.
