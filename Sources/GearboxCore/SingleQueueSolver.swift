@@ -69,20 +69,75 @@ struct SingleQueueSolver {
 
     // MARK: Two domains, mean target
 
+    /// Domain `k`'s hull as flat arrays for the closed forms: per vertex (slowest first) `t`,
+    /// and per segment `j` (between vertices `j + 1` and `j`) the slope of `g`, and `E[S²]`
+    /// as `α + β t`.
+    struct Segments {
+        var times: [Double]
+        var energy: [Double]
+        var slope: [Double]
+        var alpha: [Double]
+        var beta: [Double]
+        var fastest: Double
+        var cheapest: Double
+        var pureOnly: Bool
+
+        init(_ domain: PlanningModel.Domain, moment: Double) {
+            times = domain.times
+            energy = zip(domain.energies, domain.times).map { $0 - domain.idle * $1 }
+            slope = []; alpha = []; beta = []
+            for j in 0..<max(0, times.count - 1) {
+                let width = times[j] - times[j + 1]
+                slope.append((energy[j] - energy[j + 1]) / width)
+                let b = moment * (domain.squaredTimes[j] - domain.squaredTimes[j + 1]) / width
+                beta.append(b)
+                alpha.append(moment * domain.squaredTimes[j + 1] - b * times[j + 1])
+            }
+            fastest = domain.fastest
+            cheapest = domain.cheapest
+            pureOnly = domain.pureOnly
+        }
+
+        /// The segment holding `t` (at a vertex, the faster one: both give the same values there).
+        func segment(_ t: Double) -> Int {
+            var j = times.count - 2
+            while j > 0 && times[j] < t { j -= 1 }
+            return j
+        }
+
+        /// `g(t)`: busy-minus-idle energy per work.
+        func marginal(_ t: Double) -> Double {
+            guard times.count > 1 else { return energy[0] }
+            let j = segment(t)
+            return energy[j + 1] + slope[j] * (t - times[j + 1])
+        }
+
+        /// Mean response with per-CPU rate `a` and work `w` at level `t`.
+        func response(rate a: Double, work w: Double, moment: Double, time t: Double) -> Double {
+            let rho = a * w * t
+            guard rho < 1 else { return .infinity }
+            let second = times.count > 1 ? alpha[segment(t)] + beta[segment(t)] * t : moment * t * t
+            return a * second / (2 * (1 - rho)) + w * t
+        }
+    }
+
     /// The share on the first domain and both levels of the cheapest plan found, or nil when
     /// no share meets the target.
     func bestSplit() -> (share: Double, times: [Double])? {
+        let moment = (1 + queue.scv) * queue.work * queue.work
+        let hulls = domains.map { Segments(model.domains[$0], moment: moment) }
         let low = minimumShares[0], high = 1 - minimumShares[1]
+        var multiplier = 1.0
         // Candidates: each domain alone, and a scan of the interior shares.
         var candidates: [Double] = [0, 1]
-        let steps = 32
+        let steps = 16
         if low < high {
             for k in 0...steps { candidates.append(low + (high - low) * Double(k) / Double(steps)) }
         }
         var best: (share: Double, power: Double, times: [Double])?
         var bestIndex = -1
         for (index, x) in candidates.enumerated() {
-            guard let result = levels(share: x) else { continue }
+            guard let result = levels(share: x, hulls: hulls, multiplier: &multiplier) else { continue }
             if best == nil || result.power < best!.power {
                 best = (x, result.power, result.times)
                 bestIndex = index
@@ -95,10 +150,10 @@ struct SingleQueueSolver {
             var a = low + (high - low) * Double(max(0, k - 1)) / Double(steps)
             var b = low + (high - low) * Double(min(steps, k + 1)) / Double(steps)
             let ratio = (5.0.squareRoot() - 1) / 2
-            func cost(_ x: Double) -> Double { levels(share: x)?.power ?? .infinity }
+            func cost(_ x: Double) -> Double { levels(share: x, hulls: hulls, multiplier: &multiplier)?.power ?? .infinity }
             var c = b - ratio * (b - a), d = a + ratio * (b - a)
             var fc = cost(c), fd = cost(d)
-            for _ in 0..<40 where b - a > 1e-9 {
+            for _ in 0..<40 where b - a > 1e-7 * max(b, 1e-3) {
                 if fc <= fd {
                     b = d; d = c; fd = fc
                     c = b - ratio * (b - a); fc = cost(c)
@@ -108,127 +163,129 @@ struct SingleQueueSolver {
                 }
             }
             let x = fc <= fd ? c : d
-            if let result = levels(share: x), result.power < found.power { found = (x, result.power, result.times) }
+            if let result = levels(share: x, hulls: hulls, multiplier: &multiplier), result.power < found.power {
+                found = (x, result.power, result.times)
+            }
         }
         return (found.share, found.times)
     }
 
     /// The cheapest levels for share `x` on the first domain (`1 - x` on the second), with
-    /// power per unit of the queue's work rate `λ w` (idle power left out), or nil when the
-    /// target cannot be met at that share.
-    func levels(share x: Double) -> (power: Double, times: [Double])? {
+    /// `Σ x_d g_d(t_d)` (power over `λ w`, idle power left out), or nil when the target cannot
+    /// be met at that share. `multiplier`: the last multiplier, where the bracket starts.
+    func levels(share x: Double, hulls: [Segments], multiplier: inout Double) -> (power: Double, times: [Double])? {
         let shares = [x, 1 - x]
-        let used = shares.indices.filter { shares[$0] > 0 }
-        // Per used entry: its per-CPU rate and the levels it may take.
-        var rates: [Double] = [], ceilings: [Double] = []
-        for k in used {
+        let w = queue.work, moment = (1 + queue.scv) * w * w
+        var rates = [0.0, 0.0], ceilings = [0.0, 0.0], fastest = [0.0, 0.0]
+        for k in 0..<2 where shares[k] > 0 {
             let rate = shares[k] * queue.rate / counts[k]
-            let d = domains[k], domain = model.domains[d]
-            let bound = model.configuration.maxUtilization / (rate * queue.work) * (1 - 1e-12)
-            var ceiling = max(domain.fastest, min(domain.cheapest, bound))
-            if domain.pureOnly {
-                guard let vertex = domain.times.first(where: { $0 <= ceiling * (1 + 1e-12) }) else { return nil }
-                ceiling = vertex
-            }
+            let hull = hulls[k]
             // Even the fastest level overloads the CPU.
-            guard rate * queue.work * domain.fastest <= model.configuration.maxUtilization * (1 + 1e-12) else { return nil }
-            rates.append(rate)
-            ceilings.append(ceiling)
+            guard rate * w * hull.fastest <= model.configuration.maxUtilization * (1 + 1e-12) else { return nil }
+            let bound = model.configuration.maxUtilization / (rate * w) * (1 - 1e-12)
+            var ceiling = max(hull.fastest, min(hull.cheapest, bound))
+            if hull.pureOnly { ceiling = hull.times.first { $0 <= ceiling * (1 + 1e-12) } ?? hull.fastest }
+            rates[k] = rate
+            ceilings[k] = ceiling
+            fastest[k] = hull.fastest
         }
-        let target = queue.target.seconds
-        // Pure-speed domains try each vertex; the others follow the multiplier.
-        let pure = used.indices.filter { model.domains[domains[used[$0]]].pureOnly }
-        var choices: [[Double]] = [[]]
-        for j in pure {
-            let d = domains[used[j]]
-            let vertices = model.domains[d].times.filter { $0 <= ceilings[j] * (1 + 1e-12) }
-            choices = choices.flatMap { prefix in vertices.map { prefix + [$0] } }
-        }
-        var best: (power: Double, times: [Double])?
-        for choice in choices {
-            var times = [Double](repeating: 0, count: used.count)
-            for (n, j) in pure.enumerated() { times[j] = choice[n] }
-            guard let solved = lagrangian(used: used, shares: shares, rates: rates, ceilings: ceilings, fixed: Set(pure),
-                                          times: times, target: target) else { continue }
-            var power = 0.0
-            for (j, k) in used.enumerated() { power += shares[k] * model.marginalEnergy(domain: domains[k], time: solved[j]) }
-            if best == nil || power < best!.power { best = (power, solved) }
-        }
-        guard let best else { return nil }
-        var times = [Double](repeating: 0, count: 2)
-        for (j, k) in used.enumerated() { times[k] = best.times[j] }
-        return (best.power, times)
-    }
-
-    /// Levels of the used entries not in `fixed` that minimise power with the mean at most
-    /// `target`: each minimises `λ w g(t) + μ T(t)`, `μ` by bisection on its logarithm.
-    func lagrangian(used: [Int], shares: [Double], rates: [Double], ceilings: [Double], fixed: Set<Int>,
-                    times start: [Double], target: Double) -> [Double]? {
-        var times = start
-        func mean(_ times: [Double]) -> Double {
+        // Aimed a hair short: the state's own arithmetic then finds the target met.
+        let target = queue.target.seconds * (1 - 1e-9)
+        func mean(_ t: [Double]) -> Double {
             var total = 0.0
-            for (j, k) in used.enumerated() { total += shares[k] * response(domain: domains[k], rate: rates[j], time: times[j]) }
+            for k in 0..<2 where shares[k] > 0 {
+                total += shares[k] * hulls[k].response(rate: rates[k], work: w, moment: moment, time: t[k])
+            }
             return total
         }
-        func levels(_ mu: Double) -> [Double] {
-            var out = times
-            for j in used.indices where !fixed.contains(j) {
-                out[j] = minimiser(domain: domains[used[j]], rate: rates[j], ceiling: ceilings[j], mu: mu)
+        func power(_ t: [Double]) -> Double {
+            var total = 0.0
+            for k in 0..<2 where shares[k] > 0 { total += shares[k] * hulls[k].marginal(t[k]) }
+            return total
+        }
+        // Race to idle everywhere meets the target: nothing to trade.
+        if mean(ceilings) <= target { return (power(ceilings), ceilings) }
+        guard mean(fastest) <= target else { return nil }
+        let free = (0..<2).filter { shares[$0] > 0 && !hulls[$0].pureOnly }
+        let pure = (0..<2).filter { shares[$0] > 0 && hulls[$0].pureOnly }
+        // Pure-speed domains try each vertex; the others follow the multiplier.
+        var choices: [[Double]] = [fastest]
+        for k in pure {
+            let vertices = hulls[k].times.filter { $0 <= ceilings[k] * (1 + 1e-12) }
+            choices = choices.flatMap { base in vertices.map { var t = base; t[k] = $0; return t } }
+        }
+        var best: (power: Double, times: [Double])?
+        for choice in choices where mean(choice) <= target {
+            var times = choice
+            if !free.isEmpty {
+                times = lagrangian(free: free, start: choice, rates: rates, ceilings: ceilings, hulls: hulls,
+                                   multiplier: &multiplier, mean: mean, target: target)
             }
+            let p = power(times)
+            if best == nil || p < best!.power { best = (p, times) }
+        }
+        return best
+    }
+
+    /// Levels of the `free` domains (the others as in `start`, which meets the target) that
+    /// minimise power with the mean at most `target`: each minimises `λ w g(t) + μ T(t)`, `μ`
+    /// by Illinois regula falsi on its logarithm.
+    func lagrangian(free: [Int], start: [Double], rates: [Double], ceilings: [Double], hulls: [Segments],
+                    multiplier: inout Double, mean: ([Double]) -> Double, target: Double) -> [Double] {
+        func levels(_ mu: Double) -> [Double] {
+            var out = start
+            for k in free { out[k] = minimiser(hulls[k], rate: rates[k], ceiling: ceilings[k], mu: mu) }
             return out
         }
-        let free = used.indices.filter { !fixed.contains($0) }
-        // Race to idle everywhere meets the target: nothing to trade.
-        for j in free { times[j] = ceilings[j] }
-        if mean(times) <= target { return times }
-        for j in free { times[j] = model.domains[domains[used[j]]].fastest }
-        guard mean(times) <= target else { return nil }
-        guard !free.isEmpty else { return times }
-        // Bracket the multiplier: `lo` misses the target, `hi` meets it.
-        var lo = 1.0, hi = 1.0
-        if mean(levels(hi)) <= target {
-            lo = hi / 16
-            var rounds = 0
-            while mean(levels(lo)) <= target, rounds < 64 { hi = lo; lo /= 16; rounds += 1 }
+        var relaxed = start
+        for k in free { relaxed[k] = ceilings[k] }
+        if mean(relaxed) <= target { return relaxed }
+        // Bracket: at `lo` the target is missed, at `hi` met (log scale).
+        var hi = Math.log(max(multiplier, 1e-300)), lo = hi
+        var hiValue = mean(levels(Math.exp(hi))) - target, loValue = hiValue
+        var rounds = 0
+        if hiValue <= 0 {
+            repeat { hi = lo; hiValue = loValue; lo -= 2; loValue = mean(levels(Math.exp(lo))) - target; rounds += 1 }
+                while loValue <= 0 && rounds < 400
+            if loValue <= 0 { return levels(Math.exp(lo)) }
         } else {
-            var rounds = 0
-            repeat { lo = hi; hi *= 16; rounds += 1 } while mean(levels(hi)) > target && rounds < 64
-            if mean(levels(hi)) > target { return times }
+            repeat { lo = hi; loValue = hiValue; hi += 2; hiValue = mean(levels(Math.exp(hi))) - target; rounds += 1 }
+                while hiValue > 0 && rounds < 400
+            if hiValue > 0 { return start }
         }
-        for _ in 0..<48 where hi > lo * (1 + 1e-10) {
-            let middle = (lo * hi).squareRoot()
-            if mean(levels(middle)) <= target { hi = middle } else { lo = middle }
+        var side = 0
+        for _ in 0..<60 {
+            if hi - lo < 1e-12 || -hiValue <= 1e-10 * target { break }
+            var u = hi - hiValue * (hi - lo) / (hiValue - loValue)
+            if !(u > lo && u < hi) { u = (lo + hi) / 2 }
+            let value = mean(levels(Math.exp(u))) - target
+            if value <= 0 {
+                hi = u; hiValue = value
+                if side == 1 { loValue /= 2 }
+                side = 1
+            } else {
+                lo = u; loValue = value
+                if side == -1 { hiValue /= 2 }
+                side = -1
+            }
         }
-        return levels(hi)
+        multiplier = Math.exp(hi)
+        return levels(Math.exp(hi))
     }
 
-    /// Mean response on one CPU of domain `d` with per-CPU arrival rate `rate` at level `t`
-    /// (as `PlanState` computes it).
-    func response(domain d: Int, rate: Double, time t: Double) -> Double {
-        let mix = model.mix(domain: d, time: t)
-        let rho = rate * queue.work * mix.timePerWork
-        guard rho < 1 else { return .infinity }
-        return rate * mix.secondMomentService(work: queue.work, scv: queue.scv) / (2 * (1 - rho)) + queue.work * mix.timePerWork
-    }
-
-    /// The level in `[fastest, ceiling]` that minimises `λ w g(t) + μ T(t)` for domain `d`.
+    /// The level in `[fastest, ceiling]` that minimises `λ w g(t) + μ T(t)` with per-CPU rate `a`.
     /// On the hull segment between vertices `τ_{j+1} < τ_j`, `g` is linear with slope `σ_j`
     /// and `E[S²] = α + β t`, so `T' = w + K / (1 − a w t)²` with `K = a (β + a w α) / 2`,
     /// and the stationary point solves `(1 − a w t)² = K / (−λ w σ_j / μ − w)`. The sum is
     /// convex, so the first segment whose derivative turns positive holds the minimiser.
-    func minimiser(domain d: Int, rate a: Double, ceiling: Double, mu: Double) -> Double {
-        let domain = model.domains[d]
+    func minimiser(_ hull: Segments, rate a: Double, ceiling: Double, mu: Double) -> Double {
         let w = queue.work, scale = queue.rate * queue.work
-        let moment = (1 + queue.scv) * w * w
-        var j = domain.times.count - 2
+        var j = hull.times.count - 2
         while j >= 0 {
-            let fast = domain.times[j + 1], slow = domain.times[j]
-            let right = min(slow, ceiling)
+            let fast = hull.times[j + 1], right = min(hull.times[j], ceiling)
             guard fast < right else { return min(fast, ceiling) }
-            let sigma = (domain.energies[j] - domain.energies[j + 1]) / (slow - fast) - domain.idle
-            let beta = moment * (domain.squaredTimes[j] - domain.squaredTimes[j + 1]) / (slow - fast)
-            let alpha = moment * domain.squaredTimes[j + 1] - beta * fast
-            let k = a * (beta + a * w * alpha) / 2
+            let sigma = hull.slope[j]
+            let k = a * (hull.beta[j] + a * w * hull.alpha[j]) / 2
             func slope(_ t: Double) -> Double {
                 let idle = 1 - a * w * t
                 return scale * sigma + mu * (w + k / (idle * idle))
@@ -244,7 +301,7 @@ struct SingleQueueSolver {
             let t = (1 - (k / r).squareRoot()) / (a * w)
             return min(max(t, fast), right)
         }
-        return min(domain.times[0], ceiling)
+        return min(hull.times[0], ceiling)
     }
 }
 
