@@ -208,21 +208,42 @@ struct SingleQueueSolver {
         guard mean(fastest) <= target else { return nil }
         let free = (0..<2).filter { shares[$0] > 0 && !hulls[$0].pureOnly }
         let pure = (0..<2).filter { shares[$0] > 0 && hulls[$0].pureOnly }
-        // Pure-speed domains try each vertex; the others follow the multiplier.
-        var choices: [[Double]] = [fastest]
-        for k in pure {
-            let vertices = hulls[k].times.filter { $0 <= ceilings[k] * (1 + 1e-12) }
-            choices = choices.flatMap { base in vertices.map { var t = base; t[k] = $0; return t } }
-        }
+        if pure.count == 2 { return bestVertices(shares: shares, rates: rates, ceilings: ceilings, hulls: hulls, target: target) }
+        // A pure-speed domain tries each vertex; the other follows the multiplier.
         var best: (power: Double, times: [Double])?
-        for choice in choices where mean(choice) <= target {
-            var times = choice
-            if !free.isEmpty {
-                times = lagrangian(free: free, start: choice, rates: rates, ceilings: ceilings, hulls: hulls,
-                                   multiplier: &multiplier, mean: mean, target: target)
-            }
+        let vertices = pure.first.map { k in hulls[k].times.filter { $0 <= ceilings[k] * (1 + 1e-12) } } ?? [0]
+        for vertex in vertices {
+            var choice = fastest
+            if let k = pure.first { choice[k] = vertex }
+            guard mean(choice) <= target else { continue }
+            let times = free.isEmpty ? choice
+                : lagrangian(free: free, start: choice, rates: rates, ceilings: ceilings, hulls: hulls,
+                             multiplier: &multiplier, mean: mean, target: target)
             let p = power(times)
             if best == nil || p < best!.power { best = (p, times) }
+        }
+        return best
+    }
+
+    /// Both domains on pure speeds: for each vertex of the first (fastest first), the slowest
+    /// vertex of the second that keeps the mean within `target` (slower is cheaper up to the
+    /// ceiling, and the one allowed only gets faster as the first slows).
+    func bestVertices(shares: [Double], rates: [Double], ceilings: [Double], hulls: [Segments],
+                      target: Double) -> (power: Double, times: [Double])? {
+        let w = queue.work, moment = (1 + queue.scv) * w * w
+        func table(_ k: Int) -> [(t: Double, mean: Double, power: Double)] {
+            hulls[k].times.reversed().filter { $0 <= ceilings[k] * (1 + 1e-12) }.map {
+                ($0, shares[k] * hulls[k].response(rate: rates[k], work: w, moment: moment, time: $0), shares[k] * hulls[k].marginal($0))
+            }
+        }
+        let a = table(0), b = table(1)
+        var best: (power: Double, times: [Double])?
+        var j = b.count - 1
+        for first in a {
+            while j >= 0 && first.mean + b[j].mean > target { j -= 1 }
+            guard j >= 0 else { break }
+            let p = first.power + b[j].power
+            if best == nil || p < best!.power { best = (p, [first.t, b[j].t]) }
         }
         return best
     }
