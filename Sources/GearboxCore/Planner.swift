@@ -25,6 +25,9 @@ public struct PlannerConfiguration: Hashable, Sendable {
     /// The search itself judges route percentiles by the exact tail (two to three times
     /// slower; the planner uses it where re-aiming the approximation did not settle).
     var searchWithExactTails = false
+    /// Parts with one route queue use `SingleQueueSolver` where it applies (tests turn it off
+    /// to compare it with the general search).
+    var singleQueueSolver = true
     /// Multiplies the measured fork-join k < n margin (`ForkJoinMargin`, which depends on
     /// k, n, the target's kind and the load); 1 uses it as measured, 0 trusts independence.
     public var forkJoinMarginScale: Double = 1
@@ -266,7 +269,7 @@ public struct Planner: Sendable {
             var reasons = [String?](repeating: nil, count: restriction.model.domains.count)
             // The searches of a part differ only in which domains run pure speeds.
             let memo = EvaluationMemo()
-            var outcome = search(model: restriction.model, memo: memo)
+            var outcome = searchPart(model: restriction.model, memo: memo)
             // Domains whose dither period bounds cross run one pure speed; re-plan until none is
             // left. Mixes that do not pay for their switching are found after the first search
             // only (a bound on the re-searches; a later mix's switching is still in its power).
@@ -278,7 +281,7 @@ public struct Planner: Sendable {
                     restriction.model.domains[d].pureOnly = true
                     reasons[d] = reason
                 }
-                outcome = search(model: restriction.model, memo: memo)
+                outcome = searchPart(model: restriction.model, memo: memo)
                 // Pure speeds chosen for their switching price only: keep them where the new
                 // search is cheaper with switching counted (a search is not exact).
                 if fallbacks.allSatisfy({ $0.1.hasPrefix("switching") }), before.0.feasible,
