@@ -268,8 +268,8 @@ public struct ControlLoop: Sendable {
             guard let speed = speeds[cpu] else { continue }
             let rate = kernel.requestRate(busy: fraction, speed: speed)
             var estimate = demand[cpu] ?? SmoothedRate(halfLife: configuration.smoothingHalfLife)
-            if estimate.isBurst(count: rate * interval, over: interval) {
-                estimate.reset(to: rate)
+            if kernel.isBurst(busy: fraction, speed: speed, interval: interval, estimate: estimate) {
+                estimate.reset(to: kernel.burstRate(busy: fraction, speed: speed, interval: interval, estimate: estimate))
                 burst = true
             } else {
                 estimate.add(rate, over: interval)

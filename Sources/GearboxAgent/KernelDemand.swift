@@ -24,6 +24,37 @@ public struct KernelDemand: Sendable {
         return workload(requestRates: rates)
     }
 
+    /// /proc/stat counts time in USER_HZ ticks, 100 a second on every Linux ABI: a busy
+    /// fraction over `interval` seconds is a count of about 100 × `interval` of them.
+    public static let userHZ = 100.0
+
+    /// Standard deviation of a busy fraction near `busy` measured over `interval` seconds: each
+    /// jiffy is busy or not (binomial). Ten jiffies a tick at 100 ms read a CPU 40 % busy as
+    /// anything from 10 % to 70 %, far wider than a Poisson count of 2 ms requests would vary.
+    public static func busyDeviation(busy: Double, interval: Double) -> Double {
+        let jiffies = max(1, userHZ * interval)
+        let p = min(max(busy, 0.01), 0.99)
+        return (p * (1 - p) / jiffies).squareRoot()
+    }
+
+    /// Whether `busy` over `interval` at `speed` is a burst above `estimate` (requests per
+    /// second): beyond `estimate.burstDeviations` standard deviations of a Poisson count of
+    /// requests (`SmoothedRate.isBurst`) and of the jiffy count both, so that the sampling of
+    /// /proc/stat alone does not re-plan.
+    public func isBurst(busy: Double, speed: Double, interval: Double, estimate: SmoothedRate) -> Bool {
+        guard let rate = estimate.value, speed > 0, interval > 0,
+              estimate.isBurst(count: requestRate(busy: busy, speed: speed) * interval, over: interval) else { return false }
+        let expected = min(rate * requestWork / speed, 1)
+        return busy > expected + estimate.burstDeviations * Self.busyDeviation(busy: expected, interval: interval)
+    }
+
+    /// The rate a burst is believed to show: its busy fraction less two jiffy deviations (as a
+    /// live queue's burst counts its requests less two Poisson deviations), never below `estimate`.
+    public func burstRate(busy: Double, speed: Double, interval: Double, estimate: SmoothedRate) -> Double {
+        let low = busy - 2 * Self.busyDeviation(busy: busy, interval: interval)
+        return max(estimate.value ?? 0, requestRate(busy: low, speed: speed))
+    }
+
     /// Requests per second of the typical size that keep a CPU `busy` of the time at `speed`.
     public func requestRate(busy: Double, speed: Double) -> Double {
         min(max(busy, 0), 1) * speed / requestWork
