@@ -104,7 +104,11 @@ let package = Package(
         ),
         // What several test targets share: where the built executables are, a loopback HTTP
         // server for the scraping tests. Test support only; in no product.
-        .target(name: "GearboxTestSupport", path: "Tests/Support/GearboxTestSupport"),
+        .target(
+            name: "GearboxTestSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            path: "Tests/Support/GearboxTestSupport"
+        ),
         .testTarget(name: "GearboxCoreTests", dependencies: ["GearboxCore"]),
         .testTarget(name: "GearboxSimulatorTests", dependencies: ["GearboxSimulator", "GearboxCore"]),
         .testTarget(name: "GearboxConfigTests", dependencies: ["GearboxConfig", "GearboxCore"]),

@@ -1,34 +1,11 @@
 import GearboxCore
-import Logging
-import Synchronization
+import GearboxTestSupport
 import Testing
 @testable import GearboxAgent
 
 /// What a plan change writes to the log (docs/agent.md, "Logs"): every domain and queue the
 /// first time, afterwards only those whose part of the plan changed.
 @Suite struct PlanLogTests {
-    final class Captured: Sendable {
-        let records = Mutex<[(message: String, metadata: Logger.Metadata)]>([])
-
-        struct Handler: LogHandler {
-            let captured: Captured
-            var metadata: Logger.Metadata = [:]
-            var logLevel: Logger.Level = .info
-            subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-                get { metadata[key] }
-                set { metadata[key] = newValue }
-            }
-            func log(event: LogEvent) {
-                captured.records.withLock { $0.append((event.message.description, event.metadata ?? [:])) }
-            }
-        }
-
-        var logger: Logger { Logger(label: "test") { _ in Handler(captured: self) } }
-        func events(_ kind: String) -> [Logger.Metadata] {
-            records.withLock { $0.map(\.metadata).filter { $0["event"] == .string(kind) } }
-        }
-    }
-
     static let first: Plan = {
         let domains = (0..<3).map { d in
             DomainPlan(name: "policy\(d)", cpus: [d], low: Kilohertz(1_200_000), high: Kilohertz(1_800_000),
@@ -42,8 +19,8 @@ import Testing
     }()
 
     @Test func theFirstPlanLogsEveryDomainAndQueue() {
-        let log = Captured()
-        PlanLog.record(Self.first, reason: "first plan", logger: log.logger)
+        let log = CapturedLog()
+        PlanLog.record(Self.first, reason: "first plan", logger: log.logger())
         #expect(log.events("plan").count == 1)
         #expect(log.events("plan_domain").count == 3)
         #expect(log.events("plan_queue").count == 2)
@@ -56,8 +33,8 @@ import Testing
         second.domains[0].timeShareHigh += 0.06            // beyond 0.05 of the time: logged
         second.queues[0].predictedLatency += 0.0002        // 1 % of the 20 ms target: not logged
         second.queues[1].predictedLatency += 0.002         // 10 % of it: logged
-        let log = Captured()
-        PlanLog.record(second, replacing: Self.first, reason: "estimates moved", logger: log.logger)
+        let log = CapturedLog()
+        PlanLog.record(second, replacing: Self.first, reason: "estimates moved", logger: log.logger())
         let domains = log.events("plan_domain").compactMap { $0["domain"]?.description }
         #expect(Set(domains) == ["policy0", "policy1"])
         #expect(log.events("plan_queue").compactMap { $0["queue"]?.description } == ["batch"])
@@ -70,8 +47,8 @@ import Testing
         missing.queues[0].predictedLatency = 0.0201
         var almost = Self.first
         almost.queues[0].predictedLatency = 0.0199
-        let flip = Captured()
-        PlanLog.record(missing, replacing: almost, reason: "estimates moved", logger: flip.logger)
+        let flip = CapturedLog()
+        PlanLog.record(missing, replacing: almost, reason: "estimates moved", logger: flip.logger())
         #expect(flip.events("plan_queue").compactMap { $0["queue"]?.description } == ["web"])
     }
 }

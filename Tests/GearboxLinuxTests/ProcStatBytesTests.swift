@@ -1,5 +1,6 @@
 import Foundation
 import GearboxCore
+import GearboxTestSupport
 @testable import GearboxLinux
 import Logging
 import Synchronization
@@ -73,30 +74,6 @@ struct ProcStatBytesTests {
         #expect(throws: KernelSampleError.self) {
             try KernelSampler(procRoot: directory.file("missing")).sampleStat(buffer: &buffer)
         }
-    }
-}
-
-/// Log records kept in memory.
-final class CapturedLog: Sendable {
-    let records = Mutex<[(level: Logger.Level, message: String)]>([])
-
-    struct Handler: LogHandler {
-        let log: CapturedLog
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .info
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: LogEvent) {
-            log.records.withLock { $0.append((event.level, event.message.description)) }
-        }
-    }
-
-    func logger(level: Logger.Level) -> Logger {
-        var handler = Handler(log: self)
-        handler.logLevel = level
-        return Logger(label: "test") { _ in handler }
     }
 }
 
