@@ -47,7 +47,7 @@ extension ActuationCost {
     /// twice per dither period; a pure speed (or a mix without a period) does not switch.
     /// The agent's CPU time is priced at the domain's top busy power.
     public func watts(domain: FrequencyDomain, plan: DomainPlan) -> Double {
-        guard plan.low != plan.high, plan.pHigh > 0, plan.pHigh < 1, let period = plan.ditherPeriod else { return 0 }
+        guard plan.isTimeShared, let period = plan.ditherPeriod else { return 0 }
         let stall = max(LatencyModel.power(domain: domain, at: plan.low), LatencyModel.power(domain: domain, at: plan.high))
         let joules = joulesPerSwitch(cpus: domain.cpus.count, latency: domain.transitionLatencyMicroseconds.map { $0 * 1e-6 },
                                      agentWatts: domain.hull.highest.busyPower.value, stallWatts: stall)

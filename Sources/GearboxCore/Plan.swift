@@ -28,6 +28,12 @@ public struct DomainPlan: Hashable, Sendable {
     }
 }
 
+extension DomainPlan {
+    /// Whether the domain alternates between two speeds with a dither period: the only plans
+    /// that switch frequency while they are in force.
+    public var isTimeShared: Bool { low != high && pHigh > 0 && pHigh < 1 && ditherPeriod != nil }
+}
+
 /// The plan for one queue: its split and its predicted latency against the target.
 public struct QueuePlan: Hashable, Sendable {
     public var name: String

@@ -17,8 +17,7 @@ extension Planner {
     }
 
     static func switchRate(_ domain: DomainPlan) -> Double {
-        guard domain.low != domain.high, domain.pHigh > 0, domain.pHigh < 1,
-              let period = domain.ditherPeriod, period > 0 else { return 0 }
+        guard domain.isTimeShared, let period = domain.ditherPeriod, period > 0 else { return 0 }
         return 2 / period
     }
 
