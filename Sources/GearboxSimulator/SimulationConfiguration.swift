@@ -88,6 +88,12 @@ public struct SimulationConfiguration: Hashable, Sendable {
     public var transitionLatency: Double?
     /// Dither period τ in seconds for every mixed domain, instead of the plan's.
     public var ditherPeriod: Double?
+    /// How far, as a fraction of τ, each time-share switch lands off the exact schedule
+    /// (uniformly either way; 0: exactly on it). The agent's dither thread makes switches due
+    /// close together share one wake-up, so its edges land early or late by up to its slack;
+    /// the exact schedule stays the reference, so the share at H over a run is still θ.
+    /// At most half of τ; an edge never lands before the one just made.
+    public var ditherEdgeJitter: Double = 0
     /// Fork-join k < n: when k subtasks are done, drop the request's other subtasks
     /// (queued ones are discarded, running ones aborted). Off by default: the remaining
     /// subtasks keep running, which is what coded or replicated work without cancellation does.

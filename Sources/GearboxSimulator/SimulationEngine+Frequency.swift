@@ -21,8 +21,19 @@ extension SimulationEngine {
             domains[d].ditherHigh = phase < theta * period
             requestOperatingPoint(domain: d, domains[d].ditherHigh ? high : low)
             let next = domains[d].ditherHigh ? theta * period - phase : period - phase
-            timers.schedule(ditherTimers + d, at: now + next)
+            domains[d].ditherEdge = now + next
+            timers.schedule(ditherTimers + d, at: ditherTimer(at: domains[d].ditherEdge, period: period))
         }
+    }
+
+    /// When the timer for an exact edge at `edge` fires: on it, or off it by up to
+    /// `ditherEdgeJitter` of τ (drawn only when jitter is asked for, so runs without it are
+    /// unchanged).
+    mutating func ditherTimer(at edge: Double, period: Double) -> Double {
+        let jitter = configuration.ditherEdgeJitter
+        guard jitter > 0, jitter.isFinite else { return edge }
+        // Never before the switch just made: the edges keep their order.
+        return max(now, edge + (2 * phases.uniform() - 1) * min(jitter, 0.5) * period)
     }
 
     /// The time-share switch of domain `d` is due: change phase.
@@ -34,7 +45,10 @@ extension SimulationEngine {
         domains[d].ditherHigh.toggle()
         let high_ = domains[d].ditherHigh
         requestOperatingPoint(domain: d, high_ ? high : low)
-        timers.schedule(ditherTimers + d, at: now + (high_ ? theta : 1 - theta) * period)
+        // The next edge is placed from the exact schedule's, not from when this one fired.
+        let exact = configuration.ditherEdgeJitter > 0 ? domains[d].ditherEdge : now
+        domains[d].ditherEdge = exact + (high_ ? theta : 1 - theta) * period
+        timers.schedule(ditherTimers + d, at: ditherTimer(at: domains[d].ditherEdge, period: period))
     }
 
     /// Asks domain `d` for operating point `op`; it takes effect after the transition

@@ -51,6 +51,9 @@ struct DomainState {
     var stalled = false
     /// Time-share: whether the current phase is the high one.
     var ditherHigh = false
+    /// Time-share: the exact schedule's instant of the next switch (the timer may fire off it
+    /// by `SimulationConfiguration.ditherEdgeJitter`).
+    var ditherEdge = 0.0
     var switches = 0
     /// Energy the switches cost (`ActuationCost`), in joules.
     var actuationJoules = 0.0

@@ -84,4 +84,45 @@ import Testing
         #expect(rows[0].ci.mean + rows[0].ci.halfWidth < pk, "short τ should beat per-request")
         #expect(rows[3].ci.mean - rows[3].ci.halfWidth > 1.1 * pk, "long τ should lose clearly")
     }
+
+    /// The agent's dither thread lets switches due close together share one wake-up, so each
+    /// edge lands up to a few tenths of τ off the exact schedule (DitherEngine: at most three
+    /// times its 10 % slack), with the time at H paid back from the exact schedule. At the
+    /// longest τ the planner uses (5 × the mean service time) that must keep the mean latency
+    /// under the per-request model's prediction, as exact edges do, and keep the share at H:
+    /// the same switches and the same energy.
+    @Test func edgesOffTheScheduleKeepTheModelsPromise() {
+        let lambda = 200.0, w = 0.002, p = 0.5, sH = 1.0, sL = 0.5
+        let meanService = w * (p / sH + (1 - p) / sL)  // 3 ms, ρ = 0.6
+        let workload = Workload(queues: [
+            WorkQueue(name: "q", arrivalRate: lambda, meanWork: w,
+                      target: LatencyTarget(kind: .mean, seconds: 1))
+        ])
+        let es2 = 2 * w * w * (p / (sH * sH) + (1 - p) / (sL * sL))
+        let pk = ClosedForms.pollaczekKhinchine(classes: [(lambda, meanService, es2)], of: 0)
+        let plan = TestPlans.fixed(platform: Self.platform, low: 500_000, high: 1_000_000, pHigh: p,
+                                   splits: ["q": [0: 1]], ditherPeriod: 5 * meanService)
+        func run(jitter: Double) -> (mean: ConfidenceInterval, switches: Double, watts: Double) {
+            var configuration = SimulationConfiguration.forCustomers(60_000, rate: lambda)
+            configuration.realisation = .timeShare
+            configuration.ditherEdgeJitter = jitter
+            let simulator = Simulator(platform: Self.platform, workload: workload, configuration: configuration)
+            var switches: [Double] = [], watts: [Double] = []
+            let means = replicate(8, simulator: simulator, policy: .fixed(plan)) { r in
+                switches.append(Double(r.domains[0].switches) / r.duration)
+                watts.append((r.energyJoules - r.actuationJoules) / r.duration)
+                return r.queues[0].mean
+            }
+            return (ConfidenceInterval(means), switches.reduce(0, +) / 8, watts.reduce(0, +) / 8)
+        }
+        let exact = run(jitter: 0), jittered = run(jitter: 0.3)
+        print("τ = 5 × E[S]: exact edges \(exact.mean) s, edges ±30 % of τ \(jittered.mean) s, per-request PK \(pk) s")
+        #expect(exact.mean.mean + exact.mean.halfWidth < pk)
+        #expect(jittered.mean.mean + jittered.mean.halfWidth < pk, "jittered \(jittered.mean) vs PK \(pk)")
+        // Two switches per period either way, and the same time at each speed.
+        let perSecond = 2 / (5 * meanService)
+        #expect(abs(exact.switches / perSecond - 1) < 0.01 && abs(jittered.switches / perSecond - 1) < 0.01,
+                "\(exact.switches) and \(jittered.switches) switches/s vs \(perSecond)")
+        #expect(abs(jittered.watts / exact.watts - 1) < 0.01, "\(jittered.watts) W vs \(exact.watts) W")
+    }
 }
