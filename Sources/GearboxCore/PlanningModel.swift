@@ -114,6 +114,19 @@ struct PlanningModel: Hashable, Sendable {
         }
     }
 
+    /// Hashes what tells the parts of one host apart (`PartPlanCache` keys): the queues'
+    /// figures and the domains' names; equality still compares everything.
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(domains.count)
+        for domain in domains { hasher.combine(domain.name) }
+        for queue in queues {
+            hasher.combine(queue.name)
+            hasher.combine(queue.rate)
+            hasher.combine(queue.work)
+            hasher.combine(queue.deadline)
+        }
+    }
+
     /// The speed mix a domain runs at mean time per work `t` (clamped to its hull).
     func mix(domain d: Int, time t: Double) -> SpeedMix {
         let domain = domains[d]

@@ -69,9 +69,10 @@ extension ReplanPolicy {
     }
 
     /// The queues (by name) whose parts a re-plan must make again: every queue of a part in
-    /// which some queue left its load band, or is predicted beyond its target less half the
-    /// headroom, or is named in `forced`. Nil when the whole host must be re-planned: no plan,
-    /// an infeasible one, or queues added, removed, re-targeted or moved to other CPUs.
+    /// which some queue's load moved beyond `refreshFraction` of its band, or is predicted
+    /// beyond its target less half the headroom, or is named in `forced`. Nil when the whole
+    /// host must be re-planned: no plan, an infeasible one, or queues added, removed,
+    /// re-targeted or moved to other CPUs.
     public func queuesToReplan(
         planned: Workload?, current: Workload, plan: Plan?, platform: Platform,
         configuration: PlannerConfiguration, headroom: Double, forced: Set<String> = [], baseline: inout Baseline?
@@ -83,7 +84,9 @@ extension ReplanPolicy {
         var moved = Set<Int>()
         for queue in current.queues {
             guard let q = base.index[queue.name] else { return nil }
-            if forced.contains(queue.name) || leftBand(planned.queues[q], queue) { moved.insert(base.partOfQueue[q]) }
+            if forced.contains(queue.name) || leftBand(planned.queues[q], queue, fraction: refreshFraction) {
+                moved.insert(base.partOfQueue[q])
+            }
         }
         if let (judged, discounted) = judgedParts(base, current: current) {
             moved.formUnion(partsBeyond(judged, base, discounted: discounted, plan: plan, platform: platform, stopAtFirst: false))
@@ -102,11 +105,12 @@ extension ReplanPolicy {
         }
     }
 
-    /// The offered load (rate × work) of `queue` left the band around that of `planned`.
-    func leftBand(_ planned: WorkQueue, _ queue: WorkQueue) -> Bool {
+    /// The offered load (rate × work) of `queue` moved from that of `planned` by more than
+    /// `fraction` of the band.
+    func leftBand(_ planned: WorkQueue, _ queue: WorkQueue, fraction: Double) -> Bool {
         let oldLoad = planned.arrivalRate * planned.meanWork
         let newLoad = queue.arrivalRate * queue.meanWork
-        return abs(newLoad - oldLoad) > band(rate: planned.arrivalRate) * max(oldLoad, 1e-9)
+        return abs(newLoad - oldLoad) > fraction * band(rate: planned.arrivalRate) * max(oldLoad, 1e-9)
     }
 
     private func validBaseline(
