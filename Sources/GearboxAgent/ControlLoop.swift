@@ -17,14 +17,24 @@ public struct ControlLoop: Sendable {
         public var replaced: Plan?
     }
 
-    public private(set) var platform: Platform { didSet { speeds = Self.averageSpeeds(platform: platform, plan: currentPlan) } }
+    public private(set) var platform: Platform {
+        didSet {
+            speeds = Self.averageSpeeds(platform: platform, plan: currentPlan)
+            replanBaseline = nil
+        }
+    }
     /// Which power model `platform` carries: the configured one, or curves learned from the
     /// energy counters (`usePower`).
     public private(set) var powerModel: PowerModelSource = .configured
     /// The platform as configured, kept while a learned one is in use.
     private var configuredPlatform: Platform?
-    public private(set) var configuration: AgentConfiguration
-    public private(set) var currentPlan: Plan? { didSet { speeds = Self.averageSpeeds(platform: platform, plan: currentPlan) } }
+    public private(set) var configuration: AgentConfiguration { didSet { replanBaseline = nil } }
+    public private(set) var currentPlan: Plan? {
+        didSet {
+            speeds = Self.averageSpeeds(platform: platform, plan: currentPlan)
+            replanBaseline = nil
+        }
+    }
     /// `averageSpeeds()`, kept with the plan: every tick reads it, the plan changes seldom.
     private var speeds: [Int: Double]
     public private(set) var plannedWorkload: Workload?
@@ -42,6 +52,12 @@ public struct ControlLoop: Sendable {
     /// `now` of the last tick, to tell a tick that covers missed ones.
     private var lastTickTime: Double?
     private var demand: [Int: SmoothedRate] = [:]
+    /// The searched plans of the host's parts, kept so that a re-plan searches only the parts
+    /// whose inputs changed (`PartPlanCache`; copies of the loop share it).
+    let partCache = PartPlanCache()
+    /// What the re-plan check knows of the plan in force (`ReplanPolicy.Baseline`), dropped
+    /// whenever the plan, the platform or the configuration changes.
+    private var replanBaseline: ReplanPolicy.Baseline?
 
     public init(platform: Platform, configuration: AgentConfiguration) {
         self.platform = platform
@@ -87,7 +103,9 @@ public struct ControlLoop: Sendable {
         c.maxUtilization = min(configuration.maxUtilization, profileSettings.maxUtilization ?? 1)
         c.maxDitherPeriod = configuration.maxDitherPeriod
         c.maxSwitchRate = configuration.maxSwitchRate
-        return Planner(configuration: c)
+        var planner = Planner(configuration: c)
+        planner.partCache = partCache
+        return planner
     }
 
     /// Each CPU's mean speed under the current plan (ref-s per second), or top speed before any.
@@ -114,7 +132,12 @@ public struct ControlLoop: Sendable {
     ) -> Decision {
         // Kernel demand is always tracked (a stale queue's CPUs fall back to it), but it only
         // triggers a re-plan in kernel-only mode.
-        var burst = updateKernelDemand(busy: busy, interval: interval) && configuration.queues.isEmpty
+        let burstCPUs = updateKernelDemand(busy: busy, interval: interval)
+        var burst = !burstCPUs.isEmpty && configuration.queues.isEmpty
+        // Queues whose estimates burst, and whether anything but estimates moved (a cool-down
+        // override, a latency correction): only estimates lets a re-plan keep the unmoved parts.
+        var burstQueues = Set(configuration.queues.isEmpty ? burstCPUs.map(KernelDemand.queueName(cpu:)) : [])
+        var estimatesOnly = true
         var events: [QueueEvent] = []
         let speeds = averageSpeeds()
         let ticks = Self.ticksCovered(since: lastTickTime, now: now, interval: interval)
@@ -131,6 +154,7 @@ public struct ControlLoop: Sendable {
             if update.becameStale { events.append(QueueEvent(queue: name, stale: true, reason: queue.staleReason ?? "")) }
             if update.recovered { events.append(QueueEvent(queue: name, stale: false, reason: "answering again")) }
             burst = burst || update.burst
+            if update.burst { burstQueues.insert(name) }
             // Three windows in a row over target: the model is wrong for this queue right now;
             // run its CPUs at top speed for a cool-down rather than keep missing.
             if queue.windowsOverTarget >= Self.missedWindowsBeforeCoolDown, let cpus = queue.configured.queue.cpus ?? Optional(platform.cpus) {
@@ -139,10 +163,14 @@ public struct ControlLoop: Sendable {
                 events.append(QueueEvent(queue: name, stale: false,
                     reason: "measured latency over target \(Self.missedWindowsBeforeCoolDown) windows in a row: top speed for \(Int(Self.coolDown)) s (override \(added.id))"))
                 burst = true
+                estimatesOnly = false
             }
             if let moved = correctFromMeasurement(&queue) {
                 events.append(QueueEvent(queue: name, stale: false, reason: moved))
-                burst = burst || feedback.movedBeyond(configuration.hysteresis, since: currentPlan)
+                if feedback.movedBeyond(configuration.hysteresis, since: currentPlan) {
+                    burst = true
+                    estimatesOnly = false
+                }
             }
             live[name] = queue
         }
@@ -150,9 +178,10 @@ public struct ControlLoop: Sendable {
         let expired = overrides.expire(now: now)
         let workload = currentWorkload()
         let policy = replanPolicy
+        let plannedView = plannedWorkload.map(planningView), currentView = planningView(workload)
         let planStale = policy.shouldReplan(
-            planned: plannedWorkload.map(planningView), current: planningView(workload), plan: currentPlan,
-            platform: platform, configuration: planner.configuration, headroom: configuration.targetHeadroom)
+            planned: plannedView, current: currentView, plan: currentPlan, platform: platform,
+            configuration: planner.configuration, headroom: configuration.targetHeadroom, baseline: &replanBaseline)
         guard burst || burstier || !expired.isEmpty || !events.isEmpty || planStale else {
             return Decision(newPlan: nil, reason: nil, workload: plannedWorkload ?? workload, queueEvents: events)
         }
@@ -160,7 +189,15 @@ public struct ControlLoop: Sendable {
             : !expired.isEmpty ? "override expired" : !events.isEmpty ? "a queue's source changed state"
             : burstier ? "the arrivals' measured dispersion changed"
             : "estimates moved beyond the hysteresis band or the plan would spend its headroom"
-        var decision = adopt(workload, reason: reason)
+        // Only estimates moved: the parts whose queues moved are planned anew, the others
+        // keep the figures they were planned with (and so their plans, `PartPlanCache`).
+        let partial = estimatesOnly && expired.isEmpty && events.isEmpty && !burstier
+            ? policy.queuesToReplan(
+                planned: plannedView, current: currentView, plan: currentPlan, platform: platform,
+                configuration: planner.configuration, headroom: configuration.targetHeadroom, forced: burstQueues,
+                baseline: &replanBaseline)
+            : nil
+        var decision = adopt(partial.map { refreshing($0, in: workload) } ?? workload, reason: reason)
         decision.queueEvents = events
         decision.expired = expired
         return decision
@@ -229,7 +266,20 @@ public struct ControlLoop: Sendable {
                          : "power model learned from the energy counters")
     }
 
+    /// `workload` with every queue outside `names` at the figures it was planned with.
+    func refreshing(_ names: Set<String>, in workload: Workload) -> Workload {
+        guard let planned = plannedWorkload else { return workload }
+        let before = Dictionary(planned.queues.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var out = workload
+        for q in out.queues.indices where !names.contains(out.queues[q].name) {
+            if let old = before[out.queues[q].name] { out.queues[q] = old }
+        }
+        return out
+    }
+
     mutating func adopt(_ workload: Workload, reason: String) -> Decision {
+        // Part plans neither the plan in force nor this one uses are dropped.
+        partCache.age()
         // Overrides and the profile: targets change what is planned; pins replace a domain's
         // speeds after, and the prediction is redone for what will really run.
         let adjusted = planningView(workload)
@@ -259,18 +309,18 @@ public struct ControlLoop: Sendable {
     }
 
     /// Folds busy fractions into per-CPU demand estimates, in requests per second of the
-    /// configured size; true when some CPU's demand burst above its estimate.
-    private mutating func updateKernelDemand(busy: [Int: Double], interval: Double) -> Bool {
+    /// configured size; returns the CPUs whose demand burst above its estimate.
+    private mutating func updateKernelDemand(busy: [Int: Double], interval: Double) -> [Int] {
         let speeds = averageSpeeds()
         let kernel = KernelDemand(requestWork: configuration.kernelRequestWork, target: configuration.kernelTarget)
-        var burst = false
+        var burst: [Int] = []
         for (cpu, fraction) in busy.sorted(by: { $0.key < $1.key }) {
             guard let speed = speeds[cpu] else { continue }
             let rate = kernel.requestRate(busy: fraction, speed: speed)
             var estimate = demand[cpu] ?? SmoothedRate(halfLife: configuration.smoothingHalfLife)
             if kernel.isBurst(busy: fraction, speed: speed, interval: interval, estimate: estimate) {
                 estimate.reset(to: kernel.burstRate(busy: fraction, speed: speed, interval: interval, estimate: estimate))
-                burst = true
+                burst.append(cpu)
             } else {
                 estimate.add(rate, over: interval)
             }

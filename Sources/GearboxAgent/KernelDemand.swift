@@ -60,6 +60,9 @@ public struct KernelDemand: Sendable {
         min(max(busy, 0), 1) * speed / requestWork
     }
 
+    /// The name of CPU `cpu`'s queue.
+    public static func queueName(cpu: Int) -> String { "cpu\(cpu)" }
+
     /// One queue per CPU from (smoothed) request rates.
     public func workload(requestRates: [Int: Double]) -> Workload {
         var queues: [WorkQueue] = []
@@ -67,7 +70,7 @@ public struct KernelDemand: Sendable {
             let rate = requestRates[cpu]!
             guard rate * requestWork >= minimumDemand else { continue }
             queues.append(WorkQueue(
-                name: "cpu\(cpu)", arrivalRate: rate, meanWork: requestWork,
+                name: Self.queueName(cpu: cpu), arrivalRate: rate, meanWork: requestWork,
                 scv: 1, target: target, cpus: [cpu], dispatch: .route))
         }
         return Workload(queues: queues)

@@ -17,25 +17,22 @@ struct Layout {
     }
 
     /// Copies the plan of one part back onto the original domains, CPUs and queues.
-    mutating func record(_ state: PlanState, restriction: PlanningModel.Restriction, reasons: [String?], planner: Planner) {
-        let part = restriction.model
+    mutating func record(_ part: PartPlan, restriction: PlanningModel.Restriction) {
         for (r, members) in restriction.domains.enumerated() {
-            let mixing = state.isMixing(r)
-            let period = mixing ? planner.ditherBounds(state, domain: r).cap : nil
             for d in members {
-                times[d] = state.time[r]
-                self.reasons[d] = reasons[r]
-                ditherPeriods[d] = period
+                times[d] = part.times[r]
+                reasons[d] = part.reasons[r]
+                ditherPeriods[d] = part.periods[r]
             }
         }
         for (local, members) in restriction.queueMembers.enumerated() {
-            let queue = part.queues[local]
-            for e in state.queueEntries[local] where state.share[e] > 0 {
-                let copies = restriction.cpus[state.entryCPU[e]]
+            let queue = restriction.model.queues[local]
+            for entry in part.shares[local] {
+                let copies = restriction.cpus[entry.cpu]
                 for i in copies {
                     let cpu = model.cpuNumber[i]
                     for q in members {
-                        splits[q][cpu] = queue.isCoded ? 1 / Double(queue.parts.n) : state.share[e] / Double(copies.count)
+                        splits[q][cpu] = queue.isCoded ? 1 / Double(queue.parts.n) : entry.share / Double(copies.count)
                     }
                 }
             }

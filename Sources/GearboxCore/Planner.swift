@@ -81,6 +81,9 @@ public struct Planner: Sendable {
     /// keeps the met queues off CPUs that still hold the given-up queues' work
     /// (`planForOverload`).
     public var previousSplits: [String: [Int: Double]] = [:]
+    /// Part plans kept from earlier plans, so that a re-plan searches only the parts whose
+    /// inputs changed (`PartPlanCache`); nil: every part is searched.
+    public var partCache: PartPlanCache?
     public init(configuration: PlannerConfiguration = .init()) { self.configuration = configuration }
 
     /// The cheapest plan that meets every target; when none exists, the overloaded plan
@@ -265,33 +268,10 @@ public struct Planner: Sendable {
         // Parts of the host that share no queue are planned one by one.
         for part in model.parts() {
             let merge = part.domains.count > configuration.mergeAbove && part.queues.allSatisfy { model.queues[$0].isRoute }
-            var restriction = model.restricted(to: part, merge: merge)
-            var reasons = [String?](repeating: nil, count: restriction.model.domains.count)
-            // The searches of a part differ only in which domains run pure speeds.
-            let memo = EvaluationMemo()
-            var outcome = searchPart(model: restriction.model, memo: memo)
-            // Domains whose dither period bounds cross run one pure speed; re-plan until none is
-            // left. Mixes that do not pay for their switching are found after the first search
-            // only (a bound on the re-searches; a later mix's switching is still in its power).
-            for round in restriction.model.domains.indices where outcome.feasible {
-                let fallbacks = ditherFallbacks(outcome.state, priceSwitching: round == 0)
-                guard !fallbacks.isEmpty else { break }
-                let before = (outcome, restriction, reasons)
-                for (d, reason) in fallbacks {
-                    restriction.model.domains[d].pureOnly = true
-                    reasons[d] = reason
-                }
-                outcome = searchPart(model: restriction.model, memo: memo)
-                // Pure speeds chosen for their switching price only: keep them where the new
-                // search is cheaper with switching counted (a search is not exact).
-                if fallbacks.allSatisfy({ $0.1.hasPrefix("switching") }), before.0.feasible,
-                   !outcome.feasible || pricedPower(outcome.state) > pricedPower(before.0.state) {
-                    (outcome, restriction, reasons) = before
-                    break
-                }
-            }
-            layout.record(outcome.state, restriction: restriction, reasons: reasons, planner: self)
-            feasible = feasible && outcome.feasible
+            let restriction = model.restricted(to: part, merge: merge)
+            let planned = plannedPart(restriction)
+            layout.record(planned, restriction: restriction)
+            feasible = feasible && planned.feasible
         }
         if feasible {
             let plan = render(layout, feasible: true, platform: platform, workload: workload)

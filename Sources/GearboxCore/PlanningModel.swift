@@ -2,8 +2,8 @@
 ///
 /// CPUs are numbered 0..<n in ascending Linux CPU order; every list is sorted, so that
 /// the search never depends on dictionary order (same input, bit-identical plan).
-struct PlanningModel: Sendable {
-    struct Domain: Sendable {
+struct PlanningModel: Hashable, Sendable {
+    struct Domain: Hashable, Sendable {
         var name: String
         var cpus: [Int]
         var hull: PowerHull
@@ -25,9 +25,9 @@ struct PlanningModel: Sendable {
         var multiplicity = 1
     }
 
-    enum Kind: Sendable { case route, forkJoin(parts: Int, needed: Int) }
+    enum Kind: Hashable, Sendable { case route, forkJoin(parts: Int, needed: Int) }
 
-    struct Queue: Sendable {
+    struct Queue: Hashable, Sendable {
         var name: String
         var rate: Double
         var work: Double
@@ -111,6 +111,19 @@ struct PlanningModel: Sendable {
             return Queue(
                 name: queue.name, rate: queue.arrivalRate, work: queue.meanWork, scv: queue.scv, target: queue.target,
                 kind: kind, cpus: cpus, deadline: queue.target.seconds / (1 + margin), margin: margin)
+        }
+    }
+
+    /// Hashes what tells the parts of one host apart (`PartPlanCache` keys): the queues'
+    /// figures and the domains' names; equality still compares everything.
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(domains.count)
+        for domain in domains { hasher.combine(domain.name) }
+        for queue in queues {
+            hasher.combine(queue.name)
+            hasher.combine(queue.rate)
+            hasher.combine(queue.work)
+            hasher.combine(queue.deadline)
         }
     }
 

@@ -1,0 +1,239 @@
+/// The re-plan check judged part by part (docs/agent.md, "Re-plans").
+///
+/// The latency half of `shouldReplan(planned:current:plan:…)` predicts the plan in force
+/// under the current estimates. Queues that share no CPU do not affect one another, so the
+/// host falls into parts (queues linked by the domains they may use), and latency is monotone
+/// in load: a part none of whose queues rose above its planned figures (rate and work, after
+/// `discounted`; every other figure as planned) is predicted no slower than at the planned
+/// figures themselves. So a part that was clear of the threshold at the planned figures
+/// cannot cross it without a risen queue, and only the parts with one (and those that were
+/// already beyond it when planned) are judged. The decision is the one the whole-host
+/// judgement makes.
+extension ReplanPolicy {
+    /// What the part-wise check knows of a plan: computed once per plan in force and planned
+    /// workload (`baseline(planned:plan:platform:configuration:headroom:)`).
+    public struct Baseline: Sendable {
+        /// The planned workload (as judged: the planning view), headroom and planner settings
+        /// it holds for; the caller keeps it only while the plan and platform are the same.
+        public let planned: Workload
+        let headroom: Double
+        let configuration: PlannerConfiguration
+        /// Per planned queue: its part; per part: its queues and the platform domains they may use.
+        let partOfQueue: [Int]
+        let parts: [Part]
+        /// Per part: some queue was beyond the threshold (or within rounding of it) at the
+        /// planned figures, so it is judged whatever moved.
+        let overAtPlan: [Bool]
+        /// Queue index by name, when the names are unique.
+        let index: [String: Int]
+
+        struct Part: Sendable {
+            var queues: [Int]
+            var domains: [Int]
+        }
+    }
+
+    /// The baseline of `plan` (feasible) made for `planned`.
+    public func baseline(
+        planned: Workload, plan: Plan, platform: Platform, configuration: PlannerConfiguration, headroom: Double
+    ) -> Baseline {
+        let (partOfQueue, parts) = Self.parts(of: planned, on: platform)
+        let prediction = LatencyModel.predict(platform: platform, workload: planned, plan: plan, configuration: configuration)
+        var over = [Bool](repeating: false, count: parts.count)
+        for (q, queue) in prediction.queues.enumerated() where Self.beyond(queue, headroom: headroom, slack: 1e-9) {
+            over[partOfQueue[q]] = true
+        }
+        var index: [String: Int] = [:]
+        for (q, queue) in planned.queues.enumerated() { index[queue.name] = q }
+        return Baseline(planned: planned, headroom: headroom, configuration: configuration, partOfQueue: partOfQueue,
+                        parts: parts, overAtPlan: over, index: index.count == planned.queues.count ? index : [:])
+    }
+
+    /// `shouldReplan(planned:current:plan:platform:configuration:headroom:)`, judging only the
+    /// parts that can have moved. `baseline` is the caller's to keep while `plan` and
+    /// `platform` stay the same (nil after either changed); it is made or remade here when
+    /// missing or made for other planned figures, headroom or settings.
+    public func shouldReplan(
+        planned: Workload?, current: Workload, plan: Plan?, platform: Platform,
+        configuration: PlannerConfiguration, headroom: Double, baseline: inout Baseline?
+    ) -> Bool {
+        if shouldReplan(planned: planned, current: current) { return true }
+        guard let planned, let plan, plan.feasible else { return false }
+        let base = validBaseline(&baseline, planned: planned, plan: plan, platform: platform,
+                                 configuration: configuration, headroom: headroom)
+        guard let (judged, discounted) = judgedParts(base, current: current) else {
+            return shouldReplan(planned: planned, current: current, plan: plan, platform: platform,
+                                configuration: configuration, headroom: headroom)
+        }
+        return !partsBeyond(judged, base, discounted: discounted, plan: plan, platform: platform, stopAtFirst: true).isEmpty
+    }
+
+    /// The queues (by name) whose parts a re-plan must make again: every queue of a part in
+    /// which some queue's load moved beyond `refreshFraction` of its band, or is predicted
+    /// beyond its target less half the headroom, or is named in `forced`. Nil when the whole
+    /// host must be re-planned: no plan, an infeasible one, or queues added, removed,
+    /// re-targeted or moved to other CPUs.
+    public func queuesToReplan(
+        planned: Workload?, current: Workload, plan: Plan?, platform: Platform,
+        configuration: PlannerConfiguration, headroom: Double, forced: Set<String> = [], baseline: inout Baseline?
+    ) -> Set<String>? {
+        guard let planned, let plan, plan.feasible, sameQueues(planned, current) else { return nil }
+        let base = validBaseline(&baseline, planned: planned, plan: plan, platform: platform,
+                                 configuration: configuration, headroom: headroom)
+        guard !base.index.isEmpty || planned.queues.isEmpty else { return nil }
+        var moved = Set<Int>()
+        for queue in current.queues {
+            guard let q = base.index[queue.name] else { return nil }
+            if forced.contains(queue.name) || leftBand(planned.queues[q], queue, fraction: refreshFraction) {
+                moved.insert(base.partOfQueue[q])
+            }
+        }
+        if let (judged, discounted) = judgedParts(base, current: current) {
+            moved.formUnion(partsBeyond(judged, base, discounted: discounted, plan: plan, platform: platform, stopAtFirst: false))
+        } else {
+            return nil
+        }
+        return Set(moved.flatMap { base.parts[$0].queues.map { planned.queues[$0].name } })
+    }
+
+    /// The same queues by name, with the same targets and CPUs, none twice.
+    func sameQueues(_ planned: Workload, _ current: Workload) -> Bool {
+        let before = Dictionary(planned.queues.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        guard before.count == current.queues.count, before.count == planned.queues.count else { return false }
+        return current.queues.allSatisfy { queue in
+            before[queue.name].map { $0.target == queue.target && $0.cpus == queue.cpus } ?? false
+        }
+    }
+
+    /// The offered load (rate × work) of `queue` moved from that of `planned` by more than
+    /// `fraction` of the band.
+    func leftBand(_ planned: WorkQueue, _ queue: WorkQueue, fraction: Double) -> Bool {
+        let oldLoad = planned.arrivalRate * planned.meanWork
+        let newLoad = queue.arrivalRate * queue.meanWork
+        return abs(newLoad - oldLoad) > fraction * band(rate: planned.arrivalRate) * max(oldLoad, 1e-9)
+    }
+
+    private func validBaseline(
+        _ baseline: inout Baseline?, planned: Workload, plan: Plan, platform: Platform,
+        configuration: PlannerConfiguration, headroom: Double
+    ) -> Baseline {
+        if let base = baseline, base.headroom == headroom, base.configuration == configuration, base.planned == planned {
+            return base
+        }
+        let base = self.baseline(planned: planned, plan: plan, platform: platform, configuration: configuration, headroom: headroom)
+        baseline = base
+        return base
+    }
+
+    /// The parts to judge: those with a queue that rose above its planned figures (after
+    /// `discounted`) and those beyond the threshold at plan time. Nil when the current queues
+    /// cannot be matched to the planned ones by name. Also `current` discounted.
+    func judgedParts(_ base: Baseline, current: Workload) -> ([Int], Workload)? {
+        let planned = base.planned
+        guard planned.queues.count == current.queues.count, !base.index.isEmpty || planned.queues.isEmpty else { return nil }
+        let lowered = discounted(current, planned: planned)
+        var judged = base.overAtPlan
+        for queue in lowered.queues {
+            guard let q = base.index[queue.name] else { return nil }
+            if Self.rose(queue, above: planned.queues[q]) { judged[base.partOfQueue[q]] = true }
+        }
+        return (judged.indices.filter { judged[$0] }, lowered)
+    }
+
+    /// `queue` is planned with more rate or work than `planned`, or differs in anything else.
+    static func rose(_ queue: WorkQueue, above planned: WorkQueue) -> Bool {
+        if queue.arrivalRate > planned.arrivalRate || queue.meanWork > planned.meanWork { return true }
+        var same = queue
+        same.arrivalRate = planned.arrivalRate
+        same.meanWork = planned.meanWork
+        return same != planned
+    }
+
+    /// The parts among `judged` with a queue predicted beyond its target less half the
+    /// headroom under the `discounted` current estimates; with `stopAtFirst`, at most one.
+    func partsBeyond(
+        _ judged: [Int], _ base: Baseline, discounted: Workload, plan: Plan, platform: Platform, stopAtFirst: Bool
+    ) -> [Int] {
+        guard !judged.isEmpty else { return [] }
+        // The judged parts' domains (in platform order) and queues (in the current order): the
+        // other parts' CPUs carry none of their work, so their latencies are those of the host.
+        var domainSelected = [Bool](repeating: false, count: platform.domains.count)
+        var partSelected = [Bool](repeating: false, count: base.parts.count)
+        for p in judged {
+            partSelected[p] = true
+            for d in base.parts[p].domains { domainSelected[d] = true }
+        }
+        let subPlatform = Platform(domains: platform.domains.indices.filter { domainSelected[$0] }.map { platform.domains[$0] })
+        var queues: [WorkQueue] = []
+        var partOf: [Int] = []
+        for queue in discounted.queues {
+            guard let q = base.index[queue.name], partSelected[base.partOfQueue[q]] else { continue }
+            queues.append(queue)
+            partOf.append(base.partOfQueue[q])
+        }
+        let prediction = LatencyModel.predict(platform: subPlatform, workload: Workload(queues: queues), plan: plan,
+                                              configuration: base.configuration)
+        var out: [Int] = []
+        for (k, queue) in prediction.queues.enumerated() where Self.beyond(queue, headroom: base.headroom, slack: 0) {
+            if !out.contains(partOf[k]) { out.append(partOf[k]) }
+            if stopAtFirst { break }
+        }
+        return out
+    }
+
+    /// `queue`'s latency is beyond its target less half the headroom; `slack` (a fraction)
+    /// counts those within it of the threshold as beyond too.
+    static func beyond(_ queue: QueuePrediction, headroom: Double, slack: Double) -> Bool {
+        queue.latency > queue.target.seconds * (1 - headroom / 2) * (1 - slack)
+    }
+
+    /// The parts of `workload` on `platform`: queues linked by the domains they may use.
+    static func parts(of workload: Workload, on platform: Platform) -> (partOfQueue: [Int], parts: [Baseline.Part]) {
+        var domainOfCPU: [Int: Int] = [:]
+        for (d, domain) in platform.domains.enumerated() {
+            for cpu in domain.cpus where domainOfCPU[cpu] == nil { domainOfCPU[cpu] = d }
+        }
+        // Union-find over domains; a queue joins the domains it may use.
+        var root = Array(platform.domains.indices)
+        func find(_ d: Int) -> Int {
+            var d = d
+            while root[d] != d {
+                root[d] = root[root[d]]
+                d = root[d]
+            }
+            return d
+        }
+        let queueDomains = workload.queues.map { queue in
+            Array(Set(queue.allowedCPUs(on: platform).compactMap { domainOfCPU[$0] })).sorted()
+        }
+        for domains in queueDomains {
+            for d in domains.dropFirst() {
+                let (a, b) = (find(domains[0]), find(d))
+                if a != b { root[max(a, b)] = min(a, b) }
+            }
+        }
+        var partOfRoot: [Int: Int] = [:]
+        var parts: [Baseline.Part] = []
+        // A queue on no domain of the platform is a part of its own.
+        var partOfQueue: [Int] = []
+        for (q, domains) in queueDomains.enumerated() {
+            guard let first = domains.first else {
+                partOfQueue.append(parts.count)
+                parts.append(Baseline.Part(queues: [q], domains: []))
+                continue
+            }
+            let r = find(first)
+            let p = partOfRoot[r] ?? parts.count
+            if p == parts.count {
+                partOfRoot[r] = p
+                parts.append(Baseline.Part(queues: [], domains: []))
+            }
+            parts[p].queues.append(q)
+            partOfQueue.append(p)
+        }
+        for d in platform.domains.indices {
+            if let p = partOfRoot[find(d)] { parts[p].domains.append(d) }
+        }
+        return (partOfQueue, parts)
+    }
+}
