@@ -269,12 +269,7 @@ public struct ControlLoop: Sendable {
     /// `workload` with every queue outside `names` at the figures it was planned with.
     func refreshing(_ names: Set<String>, in workload: Workload) -> Workload {
         guard let planned = plannedWorkload else { return workload }
-        let before = Dictionary(planned.queues.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        var out = workload
-        for q in out.queues.indices where !names.contains(out.queues[q].name) {
-            if let old = before[out.queues[q].name] { out.queues[q] = old }
-        }
-        return out
+        return ReplanPolicy.refreshing(names, in: workload, planned: planned)
     }
 
     mutating func adopt(_ workload: Workload, reason: String) -> Decision {

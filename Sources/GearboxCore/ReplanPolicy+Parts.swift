@@ -96,6 +96,17 @@ extension ReplanPolicy {
         return Set(moved.flatMap { base.parts[$0].queues.map { planned.queues[$0].name } })
     }
 
+    /// `current` with every queue not named in `refreshed` at the figures it has in `planned`:
+    /// what a partial re-plan plans for (the unmoved parts then plan as they did).
+    public static func refreshing(_ refreshed: Set<String>, in current: Workload, planned: Workload) -> Workload {
+        let before = Dictionary(planned.queues.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var out = current
+        for q in out.queues.indices where !refreshed.contains(out.queues[q].name) {
+            if let old = before[out.queues[q].name] { out.queues[q] = old }
+        }
+        return out
+    }
+
     /// The same queues by name, with the same targets and CPUs, none twice.
     func sameQueues(_ planned: Workload, _ current: Workload) -> Bool {
         let before = Dictionary(planned.queues.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })

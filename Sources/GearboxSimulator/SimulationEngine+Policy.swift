@@ -94,7 +94,8 @@ extension SimulationEngine {
             queues[q].tickArrivals = 0
             queues[q].tickWork = 0
         }
-        let sharpRise = estimator.observe(interval: interval, arrivals: arrivals, work: work)
+        let risen = estimator.observe(interval: interval, arrivals: arrivals, work: work)
+        let sharpRise = !risen.isEmpty
         let estimate = estimator.estimated(workload)
         let policy = ReplanPolicy(hysteresis: configuration.gearbox.hysteresis,
                                   smoothingHalfLife: configuration.gearbox.halfLife)
@@ -105,10 +106,22 @@ extension SimulationEngine {
         let burstier = updateDispersion(arrivals)
         let released = releaseRecoveredHolds()
         if sharpRise || planStale || corrected || burstier || released || backlogDrained() {
-            plannedWorkload = estimate
+            // As the agent does (ControlLoop.tick): when only estimates moved, the parts whose
+            // queues did not keep the figures they were planned with.
+            var next = estimate
+            if sharpRise || planStale, !(corrected || burstier || released), let planned = plannedWorkload {
+                var baseline: ReplanPolicy.Baseline?
+                if let refreshed = policy.queuesToReplan(
+                    planned: planned, current: estimate, plan: currentPlan, platform: platform,
+                    configuration: configuration.planner, headroom: configuration.gearbox.targetHeadroom,
+                    forced: Set(risen.map { workload.queues[$0].name }), baseline: &baseline) {
+                    next = ReplanPolicy.refreshing(refreshed, in: estimate, planned: planned)
+                }
+            }
+            plannedWorkload = next
             var planner = Planner(configuration: configuration.planner)
             for q in currentPlan?.queues ?? [] { planner.previousSplits[q.name] = q.split }
-            let plan = backlogAwarePlan(planner, estimate: policy.plannable(estimate))
+            let plan = backlogAwarePlan(planner, estimate: policy.plannable(next))
             plannedIndices = dispersions.map(\.planningIndex)
             currentPlan = plan
             install(plan)

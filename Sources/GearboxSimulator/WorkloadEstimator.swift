@@ -20,17 +20,17 @@ public struct WorkloadEstimator: Hashable, Sendable {
     }
 
     /// Folds in one tick of `interval` seconds with these arrival counts and work sums.
-    /// Returns whether some queue rose sharply (count far above its Poisson expectation),
-    /// in which case that queue's estimate jumps to the low end of what the count says,
+    /// Returns the queues (indices) that rose sharply (count far above its Poisson
+    /// expectation); each such queue's estimate jumps to the low end of what the count says,
     /// `count − 2 √count` (`SmoothedRate.jump`), with the tick's mean work.
-    public mutating func observe(interval: Double, arrivals counts: [Int], work: [Double]) -> Bool {
-        var sharpRise = false
+    public mutating func observe(interval: Double, arrivals counts: [Int], work: [Double]) -> [Int] {
+        var sharpRise: [Int] = []
         for q in arrivals.indices {
             let count = Double(counts[q])
             if arrivals[q].isBurst(count: count, over: interval) {
                 arrivals[q].jump(toCount: count, over: interval)
                 workRates[q].reset(to: arrivals[q].value! * work[q] / max(count, 1e-300))
-                sharpRise = true
+                sharpRise.append(q)
             } else {
                 arrivals[q].add(count / interval, over: interval)
                 workRates[q].add(work[q] / interval, over: interval)
