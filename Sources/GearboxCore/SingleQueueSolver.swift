@@ -23,13 +23,19 @@ struct SingleQueueSolver {
     let counts: [Double]
     let minimumShares: [Double]
 
-    /// nil unless the model is one route queue on at most two domains (one CPU class each).
+    /// nil unless the model is one route queue on at most two domains (one CPU class each),
+    /// merged classes when there are two and the target is a percentile.
     init?(model: PlanningModel) {
         guard model.queues.count == 1, model.queues[0].isRoute, !model.queues[0].cpus.isEmpty else { return nil }
         let queue = model.queues[0]
         let domains = queue.cpus.map { model.cpuDomain[$0] }
         guard Set(domains).count == domains.count, domains.count <= 2 else { return nil }
         guard domains.count == 1 || (queue.rate > 0 && queue.work > 0) else { return nil }
+        // Percentiles over two classes: on merged classes (large hosts), where the general
+        // search is dear; on small hosts its chords are coarse and the general search is cheap.
+        guard domains.count == 1 || queue.quantile == nil || domains.allSatisfy({ model.domains[$0].multiplicity > 1 }) else {
+            return nil
+        }
         self.model = model
         self.queue = queue
         self.domains = domains
