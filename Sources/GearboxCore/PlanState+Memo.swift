@@ -30,6 +30,21 @@ final class EvaluationMemo: @unchecked Sendable {
     /// takes the vertices' entries from it.
     var gridTables: [GridSearch.TableKey: [GridSearch.Entry]] = [:]
 
+    /// Per-CPU tails of a single-queue part (`SingleQueueSolver.tail`), by domain, per-CPU
+    /// rate and level.
+    struct TailKey: Hashable {
+        var domain: Int
+        var rate: Double
+        var time: Double
+    }
+
+    private(set) var tails: [TailKey: Double] = [:]
+
+    func storeTail(_ value: Double, for key: TailKey) {
+        if tails.count >= Self.capacity { tails.removeAll(keepingCapacity: true) }
+        tails[key] = value
+    }
+
     subscript(key: Key) -> Result? { results[key] }
 
     func store(_ result: Result, for key: Key) {

@@ -12,7 +12,7 @@
 /// each hull segment), with the multiplier `μ`, watts per second of latency, found by bisection
 /// so that the target holds. A domain that runs pure speeds only tries each vertex instead.
 /// The share is found by a scan and a golden-section search. Percentile targets over two
-/// classes are left to the general search (`Planner.search`).
+/// classes take the tables of `SingleQueueSolver+Percentile.swift`.
 struct SingleQueueSolver {
     let model: PlanningModel
     let queue: PlanningModel.Queue
@@ -24,13 +24,18 @@ struct SingleQueueSolver {
     let minimumShares: [Double]
 
     /// nil unless the model is one route queue on at most two domains (one CPU class each),
-    /// with a mean target when there are two.
+    /// merged classes when there are two and the target is a percentile.
     init?(model: PlanningModel) {
         guard model.queues.count == 1, model.queues[0].isRoute, !model.queues[0].cpus.isEmpty else { return nil }
         let queue = model.queues[0]
         let domains = queue.cpus.map { model.cpuDomain[$0] }
         guard Set(domains).count == domains.count, domains.count <= 2 else { return nil }
-        guard domains.count == 1 || (queue.quantile == nil && queue.rate > 0 && queue.work > 0) else { return nil }
+        guard domains.count == 1 || (queue.rate > 0 && queue.work > 0) else { return nil }
+        // Percentiles over two classes: on merged classes (large hosts), where the general
+        // search is dear; on small hosts its chords are coarse and the general search is cheap.
+        guard domains.count == 1 || queue.quantile == nil || domains.allSatisfy({ model.domains[$0].multiplicity > 1 }) else {
+            return nil
+        }
         self.model = model
         self.queue = queue
         self.domains = domains
@@ -45,7 +50,7 @@ struct SingleQueueSolver {
         var shares = [Double](repeating: 0, count: cpus.count)
         var times = model.domains.map(\.slowest)
         if cpus.count == 2 {
-            guard let best = bestSplit() else { return nil }
+            guard let best = queue.quantile == nil ? bestSplit() : bestPercentileSplit(memo: memo) else { return nil }
             shares = [best.share, 1 - best.share]
             for (k, d) in domains.enumerated() where shares[k] > 0 { times[d] = best.times[k] }
         } else {
@@ -59,6 +64,13 @@ struct SingleQueueSolver {
         } else if !state.isFeasible {
             // Rounding between this solver's arithmetic and the state's: choose levels anew.
             guard state.chooseLevels() else { return nil }
+        } else if queue.quantile != nil {
+            // Take up what the chords left of the target: the mixing class, else the slower.
+            let order = state.busyDomains.sorted { a, b in
+                let mixes = [a, b].map { !model.domains[$0].times.contains(state.time[$0]) }
+                return mixes[0] != mixes[1] ? mixes[0] : a < b
+            }
+            for d in order { state.relax(d) }
         } else {
             // Take up what rounding left of the target.
             for d in state.busyDomains { state.relax(d) }
@@ -121,16 +133,29 @@ struct SingleQueueSolver {
         }
     }
 
+    /// The interior shares of the first class that leave both classes their least shares; all
+    /// of them when the classes are too large for both to have it (as `PlanState.dropSmallShares`
+    /// keeps every share when it would drop them all).
+    var shareBracket: (low: Double, high: Double) {
+        let low = minimumShares[0], high = 1 - minimumShares[1]
+        if low < high { return (low, high) }
+        let step = 1 / Double(2 * Self.shareScanSteps)
+        return (step, 1 - step)
+    }
+
+    /// Interior shares scanned before the golden-section search.
+    static let shareScanSteps = 16
+
     /// The share on the first domain and both levels of the cheapest plan found, or nil when
     /// no share meets the target.
     func bestSplit() -> (share: Double, times: [Double])? {
         let moment = (1 + queue.scv) * queue.work * queue.work
         let hulls = domains.map { Segments(model.domains[$0], moment: moment) }
-        let low = minimumShares[0], high = 1 - minimumShares[1]
+        let (low, high) = shareBracket
         var multiplier = 1.0
         // Candidates: each domain alone, and a scan of the interior shares.
         var candidates: [Double] = [0, 1]
-        let steps = 16
+        let steps = Self.shareScanSteps
         if low < high {
             for k in 0...steps { candidates.append(low + (high - low) * Double(k) / Double(steps)) }
         }
@@ -217,7 +242,7 @@ struct SingleQueueSolver {
             if let k = pure.first { choice[k] = vertex }
             guard mean(choice) <= target else { continue }
             let times = free.isEmpty ? choice
-                : lagrangian(free: free, start: choice, rates: rates, ceilings: ceilings, hulls: hulls,
+                : lagrangian(free: free, shares: shares, start: choice, rates: rates, ceilings: ceilings, hulls: hulls,
                              multiplier: &multiplier, mean: mean, target: target)
             let p = power(times)
             if best == nil || p < best!.power { best = (p, times) }
@@ -251,7 +276,7 @@ struct SingleQueueSolver {
     /// Levels of the `free` domains (the others as in `start`, which meets the target) that
     /// minimise power with the mean at most `target`: each minimises `λ w g(t) + μ T(t)`, `μ`
     /// by Illinois regula falsi on its logarithm.
-    func lagrangian(free: [Int], start: [Double], rates: [Double], ceilings: [Double], hulls: [Segments],
+    func lagrangian(free: [Int], shares: [Double], start: [Double], rates: [Double], ceilings: [Double], hulls: [Segments],
                     multiplier: inout Double, mean: ([Double]) -> Double, target: Double) -> [Double] {
         func levels(_ mu: Double) -> [Double] {
             var out = start
@@ -261,6 +286,11 @@ struct SingleQueueSolver {
         var relaxed = start
         for k in free { relaxed[k] = ceilings[k] }
         if mean(relaxed) <= target { return relaxed }
+        if free.count == 1 {
+            let k = free[0]
+            return slowestMeeting(k, share: shares[k], start: start, ceiling: ceilings[k], rate: rates[k], hull: hulls[k],
+                                  mean: mean, target: target)
+        }
         // Bracket: at `lo` the target is missed, at `hi` met (log scale).
         var hi = Math.log(max(multiplier, 1e-300)), lo = hi
         var hiValue = mean(levels(Math.exp(hi))) - target, loValue = hiValue
@@ -292,6 +322,43 @@ struct SingleQueueSolver {
         }
         multiplier = Math.exp(hi)
         return levels(Math.exp(hi))
+    }
+
+    /// With one domain free, its cheapest level is the slowest that keeps the mean within
+    /// `target` (`start`, which meets it, holds the others). The mean grows with `t`; on the
+    /// hull segment that holds the answer, the class's mean `T(t) = R` with `E[S²] = α + β t`
+    /// is the quadratic `2 a w² t² - (a β + 2 w + 2 R a w) t + (2 R - a α) = 0`, whose smaller
+    /// root it is (the larger lies beyond saturation).
+    func slowestMeeting(_ k: Int, share x: Double, start: [Double], ceiling: Double, rate a: Double, hull: Segments,
+                        mean: ([Double]) -> Double, target: Double) -> [Double] {
+        var levels = start
+        guard hull.times.count > 1, x > 0 else { return levels }
+        let w = queue.work, moment = (1 + queue.scv) * w * w
+        let others = mean(start) - x * hull.response(rate: a, work: w, moment: moment, time: start[k])
+        let r = (target - others) / x
+        var t = ceiling
+        // The segment holds the first vertex (or the ceiling) where the class's mean exceeds `r`.
+        var j = hull.times.count - 2
+        while j >= 0 {
+            let right = min(hull.times[j], ceiling)
+            if hull.response(rate: a, work: w, moment: moment, time: right) > r {
+                let qa = 2 * a * w * w, qb = a * hull.beta[j] + 2 * w + 2 * r * a * w, qc = 2 * r - a * hull.alpha[j]
+                let discriminant = qb * qb - 4 * qa * qc
+                t = discriminant >= 0 ? 2 * qc / (qb + discriminant.squareRoot()) : hull.times[j + 1]
+                t = min(max(t, hull.times[j + 1], start[k]), right)
+                break
+            }
+            if right >= ceiling { break }
+            j -= 1
+        }
+        levels[k] = t
+        // Rounding can leave the root a few ulps beyond the target: step back, doubling.
+        var step = 1e-14 * (levels[k] - start[k])
+        while mean(levels) > target && levels[k] > start[k] {
+            levels[k] = max(start[k], levels[k] - step)
+            step *= 2
+        }
+        return levels
     }
 
     /// The level in `[fastest, ceiling]` that minimises `λ w g(t) + μ T(t)` with per-CPU rate `a`.
