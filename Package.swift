@@ -70,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "gearboxd",
             dependencies: [
-                "GearboxAgent", "GearboxLinux", "GearboxConfig",
+                "GearboxAgent", "GearboxLinux", "GearboxConfig", "CGearboxdStartup",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -94,6 +94,8 @@ let package = Package(
         // /sys/devices/system/cpu in a private mount namespace; CSysfsEmulation gives the
         // fixture's regular files the write semantics of sysfs inside that process only.
         .target(name: "CSysfsEmulation", path: "Sources/CSysfsEmulation"),
+        // gearboxd's process settings made before main (one malloc arena).
+        .target(name: "CGearboxdStartup", path: "Sources/CGearboxdStartup"),
         .executableTarget(
             name: "gearbox-linux-probe",
             dependencies: [

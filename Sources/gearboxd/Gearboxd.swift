@@ -2,6 +2,7 @@ import ArgumentParser
 #if canImport(Glibc)
 import Glibc
 #endif
+import CGearboxdStartup
 import GearboxAgent
 import GearboxConfig
 import GearboxCore
@@ -51,19 +52,10 @@ struct Gearboxd: AsyncParsableCommand {
         if restore && (once || dryRun) { throw ValidationError("--restore stands alone") }
     }
 
-    /// One malloc arena: the agent allocates little and seldom, and glibc's arena per thread
-    /// (the dither thread, the concurrency pool's) costs resident memory for nothing.
-    /// `mallopt` is looked up at run time: Swift's Glibc module leaves out <malloc.h>.
-    static func limitMallocArenas() {
-        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
-        let arenaMaximum: Int32 = -8  // M_ARENA_MAX
-        guard let process = dlopen(nil, RTLD_NOW), let symbol = dlsym(process, "mallopt") else { return }
-        _ = unsafeBitCast(symbol, to: Mallopt.self)(arenaMaximum, 1)
-    }
-
     func run() async throws {
         EarlyStopSignal.install()
-        Self.limitMallocArenas()
+        // One malloc arena, set before main by CGearboxdStartup (referenced so it is linked).
+        _ = gearboxd_single_malloc_arena()
         JournalLogging.bootstrap(destination: logTo, identifier: "gearboxd")
         let logger = Logger(label: "gearboxd")
         if !dryRun {
