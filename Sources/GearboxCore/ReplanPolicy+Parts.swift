@@ -7,8 +7,9 @@
 /// `discounted`; every other figure as planned) is predicted no slower than at the planned
 /// figures themselves. So a part that was clear of the threshold at the planned figures
 /// cannot cross it without a risen queue, and only the parts with one (and those that were
-/// already beyond it when planned) are judged. The decision is the one the whole-host
-/// judgement makes.
+/// already beyond it when planned) are judged; a part that stays clear with every queue at
+/// the top of its box (rate and work raised by the band) is not judged while its queues stay
+/// inside their boxes. The decision is the one the whole-host judgement makes.
 extension ReplanPolicy {
     /// What the part-wise check knows of a plan: computed once per plan in force and planned
     /// workload (`baseline(planned:plan:platform:configuration:headroom:)`).
@@ -26,6 +27,11 @@ extension ReplanPolicy {
         let overAtPlan: [Bool]
         /// Queue index by name, when the names are unique.
         let index: [String: Int]
+        /// Per planned queue: the factor on its rate and on its work up to which it stays in
+        /// its box (1 + its band); per part: no queue is beyond the threshold when every queue
+        /// of the part is at the top of its box, so none is anywhere inside the boxes.
+        let boxFactor: [Double]
+        let safeInBox: [Bool]
 
         struct Part: Sendable {
             var queues: [Int]
@@ -45,8 +51,36 @@ extension ReplanPolicy {
         }
         var index: [String: Int] = [:]
         for (q, queue) in planned.queues.enumerated() { index[queue.name] = q }
+        // The box: each queue's rate and work up to 1 + its band (a rise the band test lets
+        // through). One prediction at the top of every box tells which parts cannot cross the
+        // threshold while their queues stay inside (latency grows with each queue's rate and
+        // work), so a rise inside the box needs no judgement on every tick.
+        let factors = planned.queues.map { 1 + band(rate: $0.arrivalRate) }
+        var raised = planned
+        for q in raised.queues.indices {
+            raised.queues[q].arrivalRate *= factors[q]
+            raised.queues[q].meanWork *= factors[q]
+        }
+        let top = LatencyModel.predict(platform: platform, workload: raised, plan: plan, configuration: configuration)
+        var safe = [Bool](repeating: true, count: parts.count)
+        for (q, queue) in top.queues.enumerated() where !(queue.latency.isFinite) || Self.beyond(queue, headroom: headroom, slack: 1e-9) {
+            safe[partOfQueue[q]] = false
+        }
         return Baseline(planned: planned, headroom: headroom, configuration: configuration, partOfQueue: partOfQueue,
-                        parts: parts, overAtPlan: over, index: index.count == planned.queues.count ? index : [:])
+                        parts: parts, overAtPlan: over, index: index.count == planned.queues.count ? index : [:],
+                        boxFactor: factors, safeInBox: safe)
+    }
+
+    /// `queue` (planned as queue `q` of `base`) differs from its planned figures only in rate
+    /// and work, each at most its box factor above them, and its part is safe in the box.
+    static func insideSafeBox(_ queue: WorkQueue, _ q: Int, _ base: Baseline) -> Bool {
+        guard base.safeInBox[base.partOfQueue[q]] else { return false }
+        let planned = base.planned.queues[q], factor = base.boxFactor[q]
+        guard queue.arrivalRate <= planned.arrivalRate * factor, queue.meanWork <= planned.meanWork * factor else { return false }
+        var same = queue
+        same.arrivalRate = planned.arrivalRate
+        same.meanWork = planned.meanWork
+        return same == planned
     }
 
     /// `shouldReplan(planned:current:plan:platform:configuration:headroom:)`, judging only the
@@ -137,7 +171,7 @@ extension ReplanPolicy {
     }
 
     /// The parts to judge: those with a queue that rose above its planned figures (after
-    /// `discounted`) and those beyond the threshold at plan time. Nil when the current queues
+    /// `discounted`) and out of its safe box, and those beyond the threshold at plan time. Nil when the current queues
     /// cannot be matched to the planned ones by name. Also `current` discounted.
     func judgedParts(_ base: Baseline, current: Workload) -> ([Int], Workload)? {
         let planned = base.planned
@@ -146,7 +180,9 @@ extension ReplanPolicy {
         var judged = base.overAtPlan
         for queue in lowered.queues {
             guard let q = base.index[queue.name] else { return nil }
-            if Self.rose(queue, above: planned.queues[q]) { judged[base.partOfQueue[q]] = true }
+            if Self.rose(queue, above: planned.queues[q]), !Self.insideSafeBox(queue, q, base) {
+                judged[base.partOfQueue[q]] = true
+            }
         }
         return (judged.indices.filter { judged[$0] }, lowered)
     }
