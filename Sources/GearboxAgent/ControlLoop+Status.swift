@@ -35,6 +35,10 @@ extension ControlLoop {
             let index = plan.queues.first { $0.name == workload.queues[q].name }?.arrivalDispersion ?? 1
             workload.queues[q] = ArrivalDispersion.burstAware(workload.queues[q], index: index)
         }
+        // Explaining re-plans with other targets: those part plans are not kept
+        // (`PartPlanCache` holds what the plans in force use, a bound on its memory).
+        var planner = planner
+        planner.partCache = nil
         return ExplainInputs(platform: platform, workload: workload, plan: plan, planner: planner)
     }
 }
