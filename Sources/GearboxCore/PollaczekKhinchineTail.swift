@@ -81,7 +81,8 @@ public struct PollaczekKhinchineTail: Hashable, Sendable {
 
     /// The `quantile` (e.g. 0.99) of the response time of a request routed to these CPUs:
     /// `placements` gives, per CPU, its tail, the request's service classes there and the
-    /// share of requests it takes. `scale` is a guess of the answer's size.
+    /// share of requests it takes. `scale` is an estimate of the answer (the Cramér–Lundberg
+    /// quantile): the bracket is grown from it (`TailQuantile.solve(level:near:)`).
     public static func responseQuantile(
         _ quantile: Double, placements: [(tail: PollaczekKhinchineTail, service: [GammaService], share: Double)],
         scale: Double
@@ -90,7 +91,7 @@ public struct PollaczekKhinchineTail: Hashable, Sendable {
         guard total > 0 else { return .infinity }
         // To 1e-9: the inversion itself is good to about 1e-11 at an M/M/1 p99, and each
         // step costs 41 transforms per CPU.
-        return TailQuantile.solve(level: 1 - quantile, scale: scale, relativeTolerance: 1e-9) { t in
+        return TailQuantile.solve(level: 1 - quantile, near: scale, relativeTolerance: 1e-9) { t in
             placements.reduce(0.0) { $0 + $1.share * $1.tail.responseProbabilityExceeding(t, service: $1.service) } / total
         }
     }

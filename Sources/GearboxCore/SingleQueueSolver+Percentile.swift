@@ -11,8 +11,10 @@
 /// with one constraint: its optimum has at most one class between two points, so trying each
 /// point of one class with the other at the slowest point (or chord point) the rest of the
 /// budget allows finds it, and pure-speed classes only take points. The share is scanned and
-/// refined by golden section; tails are kept in the part's memo, so the search after a dither
-/// fallback re-uses them.
+/// refined by golden section. The refinement takes each tail from those at the three scanned
+/// shares around it (`log P` quadratic in the per-CPU rate) rather than evaluating it, and
+/// the share it finds is evaluated exactly; tails are kept in the part's memo, so the search after a
+/// dither fallback re-uses them.
 extension SingleQueueSolver {
     /// A level worth trying for one class at one share: `t`, `x g(t)` and `x P(t)`.
     struct TailPoint {
@@ -52,11 +54,11 @@ extension SingleQueueSolver {
             var a = low + (high - low) * Double(max(0, k - 1)) / Double(steps)
             var b = low + (high - low) * Double(min(steps, k + 1)) / Double(steps)
             let ratio = (5.0.squareRoot() - 1) / 2
-            var results: [(share: Double, power: Double, times: [Double])] = []
+            // Between scanned shares the tails are interpolated (`estimatedTail`); the share
+            // found is then evaluated exactly.
+            let around = (max(0, k - 1)...min(steps, k + 1)).map { low + (high - low) * Double($0) / Double(steps) }
             func cost(_ x: Double) -> Double {
-                guard let result = percentileLevels(share: x, budget: budget, memo: memo) else { return .infinity }
-                results.append((x, result.power, result.times))
-                return result.power
+                percentileLevels(share: x, budget: budget, memo: memo, between: around)?.power ?? .infinity
             }
             var c = b - ratio * (b - a), d = a + ratio * (b - a)
             var fc = cost(c), fd = cost(d)
@@ -69,18 +71,24 @@ extension SingleQueueSolver {
                     d = a + ratio * (b - a); fd = cost(d)
                 }
             }
-            for result in results where result.power < found.power { found = result }
+            let x = fc <= fd ? c : d
+            if let result = percentileLevels(share: x, budget: budget, memo: memo), result.power < found.power {
+                found = (x, result.power, result.times)
+            }
         }
         return (found.share, found.times)
     }
 
     /// The cheapest levels on chords for share `x` on the first class, with `Σ x_k g_k(t_k)`,
     /// or nil when no levels meet `budget` at that share.
-    func percentileLevels(share x: Double, budget: Double, memo: EvaluationMemo) -> (power: Double, times: [Double])? {
+    /// With `between` (the scanned shares around `x`), tails come from theirs by interpolation.
+    func percentileLevels(share x: Double, budget: Double, memo: EvaluationMemo,
+                          between: [Double]? = nil) -> (power: Double, times: [Double])? {
         let shares = [x, 1 - x]
         var tables: [[TailPoint]] = [[], []]
         for k in 0..<2 where shares[k] > 0 {
-            guard let table = tailTable(k, share: shares[k], budget: budget, memo: memo) else { return nil }
+            let around = between.map { k == 0 ? $0 : $0.map { 1 - $0 } }
+            guard let table = tailTable(k, share: shares[k], budget: budget, memo: memo, between: around) else { return nil }
             tables[k] = table
         }
         let used = (0..<2).filter { shares[$0] > 0 }
@@ -126,7 +134,8 @@ extension SingleQueueSolver {
     /// (the cheapest vertex or the utilisation bound) and the ceiling itself where the class
     /// may mix, up to and including the first whose tail alone exceeds `budget`. Nil when even
     /// the fastest level overloads the CPU.
-    func tailTable(_ k: Int, share s: Double, budget: Double, memo: EvaluationMemo) -> [TailPoint]? {
+    func tailTable(_ k: Int, share s: Double, budget: Double, memo: EvaluationMemo,
+                   between: [Double]? = nil) -> [TailPoint]? {
         let d = domains[k]
         let domain = model.domains[d]
         let rate = s * queue.rate / counts[k], w = queue.work
@@ -140,11 +149,39 @@ extension SingleQueueSolver {
         table.reserveCapacity(levels.count)
         for t in levels {
             let point = TailPoint(time: t, energy: s * model.marginalEnergy(domain: d, time: t),
-                                  tail: s * tail(k, rate: rate, time: t, memo: memo))
+                                  tail: s * (between.flatMap { estimatedTail(k, rate: rate, time: t, between: $0, memo: memo) }
+                                      ?? tail(k, rate: rate, time: t, memo: memo)))
             table.append(point)
             if point.tail > budget { break }
         }
         return table
+    }
+
+    /// Class `k`'s tail at per-CPU rate `a` and level `t` interpolated between its tails at
+    /// the queue's shares `between` (two or three): `log P` by the polynomial through them in
+    /// the per-CPU rate (near linear: an M/M/1 tail's decay is linear in the rate). Nil unless
+    /// all are known, positive and finite.
+    func estimatedTail(_ k: Int, rate a: Double, time t: Double, between: [Double], memo: EvaluationMemo) -> Double? {
+        var rates: [Double] = [], logs: [Double] = []
+        rates.reserveCapacity(3)
+        logs.reserveCapacity(3)
+        for share in between {
+            let rate = share * queue.rate / counts[k]
+            guard let p = memo.tails[.init(domain: domains[k], rate: rate, time: t)], p > 0, p.isFinite else { return nil }
+            rates.append(rate)
+            logs.append(Math.log(p))
+        }
+        // Lagrange form.
+        var value = 0.0
+        for i in rates.indices {
+            var weight = 1.0
+            for j in rates.indices where j != i {
+                guard rates[i] != rates[j] else { return nil }
+                weight *= (a - rates[j]) / (rates[i] - rates[j])
+            }
+            value += weight * logs[i]
+        }
+        return Math.exp(value)
     }
 
     /// Per-CPU `P(T > deadline)` of class `k` at per-CPU rate `a` and level `t`, by the search's
@@ -155,14 +192,55 @@ extension SingleQueueSolver {
         let mix = model.mix(domain: domains[k], time: t)
         let w = queue.work, scv = queue.scv
         var value = Double.infinity
-        if a * w * mix.timePerWork < 1 {
-            var classes: [GammaService] = []
-            classes.reserveCapacity(2)
-            if mix.pHigh > 0 { classes.append(GammaService(rate: a * mix.pHigh, work: w, scv: scv, speed: mix.highSpeed)) }
-            if mix.pHigh < 1 { classes.append(GammaService(rate: a * (1 - mix.pHigh), work: w, scv: scv, speed: mix.lowSpeed)) }
-            value = WaitingTail(classes: classes).responseProbabilityExceeding(queue.deadline, work: w, scv: scv, mix: mix)
-        }
+        if a * w * mix.timePerWork < 1 { value = Self.responseTail(queue.deadline, rate: a, work: w, scv: scv, mix: mix) }
         memo.storeTail(value, for: key)
         return value
+    }
+
+    /// `WaitingTail(classes:).responseProbabilityExceeding(t, work:scv:mix:)` for one stream
+    /// of per-CPU rate `a` on a CPU running `mix` (its one or two classes), by the same
+    /// arithmetic in the same order, with one array instead of four and no `log Γ` beyond
+    /// the classes' own: the solver evaluates it hundreds of times per part.
+    static func responseTail(_ t: Double, rate a: Double, work w: Double, scv: Double, mix: SpeedMix) -> Double {
+        let high = GammaService(rate: a * mix.pHigh, work: w, scv: scv, speed: mix.highSpeed)
+        let low = GammaService(rate: a * (1 - mix.pHigh), work: w, scv: scv, speed: mix.lowSpeed)
+        let hasHigh = mix.pHigh > 0 && high.rate > 0, hasLow = mix.pHigh < 1 && low.rate > 0
+        var load = 0.0
+        if hasHigh { load += high.load }
+        if hasLow { load += low.load }
+        guard load < 1 else { return 1 }
+        // Descending scale, as `WaitingTail` orders them (a tie keeps the faster first).
+        var ordered: [GammaService] = []
+        ordered.reserveCapacity(2)
+        if hasHigh { ordered.append(high) }
+        if hasLow { if hasHigh && high.scale < low.scale { ordered.insert(low, at: 0) } else { ordered.append(low) } }
+        var first: CramerLundberg?, second: CramerLundberg?
+        var start = 0
+        while start < ordered.count {
+            var subLoad = 0.0
+            for index in start..<ordered.count { subLoad += ordered[index].load }
+            let term = CramerLundberg.solve(classes: ordered, from: start)
+            if let term { if first == nil { first = term } else { second = term } }
+            if let term, term.coefficient >= WaitingTail.collapse * subLoad { break }
+            let scale = ordered[start].scale
+            while start < ordered.count && ordered[start].scale == scale { start += 1 }
+        }
+        // The request's own service: the classes at rates `p` and `1 - p` (same shape and scale).
+        var ownHigh = high, ownLow = low
+        ownHigh.rate = mix.pHigh
+        ownLow.rate = 1 - mix.pHigh
+        var own = 0.0
+        if ownHigh.rate > 0 { own += ownHigh.rate * ownHigh.survival(t) }
+        if ownLow.rate > 0 { own += ownLow.rate * ownLow.survival(t) }
+        func wait(_ term: CramerLundberg) -> Double {
+            var wait = 0.0
+            if ownHigh.rate > 0 { wait += ownHigh.rate * ownHigh.convolvedWithExponential(decay: term.decay, at: t) }
+            if ownLow.rate > 0 { wait += ownLow.rate * ownLow.convolvedWithExponential(decay: term.decay, at: t) }
+            return term.coefficient * wait
+        }
+        var worstWait = 0.0
+        if let first { worstWait = max(worstWait, wait(first)) }
+        if let second { worstWait = max(worstWait, wait(second)) }
+        return min(1, own + worstWait)
     }
 }

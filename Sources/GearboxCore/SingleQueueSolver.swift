@@ -237,9 +237,23 @@ struct SingleQueueSolver {
         // A pure-speed domain tries each vertex; the other follows the multiplier.
         var best: (power: Double, times: [Double])?
         let vertices = pure.first.map { k in hulls[k].times.filter { $0 <= ceilings[k] * (1 + 1e-12) } } ?? [0]
+        // No level of the free domain costs less than its cheapest point in `[fastest, ceiling]`
+        // (a vertex or an end: `g` is piecewise linear): a vertex of the pure one that cannot
+        // beat the best so far even with it is skipped without a search.
+        var freeFloor = 0.0
+        if pure.count == 1 {
+            for k in free {
+                var least = min(hulls[k].marginal(fastest[k]), hulls[k].marginal(ceilings[k]))
+                for t in hulls[k].times where t > fastest[k] && t < ceilings[k] { least = min(least, hulls[k].marginal(t)) }
+                freeFloor += shares[k] * least
+            }
+        }
         for vertex in vertices {
             var choice = fastest
-            if let k = pure.first { choice[k] = vertex }
+            if let k = pure.first {
+                choice[k] = vertex
+                if let best, shares[k] * hulls[k].marginal(vertex) + freeFloor > best.power * (1 + 1e-12) { continue }
+            }
             guard mean(choice) <= target else { continue }
             let times = free.isEmpty ? choice
                 : lagrangian(free: free, shares: shares, start: choice, rates: rates, ceilings: ceilings, hulls: hulls,
