@@ -33,50 +33,14 @@ extension SingleQueueSolver {
         guard let quantile = queue.quantile else { return nil }
         // Aimed a hair short: the state's own arithmetic then finds the target met.
         let budget = (1 - quantile) * (1 - 1e-9)
-        let (low, high) = shareBracket
-        var candidates: [Double] = [0, 1]
-        let steps = Self.percentileScanSteps
-        if low < high {
-            for k in 0...steps { candidates.append(low + (high - low) * Double(k) / Double(steps)) }
-        }
-        var best: (share: Double, power: Double, times: [Double])?
-        var bestIndex = -1
-        for (index, x) in candidates.enumerated() {
-            guard let result = percentileLevels(share: x, budget: budget, memo: memo) else { continue }
-            if best == nil || result.power < best!.power {
-                best = (x, result.power, result.times)
-                bestIndex = index
-            }
-        }
-        guard var found = best else { return nil }
-        if bestIndex >= 2 {
-            let k = bestIndex - 2
-            var a = low + (high - low) * Double(max(0, k - 1)) / Double(steps)
-            var b = low + (high - low) * Double(min(steps, k + 1)) / Double(steps)
-            let ratio = (5.0.squareRoot() - 1) / 2
-            // Between scanned shares the tails are interpolated (`estimatedTail`); the share
-            // found is then evaluated exactly.
-            let around = (max(0, k - 1)...min(steps, k + 1)).map { low + (high - low) * Double($0) / Double(steps) }
-            func cost(_ x: Double) -> Double {
+        // Between scanned shares the tails are interpolated (`estimatedTail`); the share found
+        // is then evaluated exactly.
+        return cheapestShare(
+            steps: Self.percentileScanSteps, refinements: Self.percentileRefinements, tolerance: 0,
+            evaluate: { percentileLevels(share: $0, budget: budget, memo: memo) },
+            estimate: { x, around in
                 percentileLevels(share: x, budget: budget, memo: memo, between: around)?.power ?? .infinity
-            }
-            var c = b - ratio * (b - a), d = a + ratio * (b - a)
-            var fc = cost(c), fd = cost(d)
-            for _ in 0..<Self.percentileRefinements {
-                if fc <= fd {
-                    b = d; d = c; fd = fc
-                    c = b - ratio * (b - a); fc = cost(c)
-                } else {
-                    a = c; c = d; fc = fd
-                    d = a + ratio * (b - a); fd = cost(d)
-                }
-            }
-            let x = fc <= fd ? c : d
-            if let result = percentileLevels(share: x, budget: budget, memo: memo), result.power < found.power {
-                found = (x, result.power, result.times)
-            }
-        }
-        return (found.share, found.times)
+            })
     }
 
     /// The cheapest levels on chords for share `x` on the first class, with `Σ x_k g_k(t_k)`,

@@ -151,18 +151,34 @@ struct SingleQueueSolver {
     func bestSplit() -> (share: Double, times: [Double])? {
         let moment = (1 + queue.scv) * queue.work * queue.work
         let hulls = domains.map { Segments(model.domains[$0], moment: moment) }
-        let (low, high) = shareBracket
         var multiplier = 1.0
-        // Candidates: each domain alone, and a scan of the interior shares.
+        return cheapestShare(
+            steps: Self.shareScanSteps, refinements: 40, tolerance: 1e-7,
+            evaluate: { levels(share: $0, hulls: hulls, multiplier: &multiplier) },
+            estimate: { x, _ in levels(share: x, hulls: hulls, multiplier: &multiplier)?.power ?? .infinity })
+    }
+
+    /// The cheapest share on the first domain and both levels there, or nil when no share
+    /// meets the target. Candidates: each domain alone, and `steps + 1` interior shares of
+    /// `shareBracket`; then a golden-section search between the neighbours of the best
+    /// interior one (at most `refinements` steps, or until the interval is `tolerance` of the
+    /// share), its costs from `estimate` (given the scanned shares around, it may interpolate);
+    /// the share it ends on is kept when `evaluate` finds it cheaper than the scan's best.
+    /// Both are called in this order, so that an evaluation may carry state to the next.
+    func cheapestShare(
+        steps: Int, refinements: Int, tolerance: Double,
+        evaluate: (Double) -> (power: Double, times: [Double])?,
+        estimate: (_ share: Double, _ scannedAround: [Double]) -> Double
+    ) -> (share: Double, times: [Double])? {
+        let (low, high) = shareBracket
         var candidates: [Double] = [0, 1]
-        let steps = Self.shareScanSteps
         if low < high {
             for k in 0...steps { candidates.append(low + (high - low) * Double(k) / Double(steps)) }
         }
         var best: (share: Double, power: Double, times: [Double])?
         var bestIndex = -1
         for (index, x) in candidates.enumerated() {
-            guard let result = levels(share: x, hulls: hulls, multiplier: &multiplier) else { continue }
+            guard let result = evaluate(x) else { continue }
             if best == nil || result.power < best!.power {
                 best = (x, result.power, result.times)
                 bestIndex = index
@@ -174,21 +190,21 @@ struct SingleQueueSolver {
             let k = bestIndex - 2
             var a = low + (high - low) * Double(max(0, k - 1)) / Double(steps)
             var b = low + (high - low) * Double(min(steps, k + 1)) / Double(steps)
+            let around = (max(0, k - 1)...min(steps, k + 1)).map { low + (high - low) * Double($0) / Double(steps) }
             let ratio = (5.0.squareRoot() - 1) / 2
-            func cost(_ x: Double) -> Double { levels(share: x, hulls: hulls, multiplier: &multiplier)?.power ?? .infinity }
             var c = b - ratio * (b - a), d = a + ratio * (b - a)
-            var fc = cost(c), fd = cost(d)
-            for _ in 0..<40 where b - a > 1e-7 * max(b, 1e-3) {
+            var fc = estimate(c, around), fd = estimate(d, around)
+            for _ in 0..<refinements where b - a > tolerance * max(b, 1e-3) {
                 if fc <= fd {
                     b = d; d = c; fd = fc
-                    c = b - ratio * (b - a); fc = cost(c)
+                    c = b - ratio * (b - a); fc = estimate(c, around)
                 } else {
                     a = c; c = d; fc = fd
-                    d = a + ratio * (b - a); fd = cost(d)
+                    d = a + ratio * (b - a); fd = estimate(d, around)
                 }
             }
             let x = fc <= fd ? c : d
-            if let result = levels(share: x, hulls: hulls, multiplier: &multiplier), result.power < found.power {
+            if let result = evaluate(x), result.power < found.power {
                 found = (x, result.power, result.times)
             }
         }
