@@ -57,17 +57,24 @@ import Testing
                 "stalled mean \(stalled.queues[0].mean) vs \(0.001 / speed)")
     }
 
-    /// docs/model.md: τ short against service times gives no more mean latency than the
-    /// per-request model (Jensen), τ long gives more. Prints the whole curve.
-    @Test func latencyAgainstDitherPeriod() {
+    /// 200 requests a second of 2 ms of work, half of it (p = 0.5) at speed 1 and half at 0.5:
+    /// E[S] = 3 ms, ρ = 0.6; with the per-request model's Pollaczek–Khinchine mean.
+    static func poissonQueue() -> (lambda: Double, p: Double, meanService: Double, workload: Workload, pk: Double) {
         let lambda = 200.0, w = 0.002, p = 0.5, sH = 1.0, sL = 0.5
-        let meanService = w * (p / sH + (1 - p) / sL)  // 3 ms, ρ = 0.6
+        let meanService = w * (p / sH + (1 - p) / sL)
         let workload = Workload(queues: [
             WorkQueue(name: "q", arrivalRate: lambda, meanWork: w,
                       target: LatencyTarget(kind: .mean, seconds: 1))
         ])
         let es2 = 2 * w * w * (p / (sH * sH) + (1 - p) / (sL * sL))
         let pk = ClosedForms.pollaczekKhinchine(classes: [(lambda, meanService, es2)], of: 0)
+        return (lambda, p, meanService, workload, pk)
+    }
+
+    /// docs/model.md: τ short against service times gives no more mean latency than the
+    /// per-request model (Jensen), τ long gives more. Prints the whole curve.
+    @Test func latencyAgainstDitherPeriod() {
+        let (lambda, p, meanService, workload, pk) = Self.poissonQueue()
         var rows: [(ratio: Double, ci: ConfidenceInterval)] = []
         for ratio in [0.1, 1, 10, 100] {
             var configuration = SimulationConfiguration.forCustomers(60_000, rate: lambda)
@@ -92,14 +99,7 @@ import Testing
     /// under the per-request model's prediction, as exact edges do, and keep the share at H:
     /// the same switches and the same energy.
     @Test func edgesOffTheScheduleKeepTheModelsPromise() {
-        let lambda = 200.0, w = 0.002, p = 0.5, sH = 1.0, sL = 0.5
-        let meanService = w * (p / sH + (1 - p) / sL)  // 3 ms, ρ = 0.6
-        let workload = Workload(queues: [
-            WorkQueue(name: "q", arrivalRate: lambda, meanWork: w,
-                      target: LatencyTarget(kind: .mean, seconds: 1))
-        ])
-        let es2 = 2 * w * w * (p / (sH * sH) + (1 - p) / (sL * sL))
-        let pk = ClosedForms.pollaczekKhinchine(classes: [(lambda, meanService, es2)], of: 0)
+        let (lambda, p, meanService, workload, pk) = Self.poissonQueue()
         let plan = TestPlans.fixed(platform: Self.platform, low: 500_000, high: 1_000_000, pHigh: p,
                                    splits: ["q": [0: 1]], ditherPeriod: 5 * meanService)
         func run(jitter: Double) -> (mean: ConfidenceInterval, switches: Double, watts: Double) {
