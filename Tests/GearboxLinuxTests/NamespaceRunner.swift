@@ -90,7 +90,7 @@ enum NamespaceRunner {
         let standardError = liveStandardError ?? LiveOutput()
         let group = DispatchGroup()
         group.enter()
-        DispatchQueue.global().async {
+        Self.onThreadOfItsOwn {
             standardError.gather(from: err.fileHandleForReading)
             group.leave()
         }
@@ -104,7 +104,7 @@ enum NamespaceRunner {
         }
         let collected = Collected()
         group.enter()
-        DispatchQueue.global().async {
+        Self.onThreadOfItsOwn {
             collected.set(out.fileHandleForReading.readDataToEndOfFile(), stdout: true)
             group.leave()
         }
@@ -145,6 +145,14 @@ enum NamespaceRunner {
         func waitFor(_ fragment: String, timeout: Duration = .seconds(60)) -> Bool {
             waitUntil(timeout: timeout) { text.contains(fragment) }
         }
+    }
+
+    /// Runs `body` (a read that blocks until a child closes its pipe) on a new thread.
+    /// Dispatch's global queue runs as many blocking items at once as there are CPUs: with
+    /// two cores, two long runs reading their pipes there (a package build) left another
+    /// test's reader waiting for minutes, and its log empty.
+    static func onThreadOfItsOwn(_ body: @escaping @Sendable () -> Void) {
+        Thread.detachNewThread(body)
     }
 
     /// Output gathered by the reader threads.

@@ -92,7 +92,7 @@ enum Command {
         let group = DispatchGroup()
         for (pipe, isOut) in [(out, true), (err, false)] {
             group.enter()
-            DispatchQueue.global().async {
+            NamespaceRunner.onThreadOfItsOwn {
                 collected.set(pipe.fileHandleForReading.readDataToEndOfFile(), stdout: isOut)
                 group.leave()
             }
