@@ -55,13 +55,13 @@ extension Plan {
 /// frequency missing from a domain's table gets the power interpolated between neighbours.
 public struct LatencyModel: Sendable {
     public let platform: Platform
-    public let workload: Workload
-    public let configuration: PlannerConfiguration
+    public private(set) var workload: Workload
+    public private(set) var configuration: PlannerConfiguration
     /// Per domain (platform order): the speed mix of its CPUs.
     public let mixes: [SpeedMix]
     /// Per CPU (ascending CPU number): its queue.
     public let servers: [ServerQueue]
-    let cpuIndex: [Int: Int]
+    let cpuIndex: CPUIndex
     let cpuNumbers: [Int]
     /// Per CPU: its domain (platform order), if any.
     let cpuDomain: [Int?]
@@ -101,8 +101,7 @@ public struct LatencyModel: Sendable {
             total + (planOfDomain[domain.name].map { configuration.actuation.watts(domain: domain, plan: $0) } ?? 0)
         }
         cpuNumbers = platform.cpus
-        var cpuIndex: [Int: Int] = [:]
-        for (index, cpu) in cpuNumbers.enumerated() { cpuIndex[cpu] = index }
+        let cpuIndex = CPUIndex(cpuNumbers)
         self.cpuIndex = cpuIndex
         var cpuDomain = [Int?](repeating: nil, count: cpuNumbers.count)
         for (d, domain) in platform.domains.enumerated() {
@@ -114,11 +113,19 @@ public struct LatencyModel: Sendable {
         var planOfQueue: [String: QueuePlan] = [:]
         for queuePlan in plan.queues where planOfQueue[queuePlan.name] == nil { planOfQueue[queuePlan.name] = queuePlan }
         for queue in workload.queues {
-            let queuePlan = planOfQueue[queue.name]
             var list: [Placement] = []
-            for (cpu, share, rate, work) in LatencyModel.subtasks(queue: queue, plan: queuePlan) {
+            // The CPUs come in order, so copies of a CPU in a domain follow each other with one
+            // share: their classes are made once.
+            var last: (rate: Double, work: Double, domain: Int, classes: [GammaService])?
+            for (cpu, share, rate, work) in LatencyModel.subtasks(queue: queue, plan: planOfQueue[queue.name]) {
                 guard let i = cpuIndex[cpu], let d = cpuDomain[i] else { continue }
-                let own = LatencyModel.classes(rate: rate, work: work, scv: queue.scv, mix: mixes[d])
+                let own: [GammaService]
+                if let last, last.rate == rate, last.work == work, last.domain == d || mixes[last.domain] == mixes[d] {
+                    own = last.classes
+                } else {
+                    own = LatencyModel.classes(rate: rate, work: work, scv: queue.scv, mix: mixes[d])
+                }
+                last = (rate, work, d, own)
                 classes[i].append(contentsOf: own)
                 list.append(Placement(cpu: i, share: share, classes: own))
             }
@@ -127,19 +134,7 @@ public struct LatencyModel: Sendable {
         // Streams of one service distribution on a CPU are one Poisson stream (their rates
         // added): many queues of one shape then cost a CPU's tails no more than one.
         servers = classes.map { ServerQueue(classes: LatencyModel.merged($0)) }
-        // Identical CPUs (same domain mix, same arrivals) share one tail: large hosts repeat.
-        var unique: [ServerQueue: Int] = [:]
-        var distinct: [ServerQueue] = []
-        var tailOfCPU: [Int] = []
-        for server in servers {
-            if let k = unique[server] {
-                tailOfCPU.append(k)
-            } else {
-                unique[server] = distinct.count
-                tailOfCPU.append(distinct.count)
-                distinct.append(server)
-            }
-        }
+        let (distinct, tailOfCPU) = LatencyModel.distinct(servers)
         let needsTails = workload.queues.contains { queue in
             if case .forkJoin = queue.dispatch { return true }
             return queue.target.kind.quantile != nil
@@ -147,21 +142,74 @@ public struct LatencyModel: Sendable {
         distinctServers = distinct
         waitingTails = needsTails ? distinct.map(\.waitingTail) : []
         self.tailOfCPU = tailOfCPU
-        // Route placements on identical CPUs with equal classes act as one with the summed share.
         placements = zip(workload.queues, raw).map { queue, list in
             guard case .route = queue.dispatch else { return list }
-            var merged: [Placement] = []
-            var index: [[GammaService]: [Int]] = [:]
-            for placement in list {
-                if let k = index[placement.classes]?.first(where: { tailOfCPU[merged[$0].cpu] == tailOfCPU[placement.cpu] }) {
-                    merged[k].share += placement.share
-                } else {
-                    index[placement.classes, default: []].append(merged.count)
-                    merged.append(placement)
-                }
-            }
-            return merged
+            return LatencyModel.merged(list, tailOfCPU: tailOfCPU)
         }
+    }
+
+    /// The distinct servers (identical CPUs, same domain mix and same arrivals, share one
+    /// tail: large hosts repeat) and, per CPU, the index of its own among them.
+    static func distinct(_ servers: [ServerQueue]) -> (distinct: [ServerQueue], indexOfCPU: [Int]) {
+        var unique: [ServerQueue: Int] = [:]
+        var distinct: [ServerQueue] = []
+        var indexOfCPU: [Int] = []
+        indexOfCPU.reserveCapacity(servers.count)
+        for (i, server) in servers.enumerated() {
+            // Copies of a CPU come one after another: comparing with the one before is cheaper
+            // than hashing.
+            if i > 0, servers[i - 1] == server {
+                indexOfCPU.append(indexOfCPU[i - 1])
+            } else if let k = unique[server] {
+                indexOfCPU.append(k)
+            } else {
+                unique[server] = distinct.count
+                indexOfCPU.append(distinct.count)
+                distinct.append(server)
+            }
+        }
+        return (distinct, indexOfCPU)
+    }
+
+    /// A route queue's placements with those on identical CPUs (one tail) with equal classes
+    /// merged into one with the summed share, in the order of their first appearance.
+    static func merged(_ list: [Placement], tailOfCPU: [Int]) -> [Placement] {
+        var merged: [Placement] = []
+        var index: [[GammaService]: [Int]] = [:]
+        var previous: Int?
+        for placement in list {
+            // Copies of a CPU follow each other: they merge where the one before merged.
+            if let k = previous, tailOfCPU[merged[k].cpu] == tailOfCPU[placement.cpu], merged[k].classes == placement.classes {
+                merged[k].share += placement.share
+            } else if let k = index[placement.classes]?.first(where: { tailOfCPU[merged[$0].cpu] == tailOfCPU[placement.cpu] }) {
+                merged[k].share += placement.share
+                previous = k
+            } else {
+                index[placement.classes, default: []].append(merged.count)
+                previous = merged.count
+                merged.append(placement)
+            }
+        }
+        return merged
+    }
+
+    /// This model judging `workload` under `configuration`: the same queues with other
+    /// target lengths (the planner searches shortened targets and judges the real ones, and
+    /// with the exact tail where it searched with the approximation). CPUs' queues, tails and
+    /// placements do not depend on either, so they are kept; nil when `workload`'s queues
+    /// differ in anything but their targets' seconds, or the switching price differs.
+    func judging(_ workload: Workload, configuration: PlannerConfiguration) -> LatencyModel? {
+        guard workload.queues.count == self.workload.queues.count, configuration.actuation == self.configuration.actuation
+        else { return nil }
+        for (mine, theirs) in zip(self.workload.queues, workload.queues) {
+            var same = theirs
+            same.target.seconds = mine.target.seconds
+            guard same == mine else { return nil }
+        }
+        var model = self
+        model.workload = workload
+        model.configuration = configuration
+        return model
     }
 
     /// Predicts latency, utilisation and power of `plan` (the entry point for the simulator and agent).

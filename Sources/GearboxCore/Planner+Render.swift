@@ -40,10 +40,17 @@ struct Layout {
     }
 }
 
+/// A plan with the model that judged it (`Planner.judgedExactly` reuses it); nil where the
+/// plan was not judged by one model of it.
+struct RenderedPlan {
+    var plan: Plan
+    var model: LatencyModel?
+}
+
 extension Planner {
     /// The public plan, with latency, utilisation and power from `LatencyModel`: the same
     /// evaluation any caller can run on the plan.
-    func render(_ layout: Layout, feasible: Bool, platform: Platform, workload: Workload) -> Plan {
+    func render(_ layout: Layout, feasible: Bool, platform: Platform, workload: Workload) -> RenderedPlan {
         let model = layout.model
         let domains = model.domains.indices.map { d -> DomainPlan in
             let domain = model.domains[d]
@@ -63,10 +70,11 @@ extension Planner {
                       split: layout.splits[q], margin: model.queues[q].margin)
         }
         var plan = Plan(feasible: feasible, power: .zero, domains: domains, queues: queues, cpus: [])
-        let prediction = LatencyModel.predict(platform: platform, workload: workload, plan: plan, configuration: configuration)
+        let judge = LatencyModel(platform: platform, workload: workload, plan: plan, configuration: configuration)
+        let prediction = judge.prediction
         plan.adopt(prediction)
         // Never claim a plan the independent evaluation does not confirm.
         plan.feasible = feasible && prediction.feasible
-        return plan
+        return RenderedPlan(plan: plan, model: judge)
     }
 }

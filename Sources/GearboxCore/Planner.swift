@@ -118,7 +118,7 @@ public struct Planner: Sendable {
             if case .route = workload.queues[q].dispatch { workload.queues[q].target.kind.quantile != nil } else { false }
         }
         guard configuration.exactPercentileTails, !checked.isEmpty else {
-            return searcher.planForItsLoad(platform: platform, workload: workload)
+            return searcher.planForItsLoad(platform: platform, workload: workload).plan
         }
         // Per checked queue, the searched target as a fraction of the real one, between
         // `shortest` (at or below it the search found no plan) and `longest` (at or above it
@@ -135,8 +135,9 @@ public struct Planner: Sendable {
             rounds += 1
             var searched = workload
             for q in checked { searched.queues[q].target.seconds *= fraction[q] }
-            let candidate = searcher.planForItsLoad(platform: platform, workload: searched)
-            let exact = judgedExactly(candidate, platform: platform, workload: workload)
+            let rendered = searcher.planForItsLoad(platform: platform, workload: searched)
+            let candidate = rendered.plan
+            let exact = judgedExactly(rendered, platform: platform, workload: workload)
             last = exact
             if exact.feasible, best.map({ exact.power.value < $0.power.value }) ?? true { best = exact }
             // Not even top speed meets the targets by either tail: let the exact search decide.
@@ -196,8 +197,16 @@ public struct Planner: Sendable {
     /// `plan` with its predictions, power and feasibility from `LatencyModel` under this
     /// planner's configuration, against `workload`'s targets (and utilisation bound).
     func judgedExactly(_ plan: Plan, platform: Platform, workload: Workload) -> Plan {
-        var plan = plan
-        let prediction = LatencyModel.predict(platform: platform, workload: workload, plan: plan, configuration: configuration)
+        judgedExactly(RenderedPlan(plan: plan, model: nil), platform: platform, workload: workload)
+    }
+
+    /// As `judgedExactly(_:platform:workload:)`, with the model the plan was rendered with
+    /// where it can judge `workload` (it then need not be built again).
+    func judgedExactly(_ rendered: RenderedPlan, platform: Platform, workload: Workload) -> Plan {
+        var plan = rendered.plan
+        let model = rendered.model?.judging(workload, configuration: configuration)
+            ?? LatencyModel(platform: platform, workload: workload, plan: plan, configuration: configuration)
+        let prediction = model.prediction
         plan.adopt(prediction)
         // The exact judgement is the authority: a plan the search made for shortened targets
         // and could not meet them with (its top-speed plan) may still meet the real ones.
@@ -222,18 +231,18 @@ public struct Planner: Sendable {
     }
 
     /// The search (with the approximate tails), at the load the plan turns out to have.
-    func planForItsLoad(platform: Platform, workload: Workload) -> Plan {
+    func planForItsLoad(platform: Platform, workload: Workload) -> RenderedPlan {
         let first = plan(platform: platform, workload: workload, assumedLoad: configuration.maxUtilization)
         let coded = workload.queues.filter {
             if case .forkJoin(let n, let k) = $0.dispatch { k < n } else { false }
         }
-        guard first.feasible, !coded.isEmpty, configuration.forkJoinMarginScale > 0 else { return first }
+        guard first.plan.feasible, !coded.isEmpty, configuration.forkJoinMarginScale > 0 else { return first }
         let busiest = coded.flatMap { $0.allowedCPUs(on: platform) }.reduce(0.0) { load, cpu in
-            max(load, first.cpus.first { $0.cpu == cpu }?.utilization ?? 0)
+            max(load, first.plan.cpus.first { $0.cpu == cpu }?.utilization ?? 0)
         }
         guard busiest < configuration.maxUtilization - 0.01 else { return first }
         let second = plan(platform: platform, workload: workload, assumedLoad: busiest)
-        return second.feasible && second.power.value < first.power.value ? second : first
+        return second.plan.feasible && second.plan.power.value < first.plan.power.value ? second : first
     }
 
     /// The cheapest plan for every target shortened by `headroom` (a fraction), reported
@@ -261,7 +270,7 @@ public struct Planner: Sendable {
         return plan.feasible ? plan : planForOverload(plan, platform: platform, workload: workload)
     }
 
-    func plan(platform: Platform, workload: Workload, assumedLoad: Double) -> Plan {
+    func plan(platform: Platform, workload: Workload, assumedLoad: Double) -> RenderedPlan {
         let model = PlanningModel(platform: platform, workload: workload, configuration: configuration, assumedLoad: assumedLoad)
         var layout = Layout(model: model)
         var feasible = true
@@ -274,8 +283,8 @@ public struct Planner: Sendable {
             feasible = feasible && planned.feasible
         }
         if feasible {
-            let plan = render(layout, feasible: true, platform: platform, workload: workload)
-            if plan.feasible { return plan }
+            let rendered = render(layout, feasible: true, platform: platform, workload: workload)
+            if rendered.plan.feasible { return rendered }
             // The independent evaluation disagrees (it should not, beyond rounding): never
             // hide it, report the top-speed plan as infeasible.
         }
