@@ -148,15 +148,18 @@ extension SingleQueueSolver {
         guard rate * w * fastest <= model.configuration.maxUtilization * (1 + 1e-12) else { return nil }
         let bound = model.configuration.maxUtilization / (rate * w) * (1 - 1e-12)
         let ceiling = max(fastest, min(model.domains[d].cheapest, bound))
-        var levels = model.vertices(domain: d).filter { $0 <= ceiling * (1 + 1e-12) }
-        // The first `vertices` levels are the hull's vertices, fastest first.
-        let vertices = levels.count
-        if levels.isEmpty { levels = [fastest] }
-        if !pureOnly, let last = levels.last, ceiling > last * (1 + 1e-12) { levels.append(ceiling) }
+        // Levels: the hull's vertices up to the ceiling, fastest first (the hull's times are
+        // slowest first), at least the fastest; then the ceiling where the class may mix there.
+        let times = model.domains[d].times
+        var vertices = 0
+        while vertices < times.count, times[times.count - 1 - vertices] <= ceiling * (1 + 1e-12) { vertices += 1 }
+        let pure = max(vertices, 1)
+        let count = !pureOnly && ceiling > times[times.count - pure] * (1 + 1e-12) ? pure + 1 : pure
         var table: [TailPoint] = []
-        table.reserveCapacity(levels.count)
-        for (index, t) in levels.enumerated() {
+        table.reserveCapacity(count)
+        for index in 0..<count {
             let vertex = index < vertices ? index : nil
+            let t = index < pure ? times[times.count - 1 - index] : ceiling
             let point = TailPoint(time: t, energy: s * model.marginalEnergy(domain: d, time: t),
                                   tail: s * (scanned.flatMap { estimatedTail(k, rate: rate, time: t, vertex: vertex, scanned: $0, memo: memo) }
                                       ?? tail(k, rate: rate, time: t, memo: memo)))
