@@ -137,7 +137,11 @@ struct SingleQueueSolver {
         func response(rate a: Double, work w: Double, moment: Double, time t: Double) -> Double {
             let rho = a * w * t
             guard rho < 1 else { return .infinity }
-            let second = times.count > 1 ? alpha[segment(t)] + beta[segment(t)] * t : moment * t * t
+            var second = moment * t * t
+            if times.count > 1 {
+                let j = segment(t)
+                second = alpha[j] + beta[j] * t
+            }
             return a * second / (2 * (1 - rho)) + w * t
         }
     }
@@ -226,19 +230,7 @@ struct SingleQueueSolver {
     func levels(share x: Double, hulls: [Segments], multiplier: inout Double) -> (power: Double, times: PerClass)? {
         let shares = PerClass(x, 1 - x)
         let w = queue.work, moment = (1 + queue.scv) * w * w
-        var rates = PerClass(), ceilings = PerClass(), fastest = PerClass()
-        for k in 0..<2 where shares[k] > 0 {
-            let rate = shares[k] * queue.rate / counts[k]
-            let hull = hulls[k]
-            // Even the fastest level overloads the CPU.
-            guard rate * w * hull.fastest <= model.configuration.maxUtilization * (1 + 1e-12) else { return nil }
-            let bound = model.configuration.maxUtilization / (rate * w) * (1 - 1e-12)
-            var ceiling = max(hull.fastest, min(hull.cheapest, bound))
-            if hull.pureOnly { ceiling = hull.times.first { $0 <= ceiling * (1 + 1e-12) } ?? hull.fastest }
-            rates[k] = rate
-            ceilings[k] = ceiling
-            fastest[k] = hull.fastest
-        }
+        guard let (rates, ceilings, fastest) = classBounds(shares: shares, hulls: hulls) else { return nil }
         // Aimed a hair short: the state's own arithmetic then finds the target met.
         let target = queue.target.seconds * (1 - 1e-9)
         func mean(_ t: PerClass) -> Double {
@@ -256,8 +248,8 @@ struct SingleQueueSolver {
         // Race to idle everywhere meets the target: nothing to trade.
         if mean(ceilings) <= target { return (power(ceilings), ceilings) }
         guard mean(fastest) <= target else { return nil }
-        let free = (0..<2).filter { shares[$0] > 0 && !hulls[$0].pureOnly }
-        let pure = (0..<2).filter { shares[$0] > 0 && hulls[$0].pureOnly }
+        let free = Self.classes { shares[$0] > 0 && !hulls[$0].pureOnly }
+        let pure = Self.classes { shares[$0] > 0 && hulls[$0].pureOnly }
         if pure.count == 2 { return bestVertices(shares: shares, rates: rates, ceilings: ceilings, hulls: hulls, target: target) }
         // A pure-speed domain tries each vertex; the other follows the multiplier.
         var best: (power: Double, times: PerClass)?
@@ -287,6 +279,37 @@ struct SingleQueueSolver {
             if best == nil || p < best!.power { best = (p, times) }
         }
         return best
+    }
+
+    /// Per class with a share: its per-CPU rate, its fastest level and its ceiling (the slowest
+    /// worth running: the cheapest vertex or the utilisation bound); nil when even the fastest
+    /// level overloads a CPU.
+    func classBounds(shares: PerClass, hulls: [Segments]) -> (rates: PerClass, ceilings: PerClass, fastest: PerClass)? {
+        let w = queue.work
+        var rates = PerClass(), ceilings = PerClass(), fastest = PerClass()
+        for k in 0..<2 where shares[k] > 0 {
+            let rate = shares[k] * queue.rate / counts[k]
+            let hull = hulls[k]
+            guard rate * w * hull.fastest <= model.configuration.maxUtilization * (1 + 1e-12) else { return nil }
+            let bound = model.configuration.maxUtilization / (rate * w) * (1 - 1e-12)
+            var ceiling = max(hull.fastest, min(hull.cheapest, bound))
+            if hull.pureOnly { ceiling = hull.times.first { $0 <= ceiling * (1 + 1e-12) } ?? hull.fastest }
+            rates[k] = rate
+            ceilings[k] = ceiling
+            fastest[k] = hull.fastest
+        }
+        return (rates, ceilings, fastest)
+    }
+
+    /// The classes (0, 1) for which `include` holds, as array literals, which need no heap:
+    /// this runs for every share tried.
+    static func classes(where include: (Int) -> Bool) -> [Int] {
+        switch (include(0), include(1)) {
+        case (true, true): [0, 1]
+        case (true, false): [0]
+        case (false, true): [1]
+        case (false, false): []
+        }
     }
 
     /// Both domains on pure speeds: for each vertex of the first (fastest first), the slowest
