@@ -200,6 +200,31 @@ extension SingleQueueSolver {
         return value
     }
 
+    /// The one or two service classes of a CPU that runs one stream at a speed mix, in order:
+    /// a collection without a heap array, for the hundreds of tails a part's search evaluates.
+    struct ServiceClasses: RandomAccessCollection {
+        private var first = GammaService(rate: 0, shape: 1, scale: 1)
+        private var second = GammaService(rate: 0, shape: 1, scale: 1)
+        private(set) var endIndex = 0
+        var startIndex: Int { 0 }
+
+        subscript(position: Int) -> GammaService { position == 0 ? first : second }
+
+        /// Appends `service`, or puts it before the one there (`first`); two at most.
+        mutating func add(_ service: GammaService, first isFirst: Bool = false) {
+            precondition(endIndex < 2, "a speed mix has two classes at most")
+            if isFirst {
+                second = first
+                first = service
+            } else if endIndex == 0 {
+                first = service
+            } else {
+                second = service
+            }
+            endIndex += 1
+        }
+    }
+
     /// `WaitingTail(classes:).responseProbabilityExceeding(t, work:scv:mix:)` for one stream
     /// of per-CPU rate `a` on a CPU running `mix` (its one or two classes), by the same
     /// arithmetic in the same order, with one array instead of four and no `log Γ` beyond
@@ -213,10 +238,9 @@ extension SingleQueueSolver {
         if hasLow { load += low.load }
         guard load < 1 else { return 1 }
         // Descending scale, as `WaitingTail` orders them (a tie keeps the faster first).
-        var ordered: [GammaService] = []
-        ordered.reserveCapacity(2)
-        if hasHigh { ordered.append(high) }
-        if hasLow { if hasHigh && high.scale < low.scale { ordered.insert(low, at: 0) } else { ordered.append(low) } }
+        var ordered = ServiceClasses()
+        if hasHigh { ordered.add(high) }
+        if hasLow { ordered.add(low, first: hasHigh && high.scale < low.scale) }
         var first: CramerLundberg?, second: CramerLundberg?
         var start = 0
         while start < ordered.count {
