@@ -19,8 +19,10 @@ public struct CramerLundberg: Hashable, Sendable {
         solve(classes: Array(classes), from: 0)
     }
 
-    /// The approximation for the classes `classes[start...]` (non-generic: the planner's hot path).
-    static func solve(classes: [GammaService], from start: Int) -> CramerLundberg? {
+    /// The approximation for the classes `classes[start...]`: an array, or the single-queue
+    /// solver's `ServiceClasses` (the planner's hot paths; each gets its own specialisation).
+    static func solve<Classes: RandomAccessCollection<GammaService>>(classes: Classes, from start: Int) -> CramerLundberg?
+    where Classes.Index == Int {
         var rate = 0.0, load = 0.0, pole = Double.infinity
         for index in start..<classes.count {
             let c = classes[index]

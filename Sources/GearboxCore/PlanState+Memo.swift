@@ -36,12 +36,22 @@ final class EvaluationMemo: @unchecked Sendable {
         var domain: Int
         var rate: Double
         var time: Double
+
+        /// The three fields folded into one word before hashing: the solver looks tails up
+        /// thousands of times per plan, and each word the hasher takes costs a round.
+        func hash(into hasher: inout Hasher) {
+            // `+ 0` makes -0 into +0, which `==` holds equal.
+            let rateBits = (rate + 0).bitPattern, timeBits = (time + 0).bitPattern
+            hasher.combine((rateBits &* 0x9E37_79B9_7F4A_7C15) ^ timeBits ^ UInt64(truncatingIfNeeded: domain))
+        }
     }
 
     private(set) var tails: [TailKey: Double] = [:]
 
     func storeTail(_ value: Double, for key: TailKey) {
         if tails.count >= Self.capacity { tails.removeAll(keepingCapacity: true) }
+        // A part's search stores a few hundred: room for them at once rather than by doubling.
+        if tails.isEmpty { tails.reserveCapacity(512) }
         tails[key] = value
     }
 

@@ -29,41 +29,83 @@ extension SingleQueueSolver {
 
     /// The share on the first class and both levels of the cheapest plan found, or nil when
     /// no share meets the target.
-    func bestPercentileSplit(memo: EvaluationMemo) -> (share: Double, times: [Double])? {
+    func bestPercentileSplit(memo: EvaluationMemo) -> (share: Double, times: PerClass)? {
         guard let quantile = queue.quantile else { return nil }
         // Aimed a hair short: the state's own arithmetic then finds the target met.
         let budget = (1 - quantile) * (1 - 1e-9)
         // Between scanned shares the tails are interpolated (`estimatedTail`); the share found
         // is then evaluated exactly.
+        var scanned: ScannedTails?
         return cheapestShare(
             steps: Self.percentileScanSteps, refinements: Self.percentileRefinements, tolerance: 0,
             evaluate: { percentileLevels(share: $0, budget: budget, memo: memo) },
             estimate: { x, around in
-                percentileLevels(share: x, budget: budget, memo: memo, between: around)?.power ?? .infinity
+                if scanned?.shares != around { scanned = ScannedTails(shares: around, solver: self) }
+                return percentileLevels(share: x, budget: budget, memo: memo, scanned: scanned)?.power ?? .infinity
             })
+    }
+
+    /// The exact tails at the scanned shares around the golden-section search, as logarithms
+    /// by class and hull vertex: every share the search tries interpolates between the same
+    /// ones (`estimatedTail`), so each is looked up and its logarithm taken once per search.
+    final class ScannedTails {
+        /// The first class's scanned shares (the second's are `1 - share`).
+        let shares: [Double]
+        /// Per class: the per-CPU rates at those shares, and whether they are distinct (else
+        /// no polynomial passes through them).
+        let rates: [[Double]]
+        let distinct: [Bool]
+        /// Per class and vertex (fastest first): `log P` at each rate, once all are known.
+        private var vertexLogs: [[[Double]?]]
+        private let domains: [Int]
+
+        init(shares: [Double], solver: SingleQueueSolver) {
+            self.shares = shares
+            rates = (0..<2).map { k in
+                shares.map { share in (k == 0 ? share : 1 - share) * solver.queue.rate / solver.counts[k] }
+            }
+            distinct = rates.map { Set($0).count == $0.count }
+            domains = solver.domains
+            vertexLogs = solver.domains.map { [[Double]?](repeating: nil, count: solver.model.domains[$0].times.count) }
+        }
+
+        /// `log P` of class `k` at level `t` (vertex `vertex` when it is one) at each scanned
+        /// rate; nil unless all are known, positive and finite. Only what is known is kept: a
+        /// tail missing now may be evaluated later.
+        func logs(_ k: Int, time t: Double, vertex: Int?, memo: EvaluationMemo) -> [Double]? {
+            if let vertex, let known = vertexLogs[k][vertex] { return known }
+            var logs: [Double] = []
+            logs.reserveCapacity(rates[k].count)
+            for rate in rates[k] {
+                guard let p = memo.tails[.init(domain: domains[k], rate: rate, time: t)], p > 0, p.isFinite else { return nil }
+                logs.append(Math.log(p))
+            }
+            if let vertex { vertexLogs[k][vertex] = logs }
+            return logs
+        }
     }
 
     /// The cheapest levels on chords for share `x` on the first class, with `Σ x_k g_k(t_k)`,
     /// or nil when no levels meet `budget` at that share.
-    /// With `between` (the scanned shares around `x`), tails come from theirs by interpolation.
+    /// With `scanned` (the tails at the scanned shares around `x`), tails come from theirs by
+    /// interpolation.
     func percentileLevels(share x: Double, budget: Double, memo: EvaluationMemo,
-                          between: [Double]? = nil) -> (power: Double, times: [Double])? {
+                          scanned: ScannedTails? = nil) -> (power: Double, times: PerClass)? {
         let shares = [x, 1 - x]
         var tables: [[TailPoint]] = [[], []]
         for k in 0..<2 where shares[k] > 0 {
-            let around = between.map { k == 0 ? $0 : $0.map { 1 - $0 } }
-            guard let table = tailTable(k, share: shares[k], budget: budget, memo: memo, between: around) else { return nil }
+            guard let table = tailTable(k, share: shares[k], budget: budget, memo: memo, scanned: scanned) else { return nil }
             tables[k] = table
         }
         let used = (0..<2).filter { shares[$0] > 0 }
-        var best: (power: Double, times: [Double])?
-        func consider(_ power: Double, _ times: [Double]) {
+        var best: (power: Double, times: PerClass)?
+        func consider(_ power: Double, _ times: PerClass) {
             if best == nil || power < best!.power { best = (power, times) }
         }
         if used.count == 1 {
             let k = used[0]
             guard let point = fill(tables[k], class: k, budget: budget) else { return nil }
-            var times = [0.0, 0.0]
+            var times = PerClass()
             times[k] = point.time
             consider(point.energy, times)
             return best
@@ -72,7 +114,7 @@ extension SingleQueueSolver {
         for (fixed, filler) in [(0, 1), (1, 0)] {
             for point in tables[fixed] where point.tail <= budget {
                 guard let other = fill(tables[filler], class: filler, budget: budget - point.tail) else { continue }
-                var times = [0.0, 0.0]
+                var times = PerClass()
                 times[fixed] = point.time
                 times[filler] = other.time
                 consider(point.energy + other.energy, times)
@@ -99,21 +141,27 @@ extension SingleQueueSolver {
     /// may mix, up to and including the first whose tail alone exceeds `budget`. Nil when even
     /// the fastest level overloads the CPU.
     func tailTable(_ k: Int, share s: Double, budget: Double, memo: EvaluationMemo,
-                   between: [Double]? = nil) -> [TailPoint]? {
+                   scanned: ScannedTails? = nil) -> [TailPoint]? {
         let d = domains[k]
-        let domain = model.domains[d]
+        let fastest = model.domains[d].fastest, pureOnly = model.domains[d].pureOnly
         let rate = s * queue.rate / counts[k], w = queue.work
-        guard rate * w * domain.fastest <= model.configuration.maxUtilization * (1 + 1e-12) else { return nil }
+        guard rate * w * fastest <= model.configuration.maxUtilization * (1 + 1e-12) else { return nil }
         let bound = model.configuration.maxUtilization / (rate * w) * (1 - 1e-12)
-        let ceiling = max(domain.fastest, min(domain.cheapest, bound))
-        var levels = model.vertices(domain: d).filter { $0 <= ceiling * (1 + 1e-12) }
-        if levels.isEmpty { levels = [domain.fastest] }
-        if !domain.pureOnly, let last = levels.last, ceiling > last * (1 + 1e-12) { levels.append(ceiling) }
+        let ceiling = max(fastest, min(model.domains[d].cheapest, bound))
+        // Levels: the hull's vertices up to the ceiling, fastest first (the hull's times are
+        // slowest first), at least the fastest; then the ceiling where the class may mix there.
+        let times = model.domains[d].times
+        var vertices = 0
+        while vertices < times.count, times[times.count - 1 - vertices] <= ceiling * (1 + 1e-12) { vertices += 1 }
+        let pure = max(vertices, 1)
+        let count = !pureOnly && ceiling > times[times.count - pure] * (1 + 1e-12) ? pure + 1 : pure
         var table: [TailPoint] = []
-        table.reserveCapacity(levels.count)
-        for t in levels {
+        table.reserveCapacity(count)
+        for index in 0..<count {
+            let vertex = index < vertices ? index : nil
+            let t = index < pure ? times[times.count - 1 - index] : ceiling
             let point = TailPoint(time: t, energy: s * model.marginalEnergy(domain: d, time: t),
-                                  tail: s * (between.flatMap { estimatedTail(k, rate: rate, time: t, between: $0, memo: memo) }
+                                  tail: s * (scanned.flatMap { estimatedTail(k, rate: rate, time: t, vertex: vertex, scanned: $0, memo: memo) }
                                       ?? tail(k, rate: rate, time: t, memo: memo)))
             table.append(point)
             if point.tail > budget { break }
@@ -121,28 +169,19 @@ extension SingleQueueSolver {
         return table
     }
 
-    /// Class `k`'s tail at per-CPU rate `a` and level `t` interpolated between its tails at
-    /// the queue's shares `between` (two or three): `log P` by the polynomial through them in
-    /// the per-CPU rate (near linear: an M/M/1 tail's decay is linear in the rate). Nil unless
-    /// all are known, positive and finite.
-    func estimatedTail(_ k: Int, rate a: Double, time t: Double, between: [Double], memo: EvaluationMemo) -> Double? {
-        var rates: [Double] = [], logs: [Double] = []
-        rates.reserveCapacity(3)
-        logs.reserveCapacity(3)
-        for share in between {
-            let rate = share * queue.rate / counts[k]
-            guard let p = memo.tails[.init(domain: domains[k], rate: rate, time: t)], p > 0, p.isFinite else { return nil }
-            rates.append(rate)
-            logs.append(Math.log(p))
-        }
+    /// Class `k`'s tail at per-CPU rate `a` and level `t` (vertex `vertex` when it is one)
+    /// interpolated between its tails at the `scanned` shares (two or three): `log P` by the
+    /// polynomial through them in the per-CPU rate (near linear: an M/M/1 tail's decay is
+    /// linear in the rate). Nil unless all are known, positive and finite.
+    func estimatedTail(_ k: Int, rate a: Double, time t: Double, vertex: Int?, scanned: ScannedTails,
+                       memo: EvaluationMemo) -> Double? {
+        guard let logs = scanned.logs(k, time: t, vertex: vertex, memo: memo), scanned.distinct[k] else { return nil }
+        let rates = scanned.rates[k]
         // Lagrange form.
         var value = 0.0
         for i in rates.indices {
             var weight = 1.0
-            for j in rates.indices where j != i {
-                guard rates[i] != rates[j] else { return nil }
-                weight *= (a - rates[j]) / (rates[i] - rates[j])
-            }
+            for j in rates.indices where j != i { weight *= (a - rates[j]) / (rates[i] - rates[j]) }
             value += weight * logs[i]
         }
         return Math.exp(value)
@@ -161,6 +200,31 @@ extension SingleQueueSolver {
         return value
     }
 
+    /// The one or two service classes of a CPU that runs one stream at a speed mix, in order:
+    /// a collection without a heap array, for the hundreds of tails a part's search evaluates.
+    struct ServiceClasses: RandomAccessCollection {
+        private var first = GammaService(rate: 0, shape: 1, scale: 1)
+        private var second = GammaService(rate: 0, shape: 1, scale: 1)
+        private(set) var endIndex = 0
+        var startIndex: Int { 0 }
+
+        subscript(position: Int) -> GammaService { position == 0 ? first : second }
+
+        /// Appends `service`, or puts it before the one there (`first`); two at most.
+        mutating func add(_ service: GammaService, first isFirst: Bool = false) {
+            precondition(endIndex < 2, "a speed mix has two classes at most")
+            if isFirst {
+                second = first
+                first = service
+            } else if endIndex == 0 {
+                first = service
+            } else {
+                second = service
+            }
+            endIndex += 1
+        }
+    }
+
     /// `WaitingTail(classes:).responseProbabilityExceeding(t, work:scv:mix:)` for one stream
     /// of per-CPU rate `a` on a CPU running `mix` (its one or two classes), by the same
     /// arithmetic in the same order, with one array instead of four and no `log Γ` beyond
@@ -174,10 +238,9 @@ extension SingleQueueSolver {
         if hasLow { load += low.load }
         guard load < 1 else { return 1 }
         // Descending scale, as `WaitingTail` orders them (a tie keeps the faster first).
-        var ordered: [GammaService] = []
-        ordered.reserveCapacity(2)
-        if hasHigh { ordered.append(high) }
-        if hasLow { if hasHigh && high.scale < low.scale { ordered.insert(low, at: 0) } else { ordered.append(low) } }
+        var ordered = ServiceClasses()
+        if hasHigh { ordered.add(high) }
+        if hasLow { ordered.add(low, first: hasHigh && high.scale < low.scale) }
         var first: CramerLundberg?, second: CramerLundberg?
         var start = 0
         while start < ordered.count {

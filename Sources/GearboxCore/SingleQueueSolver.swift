@@ -23,6 +23,10 @@ struct SingleQueueSolver {
     let counts: [Double]
     let minimumShares: [Double]
 
+    /// One value per class of the part, the first class's then the second's: the searches
+    /// below handle a pair of levels per share hundreds of times, and a pair needs no heap.
+    typealias PerClass = SIMD2<Double>
+
     /// nil unless the model is one route queue on at most two domains (one CPU class each),
     /// merged classes when there are two and the target is a percentile.
     init?(model: PlanningModel) {
@@ -83,21 +87,21 @@ struct SingleQueueSolver {
 
     /// Domain `k`'s hull as flat arrays for the closed forms: per vertex (slowest first) `t`,
     /// and per segment `j` (between vertices `j + 1` and `j`) the slope of `g`, and `E[S²]`
-    /// as `α + β t`.
-    struct Segments {
-        var times: [Double]
-        var energy: [Double]
-        var slope: [Double]
-        var alpha: [Double]
-        var beta: [Double]
-        var fastest: Double
-        var cheapest: Double
-        var pureOnly: Bool
+    /// as `α + β t`. A class, so that the inner loops pass one reference, not five arrays.
+    final class Segments {
+        let times: [Double]
+        let energy: [Double]
+        let slope: [Double]
+        let alpha: [Double]
+        let beta: [Double]
+        let fastest: Double
+        let cheapest: Double
+        let pureOnly: Bool
 
         init(_ domain: PlanningModel.Domain, moment: Double) {
-            times = domain.times
-            energy = zip(domain.energies, domain.times).map { $0 - domain.idle * $1 }
-            slope = []; alpha = []; beta = []
+            let times = domain.times
+            let energy = zip(domain.energies, domain.times).map { $0 - domain.idle * $1 }
+            var slope: [Double] = [], alpha: [Double] = [], beta: [Double] = []
             for j in 0..<max(0, times.count - 1) {
                 let width = times[j] - times[j + 1]
                 slope.append((energy[j] - energy[j + 1]) / width)
@@ -105,6 +109,11 @@ struct SingleQueueSolver {
                 beta.append(b)
                 alpha.append(moment * domain.squaredTimes[j + 1] - b * times[j + 1])
             }
+            self.times = times
+            self.energy = energy
+            self.slope = slope
+            self.alpha = alpha
+            self.beta = beta
             fastest = domain.fastest
             cheapest = domain.cheapest
             pureOnly = domain.pureOnly
@@ -128,7 +137,11 @@ struct SingleQueueSolver {
         func response(rate a: Double, work w: Double, moment: Double, time t: Double) -> Double {
             let rho = a * w * t
             guard rho < 1 else { return .infinity }
-            let second = times.count > 1 ? alpha[segment(t)] + beta[segment(t)] * t : moment * t * t
+            var second = moment * t * t
+            if times.count > 1 {
+                let j = segment(t)
+                second = alpha[j] + beta[j] * t
+            }
             return a * second / (2 * (1 - rho)) + w * t
         }
     }
@@ -148,7 +161,7 @@ struct SingleQueueSolver {
 
     /// The share on the first domain and both levels of the cheapest plan found, or nil when
     /// no share meets the target.
-    func bestSplit() -> (share: Double, times: [Double])? {
+    func bestSplit() -> (share: Double, times: PerClass)? {
         let moment = (1 + queue.scv) * queue.work * queue.work
         let hulls = domains.map { Segments(model.domains[$0], moment: moment) }
         var multiplier = 1.0
@@ -167,15 +180,15 @@ struct SingleQueueSolver {
     /// Both are called in this order, so that an evaluation may carry state to the next.
     func cheapestShare(
         steps: Int, refinements: Int, tolerance: Double,
-        evaluate: (Double) -> (power: Double, times: [Double])?,
+        evaluate: (Double) -> (power: Double, times: PerClass)?,
         estimate: (_ share: Double, _ scannedAround: [Double]) -> Double
-    ) -> (share: Double, times: [Double])? {
+    ) -> (share: Double, times: PerClass)? {
         let (low, high) = shareBracket
         var candidates: [Double] = [0, 1]
         if low < high {
             for k in 0...steps { candidates.append(low + (high - low) * Double(k) / Double(steps)) }
         }
-        var best: (share: Double, power: Double, times: [Double])?
+        var best: (share: Double, power: Double, times: PerClass)?
         var bestIndex = -1
         for (index, x) in candidates.enumerated() {
             guard let result = evaluate(x) else { continue }
@@ -214,32 +227,20 @@ struct SingleQueueSolver {
     /// The cheapest levels for share `x` on the first domain (`1 - x` on the second), with
     /// `Σ x_d g_d(t_d)` (power over `λ w`, idle power left out), or nil when the target cannot
     /// be met at that share. `multiplier`: the last multiplier, where the bracket starts.
-    func levels(share x: Double, hulls: [Segments], multiplier: inout Double) -> (power: Double, times: [Double])? {
-        let shares = [x, 1 - x]
+    func levels(share x: Double, hulls: [Segments], multiplier: inout Double) -> (power: Double, times: PerClass)? {
+        let shares = PerClass(x, 1 - x)
         let w = queue.work, moment = (1 + queue.scv) * w * w
-        var rates = [0.0, 0.0], ceilings = [0.0, 0.0], fastest = [0.0, 0.0]
-        for k in 0..<2 where shares[k] > 0 {
-            let rate = shares[k] * queue.rate / counts[k]
-            let hull = hulls[k]
-            // Even the fastest level overloads the CPU.
-            guard rate * w * hull.fastest <= model.configuration.maxUtilization * (1 + 1e-12) else { return nil }
-            let bound = model.configuration.maxUtilization / (rate * w) * (1 - 1e-12)
-            var ceiling = max(hull.fastest, min(hull.cheapest, bound))
-            if hull.pureOnly { ceiling = hull.times.first { $0 <= ceiling * (1 + 1e-12) } ?? hull.fastest }
-            rates[k] = rate
-            ceilings[k] = ceiling
-            fastest[k] = hull.fastest
-        }
+        guard let (rates, ceilings, fastest) = classBounds(shares: shares, hulls: hulls) else { return nil }
         // Aimed a hair short: the state's own arithmetic then finds the target met.
         let target = queue.target.seconds * (1 - 1e-9)
-        func mean(_ t: [Double]) -> Double {
+        func mean(_ t: PerClass) -> Double {
             var total = 0.0
             for k in 0..<2 where shares[k] > 0 {
                 total += shares[k] * hulls[k].response(rate: rates[k], work: w, moment: moment, time: t[k])
             }
             return total
         }
-        func power(_ t: [Double]) -> Double {
+        func power(_ t: PerClass) -> Double {
             var total = 0.0
             for k in 0..<2 where shares[k] > 0 { total += shares[k] * hulls[k].marginal(t[k]) }
             return total
@@ -247,11 +248,11 @@ struct SingleQueueSolver {
         // Race to idle everywhere meets the target: nothing to trade.
         if mean(ceilings) <= target { return (power(ceilings), ceilings) }
         guard mean(fastest) <= target else { return nil }
-        let free = (0..<2).filter { shares[$0] > 0 && !hulls[$0].pureOnly }
-        let pure = (0..<2).filter { shares[$0] > 0 && hulls[$0].pureOnly }
+        let free = Self.classes { shares[$0] > 0 && !hulls[$0].pureOnly }
+        let pure = Self.classes { shares[$0] > 0 && hulls[$0].pureOnly }
         if pure.count == 2 { return bestVertices(shares: shares, rates: rates, ceilings: ceilings, hulls: hulls, target: target) }
         // A pure-speed domain tries each vertex; the other follows the multiplier.
-        var best: (power: Double, times: [Double])?
+        var best: (power: Double, times: PerClass)?
         let vertices = pure.first.map { k in hulls[k].times.filter { $0 <= ceilings[k] * (1 + 1e-12) } } ?? [0]
         // No level of the free domain costs less than its cheapest point in `[fastest, ceiling]`
         // (a vertex or an end: `g` is piecewise linear): a vertex of the pure one that cannot
@@ -280,11 +281,42 @@ struct SingleQueueSolver {
         return best
     }
 
+    /// Per class with a share: its per-CPU rate, its fastest level and its ceiling (the slowest
+    /// worth running: the cheapest vertex or the utilisation bound); nil when even the fastest
+    /// level overloads a CPU.
+    func classBounds(shares: PerClass, hulls: [Segments]) -> (rates: PerClass, ceilings: PerClass, fastest: PerClass)? {
+        let w = queue.work
+        var rates = PerClass(), ceilings = PerClass(), fastest = PerClass()
+        for k in 0..<2 where shares[k] > 0 {
+            let rate = shares[k] * queue.rate / counts[k]
+            let hull = hulls[k]
+            guard rate * w * hull.fastest <= model.configuration.maxUtilization * (1 + 1e-12) else { return nil }
+            let bound = model.configuration.maxUtilization / (rate * w) * (1 - 1e-12)
+            var ceiling = max(hull.fastest, min(hull.cheapest, bound))
+            if hull.pureOnly { ceiling = hull.times.first { $0 <= ceiling * (1 + 1e-12) } ?? hull.fastest }
+            rates[k] = rate
+            ceilings[k] = ceiling
+            fastest[k] = hull.fastest
+        }
+        return (rates, ceilings, fastest)
+    }
+
+    /// The classes (0, 1) for which `include` holds, as array literals, which need no heap:
+    /// this runs for every share tried.
+    static func classes(where include: (Int) -> Bool) -> [Int] {
+        switch (include(0), include(1)) {
+        case (true, true): [0, 1]
+        case (true, false): [0]
+        case (false, true): [1]
+        case (false, false): []
+        }
+    }
+
     /// Both domains on pure speeds: for each vertex of the first (fastest first), the slowest
     /// vertex of the second that keeps the mean within `target` (slower is cheaper up to the
     /// ceiling, and the one allowed only gets faster as the first slows).
-    func bestVertices(shares: [Double], rates: [Double], ceilings: [Double], hulls: [Segments],
-                      target: Double) -> (power: Double, times: [Double])? {
+    func bestVertices(shares: PerClass, rates: PerClass, ceilings: PerClass, hulls: [Segments],
+                      target: Double) -> (power: Double, times: PerClass)? {
         let w = queue.work, moment = (1 + queue.scv) * w * w
         func table(_ k: Int) -> [(t: Double, mean: Double, power: Double)] {
             hulls[k].times.reversed().filter { $0 <= ceilings[k] * (1 + 1e-12) }.map {
@@ -292,13 +324,13 @@ struct SingleQueueSolver {
             }
         }
         let a = table(0), b = table(1)
-        var best: (power: Double, times: [Double])?
+        var best: (power: Double, times: PerClass)?
         var j = b.count - 1
         for first in a {
             while j >= 0 && first.mean + b[j].mean > target { j -= 1 }
             guard j >= 0 else { break }
             let p = first.power + b[j].power
-            if best == nil || p < best!.power { best = (p, [first.t, b[j].t]) }
+            if best == nil || p < best!.power { best = (p, PerClass(first.t, b[j].t)) }
         }
         return best
     }
@@ -306,9 +338,9 @@ struct SingleQueueSolver {
     /// Levels of the `free` domains (the others as in `start`, which meets the target) that
     /// minimise power with the mean at most `target`: each minimises `λ w g(t) + μ T(t)`, `μ`
     /// by Illinois regula falsi on its logarithm.
-    func lagrangian(free: [Int], shares: [Double], start: [Double], rates: [Double], ceilings: [Double], hulls: [Segments],
-                    multiplier: inout Double, mean: ([Double]) -> Double, target: Double) -> [Double] {
-        func levels(_ mu: Double) -> [Double] {
+    func lagrangian(free: [Int], shares: PerClass, start: PerClass, rates: PerClass, ceilings: PerClass, hulls: [Segments],
+                    multiplier: inout Double, mean: (PerClass) -> Double, target: Double) -> PerClass {
+        func levels(_ mu: Double) -> PerClass {
             var out = start
             for k in free { out[k] = minimiser(hulls[k], rate: rates[k], ceiling: ceilings[k], mu: mu) }
             return out
@@ -359,8 +391,8 @@ struct SingleQueueSolver {
     /// hull segment that holds the answer, the class's mean `T(t) = R` with `E[S²] = α + β t`
     /// is the quadratic `2 a w² t² - (a β + 2 w + 2 R a w) t + (2 R - a α) = 0`, whose smaller
     /// root it is (the larger lies beyond saturation).
-    func slowestMeeting(_ k: Int, share x: Double, start: [Double], ceiling: Double, rate a: Double, hull: Segments,
-                        mean: ([Double]) -> Double, target: Double) -> [Double] {
+    func slowestMeeting(_ k: Int, share x: Double, start: PerClass, ceiling: Double, rate a: Double, hull: Segments,
+                        mean: (PerClass) -> Double, target: Double) -> PerClass {
         var levels = start
         guard hull.times.count > 1, x > 0 else { return levels }
         let w = queue.work, moment = (1 + queue.scv) * w * w
