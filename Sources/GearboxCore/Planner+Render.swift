@@ -26,14 +26,18 @@ struct Layout {
             }
         }
         for (local, members) in restriction.queueMembers.enumerated() {
-            let queue = restriction.model.queues[local]
-            for entry in part.shares[local] {
+            let coded = restriction.model.queues[local].isCoded
+            let parts = Double(restriction.model.queues[local].parts.n)
+            let entries = part.shares[local]
+            // Every CPU the part's entries stand for, so that each split grows its table once.
+            let size = entries.reduce(0) { $0 + restriction.cpus[$1.cpu].count }
+            for q in members { splits[q].reserveCapacity(splits[q].count + size) }
+            for entry in entries {
                 let copies = restriction.cpus[entry.cpu]
+                let share = coded ? 1 / parts : entry.share / Double(copies.count)
                 for i in copies {
                     let cpu = model.cpuNumber[i]
-                    for q in members {
-                        splits[q][cpu] = queue.isCoded ? 1 / Double(queue.parts.n) : entry.share / Double(copies.count)
-                    }
+                    for q in members { splits[q][cpu] = share }
                 }
             }
         }

@@ -31,7 +31,7 @@ extension PlanningModel {
             return d
         }
         for queue in queues {
-            let touched = Set(queue.cpus.map { cpuDomain[$0] }).sorted()
+            let touched = Self.distinctSorted(queue.cpus.map { cpuDomain[$0] })
             for d in touched.dropFirst() {
                 let (a, b) = (find(touched[0]), find(d))
                 if a != b { root[max(a, b)] = min(a, b) }
@@ -55,12 +55,14 @@ extension PlanningModel {
         for (local, q) in part.queues.enumerated() {
             for i in queues[q].cpus { allowed[i].append(local) }
         }
-        // Per domain, the queues allowed on each of its CPUs (by position).
-        func pattern(_ d: Int) -> [[Int]] { domains[d].cpus.map { allowed[$0] } }
+        // Whether CPUs at the same positions of two domains (of as many CPUs) allow the same queues.
+        func samePattern(_ a: Int, _ b: Int) -> Bool {
+            zip(domains[a].cpus, domains[b].cpus).allSatisfy { allowed[$0] == allowed[$1] }
+        }
         func same(_ a: Int, _ b: Int) -> Bool {
-            let x = domains[a], y = domains[b]
-            return x.cpus.count == y.cpus.count && x.idle == y.idle && x.pureOnly == y.pureOnly
-                && x.transitionLatency == y.transitionLatency && pattern(a) == pattern(b) && x.hull == y.hull
+            domains[a].cpus.count == domains[b].cpus.count && domains[a].idle == domains[b].idle
+                && domains[a].pureOnly == domains[b].pureOnly && domains[a].transitionLatency == domains[b].transitionLatency
+                && samePattern(a, b) && domains[a].hull == domains[b].hull
         }
         // Queues of the same shape (route, same work, SCV, target and CPUs) are planned as one
         // with their rates added: given one split, each sees exactly the merged queue's
@@ -68,17 +70,16 @@ extension PlanningModel {
         // worse of two queues is at least their rate-weighted average (latency is linear in
         // each queue's shares for given CPU loads).
         var queueMembers: [[Int]] = []
-        for q in part.queues {
-            if let k = queueMembers.firstIndex(where: { sameShape(queues[$0[0]], queues[q]) }) {
-                queueMembers[k].append(q)
-            } else {
-                queueMembers.append([q])
-            }
-        }
         // Per local queue: the merged queue it belongs to.
         var mergedOf = [Int](repeating: 0, count: part.queues.count)
-        for (k, members) in queueMembers.enumerated() {
-            for q in members { mergedOf[part.queues.firstIndex(of: q)!] = k }
+        for (local, q) in part.queues.enumerated() {
+            if let k = queueMembers.firstIndex(where: { sameShape(queues[$0[0]], queues[q]) }) {
+                queueMembers[k].append(q)
+                mergedOf[local] = k
+            } else {
+                mergedOf[local] = queueMembers.count
+                queueMembers.append([q])
+            }
         }
         var identical: [[Int]] = []
         for d in part.domains {
@@ -89,7 +90,7 @@ extension PlanningModel {
         // group becomes one class per queue (of distinct shape) that may use it, of near-equal sizes.
         var classes: [[Int]] = []
         for group in identical {
-            let queuesThere = Set(pattern(group[0]).joined().map { mergedOf[$0] }).count
+            let queuesThere = Self.distinctSorted(domains[group[0]].cpus.flatMap { allowed[$0].map { mergedOf[$0] } }).count
             let count = min(group.count, max(1, queuesThere))
             let size = group.count / count, extra = group.count % count
             var start = 0
@@ -105,14 +106,16 @@ extension PlanningModel {
         model.cpuDomain = []
         model.cpuNumber = []
         model.cpuCopies = []
+        model.domains.reserveCapacity(classes.count)
         var cpus: [[Int]] = []
-        var newIndex: [Int: Int] = [:]
+        // Per original CPU: the CPU class of the part that stands for it (-1: none).
+        var newIndex = [Int](repeating: -1, count: cpuNumber.count)
         for (r, members) in classes.enumerated() {
             var domain = domains[members[0]]
             let positions = domain.cpus
             domain.cpus = []
             domain.multiplicity = members.count
-            let shapes = positions.map { Array(Set(allowed[$0].map { mergedOf[$0] })).sorted() }
+            let shapes = positions.map { Self.distinctSorted(allowed[$0].map { mergedOf[$0] }) }
             for group in cpuClasses(pattern: shapes, collapse: collapse) {
                 let index = cpus.count
                 for position in group { newIndex[positions[position]] = index }
@@ -128,11 +131,25 @@ extension PlanningModel {
             var queue = queues[members[0]]
             queue.rate = members.reduce(0) { $0 + queues[$1].rate }
             // A CPU class appears once however many of its CPUs the queue may use.
-            queue.cpus = Array(Set(queue.cpus.compactMap { newIndex[$0] })).sorted()
+            queue.cpus = Self.distinctSorted(queue.cpus.compactMap { newIndex[$0] >= 0 ? newIndex[$0] : nil })
             return queue
         }
         return Restriction(model: model, domains: classes, cpus: cpus, queues: queueMembers.map { $0[0] },
                            queueMembers: queueMembers)
+    }
+
+    /// `values` ascending without repeats (what `Set(values).sorted()` gives, without hashing:
+    /// the lists here are short, or already sorted).
+    static func distinctSorted(_ values: [Int]) -> [Int] {
+        var out = values.sorted()
+        guard out.count > 1 else { return out }
+        var kept = 1
+        for i in 1..<out.count where out[i] != out[kept - 1] {
+            out[kept] = out[i]
+            kept += 1
+        }
+        out.removeLast(out.count - kept)
+        return out
     }
 
     /// Two queues the search can plan as one (see `restricted`).
@@ -150,15 +167,27 @@ extension PlanningModel {
     /// its own class.
     func cpuClasses(pattern: [[Int]], collapse: Bool) -> [[Int]] {
         guard collapse else { return pattern.indices.map { [$0] } }
-        var groups: [[Int]: [Int]] = [:]
-        var order: [[Int]] = []
+        // Per distinct pattern, in order of first appearance: its positions. Neighbouring CPUs
+        // mostly share a pattern, which then needs no hashing.
+        var patterns: [[Int]] = []
+        var members: [[Int]] = []
+        var groupOf: [[Int]: Int] = [:]
+        var previous = -1
         for (position, queues) in pattern.enumerated() {
-            if groups[queues] == nil { order.append(queues) }
-            groups[queues, default: []].append(position)
+            if previous < 0 || patterns[previous] != queues {
+                if let k = groupOf[queues] {
+                    previous = k
+                } else {
+                    previous = patterns.count
+                    groupOf[queues] = previous
+                    patterns.append(queues)
+                    members.append([])
+                }
+            }
+            members[previous].append(position)
         }
         var out: [[Int]] = []
-        for queues in order {
-            let positions = groups[queues]!
+        for (queues, positions) in zip(patterns, members) {
             if queues.count <= 1 {
                 out.append(positions)
             } else if positions.count <= configuration.cpuClassLimit {
