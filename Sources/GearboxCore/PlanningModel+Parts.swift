@@ -123,7 +123,12 @@ extension PlanningModel {
                 model.cpuDomain.append(r)
                 model.cpuNumber.append(cpuNumber[positions[group[0]]])
                 model.cpuCopies.append(group.count)
-                cpus.append(members.flatMap { d in group.map { domains[d].cpus[$0] } })
+                var stoodFor: [Int] = []
+                stoodFor.reserveCapacity(members.count * group.count)
+                for d in members {
+                    for position in group { stoodFor.append(domains[d].cpus[position]) }
+                }
+                cpus.append(stoodFor)
             }
             model.domains.append(domain)
         }

@@ -66,28 +66,17 @@ struct PlanningModel: Hashable, Sendable {
     /// real load is not known before it is made; `LatencyModel` checks the result at it).
     init(platform: Platform, workload: Workload, configuration: PlannerConfiguration, assumedLoad: Double? = nil) {
         self.configuration = configuration
-        let numbers = platform.cpus
-        cpuNumber = numbers
-        cpuDomain = [Int](repeating: 0, count: numbers.count)
-        cpuCopies = [Int](repeating: 1, count: numbers.count)
+        cpuNumber = platform.cpus
+        let index = CPUIndex(numbers: cpuNumber)
+        cpuDomain = [Int](repeating: 0, count: cpuNumber.count)
+        cpuCopies = [Int](repeating: 1, count: cpuNumber.count)
         domains = []
         domains.reserveCapacity(platform.domains.count)
-        // Identical domains (common on large hosts) share one hull and the arrays derived
-        // from it: looked up once per domain, built once per distinct table.
-        var shapes: [FrequencyDomain: Domain] = [:]
+        var shapes = DomainShapes()
         for (d, domain) in platform.domains.enumerated() {
-            var key = domain
-            key.name = ""
-            key.cpus = []
-            var model: Domain
-            if let known = shapes[key] {
-                model = known
-            } else {
-                model = Domain(shapeOf: domain)
-                shapes[key] = model
-            }
+            var model = shapes.shape(of: domain)
             model.name = domain.name
-            model.cpus = domain.cpus.compactMap { Self.index(ofCPU: $0, in: numbers) }.sorted()
+            model.cpus = index.indices(of: domain.cpus)
             for i in model.cpus { cpuDomain[i] = d }
             domains.append(model)
         }
@@ -99,7 +88,7 @@ struct PlanningModel: Hashable, Sendable {
             case .forkJoin(let n, let k):
                 kind = .forkJoin(parts: n, needed: k)
             }
-            let cpus = queue.allowedCPUs(on: platform).compactMap { Self.index(ofCPU: $0, in: numbers) }.sorted()
+            let cpus = index.indices(of: queue.allowedCPUs(on: platform))
             if case .forkJoin(let n, let k) = kind {
                 let parts = min(n, cpus.count)
                 margin = configuration.forkJoinMarginScale * ForkJoinMargin.margin(
@@ -110,19 +99,6 @@ struct PlanningModel: Hashable, Sendable {
                 name: queue.name, rate: queue.arrivalRate, work: queue.meanWork, scv: queue.scv, target: queue.target,
                 kind: kind, cpus: cpus, deadline: queue.target.seconds / (1 + margin), margin: margin)
         }
-    }
-
-    /// The internal index of Linux CPU `cpu` in `numbers` (ascending): where a number appears
-    /// twice, the last of its positions. A binary search, since the model is built on every
-    /// plan and a dictionary of every CPU costs more than the lookups.
-    static func index(ofCPU cpu: Int, in numbers: [Int]) -> Int? {
-        // First position holding a number greater than `cpu`.
-        var low = 0, high = numbers.count
-        while low < high {
-            let middle = (low + high) / 2
-            if numbers[middle] <= cpu { low = middle + 1 } else { high = middle }
-        }
-        return low > 0 && numbers[low - 1] == cpu ? low - 1 : nil
     }
 
     /// Hashes what tells the parts of one host apart (`PartPlanCache` keys): the queues'
@@ -166,21 +142,4 @@ struct PlanningModel: Hashable, Sendable {
 
     /// `t` values of the domain's hull points, fastest first.
     func vertices(domain d: Int) -> [Double] { domains[d].times.reversed() }
-}
-
-extension PlanningModel.Domain {
-    /// What the model sees of `domain` apart from its name and CPUs (left empty).
-    init(shapeOf domain: FrequencyDomain) {
-        let hull = domain.hull
-        let times = hull.points.map { 1 / $0.speed }
-        let cheapest = hull.points.indices.min {
-            (hull.points[$0].busyPower.value - domain.idlePower.value) / hull.points[$0].speed
-                < (hull.points[$1].busyPower.value - domain.idlePower.value) / hull.points[$1].speed
-        }!
-        self.init(
-            name: "", cpus: [], hull: hull, times: times, squaredTimes: times.map { $0 * $0 },
-            energies: hull.points.map { $0.busyPower.value / $0.speed }, idle: domain.idlePower.value,
-            fastest: times.last!, slowest: times[0], cheapest: times[cheapest], pureOnly: hull.points.count < 2,
-            transitionLatency: domain.transitionLatencyMicroseconds.map { $0 * 1e-6 })
-    }
 }
