@@ -50,11 +50,8 @@ extension PlanningModel {
     /// Part `part` as a model; with `merge`, domains that are identical in every respect the
     /// model sees (hull, idle power, CPUs, which queues may use each CPU) become one.
     func restricted(to part: Part, merge: Bool) -> Restriction {
-        // Per CPU, the part's queues (local numbers) allowed on it.
-        var allowed = [[Int]](repeating: [], count: cpuNumber.count)
-        for (local, q) in part.queues.enumerated() {
-            for i in queues[q].cpus { allowed[i].append(local) }
-        }
+        // Per CPU, the part's queues (local numbers) allowed on it: `lists[allowed[i]]`.
+        let (lists, allowed) = allowedQueues(part)
         // Whether CPUs at the same positions of two domains (of as many CPUs) allow the same queues.
         func samePattern(_ a: Int, _ b: Int) -> Bool {
             zip(domains[a].cpus, domains[b].cpus).allSatisfy { allowed[$0] == allowed[$1] }
@@ -90,7 +87,7 @@ extension PlanningModel {
         // group becomes one class per queue (of distinct shape) that may use it, of near-equal sizes.
         var classes: [[Int]] = []
         for group in identical {
-            let queuesThere = Self.distinctSorted(domains[group[0]].cpus.flatMap { allowed[$0].map { mergedOf[$0] } }).count
+            let queuesThere = Self.distinctSorted(domains[group[0]].cpus.flatMap { lists[allowed[$0]].map { mergedOf[$0] } }).count
             let count = min(group.count, max(1, queuesThere))
             let size = group.count / count, extra = group.count % count
             var start = 0
@@ -101,6 +98,8 @@ extension PlanningModel {
             }
         }
         let collapse = part.queues.allSatisfy { queues[$0].isRoute }
+        // Per list of allowed queues: the merged queues it allows (what tells CPUs apart).
+        let shapeOfList = lists.map { list in Self.distinctSorted(list.map { mergedOf[$0] }) }
         var model = self
         model.domains = []
         model.cpuDomain = []
@@ -115,7 +114,7 @@ extension PlanningModel {
             let positions = domain.cpus
             domain.cpus = []
             domain.multiplicity = members.count
-            let shapes = positions.map { Self.distinctSorted(allowed[$0].map { mergedOf[$0] }) }
+            let shapes = positions.map { shapeOfList[allowed[$0]] }
             for group in cpuClasses(pattern: shapes, collapse: collapse) {
                 let index = cpus.count
                 for position in group { newIndex[positions[position]] = index }
@@ -141,6 +140,29 @@ extension PlanningModel {
         }
         return Restriction(model: model, domains: classes, cpus: cpus, queues: queueMembers.map { $0[0] },
                            queueMembers: queueMembers)
+    }
+
+    /// The lists of the part's queues (local numbers, in order) that CPUs allow, and per CPU
+    /// of the host the position of its list (0: the empty list). Equal lists are one entry,
+    /// so that CPUs compare by position, and large hosts (whose CPUs allow few distinct
+    /// lists) build few lists.
+    func allowedQueues(_ part: Part) -> (lists: [[Int]], ofCPU: [Int]) {
+        var lists: [[Int]] = [[]]
+        var ofCPU = [Int](repeating: 0, count: cpuNumber.count)
+        for (local, q) in part.queues.enumerated() {
+            // Per list before this queue: the list with it appended, once made (-1: not yet).
+            var extended: [Int] = []
+            for i in queues[q].cpus {
+                let before = ofCPU[i]
+                if before >= extended.count { extended.append(contentsOf: repeatElement(-1, count: before - extended.count + 1)) }
+                if extended[before] < 0 {
+                    extended[before] = lists.count
+                    lists.append(lists[before] + [local])
+                }
+                ofCPU[i] = extended[before]
+            }
+        }
+        return (lists, ofCPU)
     }
 
     /// `values` ascending without repeats (what `Set(values).sorted()` gives, without hashing:
