@@ -48,7 +48,8 @@ extension PlanningModel {
     struct DomainShapes {
         /// Hosts have few distinct tables: the first few are compared one by one, which is
         /// cheaper than hashing a table; any further ones are hashed.
-        private var few: [(key: FrequencyDomain, shape: Domain)] = []
+        private var fewKeys: [FrequencyDomain] = []
+        private var fewShapes: [Domain] = []
         private var many: [FrequencyDomain: Domain] = [:]
         private static let compared = 4
 
@@ -56,10 +57,15 @@ extension PlanningModel {
             var key = domain
             key.name = ""
             key.cpus = []
-            if let known = few.first(where: { $0.key == key }) { return known.shape }
+            for k in fewKeys.indices where fewKeys[k] == key { return fewShapes[k] }
             if let known = many[key] { return known }
             let shape = Domain(shapeOf: domain)
-            if few.count < Self.compared { few.append((key, shape)) } else { many[key] = shape }
+            if fewKeys.count < Self.compared {
+                fewKeys.append(key)
+                fewShapes.append(shape)
+            } else {
+                many[key] = shape
+            }
             return shape
         }
     }

@@ -30,21 +30,23 @@ extension PlanningModel {
             while root[d] != d { d = root[d] }
             return d
         }
-        for queue in queues {
-            let touched = Self.distinctSorted(queue.cpus.map { cpuDomain[$0] })
+        for q in queues.indices {
+            let touched = Self.distinctSorted(queues[q].cpus.map { cpuDomain[$0] })
             for d in touched.dropFirst() {
                 let (a, b) = (find(touched[0]), find(d))
                 if a != b { root[max(a, b)] = min(a, b) }
             }
         }
-        var parts: [Int: Part] = [:]
-        for (q, queue) in queues.enumerated() {
-            guard let first = queue.cpus.first else { continue }
+        // Per root domain: its part, when a queue reaches it.
+        var parts = [Part?](repeating: nil, count: domains.count)
+        for q in queues.indices {
+            guard let first = queues[q].cpus.first else { continue }
             let r = find(cpuDomain[first])
-            parts[r, default: Part(domains: [], queues: [])].queues.append(q)
+            if parts[r] == nil { parts[r] = Part(domains: [], queues: []) }
+            parts[r]!.queues.append(q)
         }
         for d in domains.indices where parts[find(d)] != nil { parts[find(d)]!.domains.append(d) }
-        return parts.keys.sorted().map { parts[$0]! }
+        return parts.compactMap { $0 }
     }
 
     /// Part `part` as a model; with `merge`, domains that are identical in every respect the
