@@ -100,8 +100,17 @@ extension PlanningModel {
             }
         }
         let collapse = part.queues.allSatisfy { queues[$0].isRoute }
-        // Per list of allowed queues: the merged queues it allows (what tells CPUs apart).
-        let shapeOfList = lists.map { list in Self.distinctSorted(list.map { mergedOf[$0] }) }
+        // Per list of allowed queues: the merged queues it allows (what tells CPUs apart), as a
+        // number (equal sets of merged queues, one number); per number, how many queues.
+        var numberOfShape: [[Int]: Int] = [:]
+        var queueCounts: [Int] = []
+        let shapeOfList = lists.map { list in
+            let shape = Self.distinctSorted(list.map { mergedOf[$0] })
+            if let known = numberOfShape[shape] { return known }
+            numberOfShape[shape] = queueCounts.count
+            queueCounts.append(shape.count)
+            return queueCounts.count - 1
+        }
         var model = self
         model.domains = []
         model.cpuDomain = []
@@ -117,7 +126,7 @@ extension PlanningModel {
             domain.cpus = []
             domain.multiplicity = members.count
             let shapes = positions.map { shapeOfList[allowed[$0]] }
-            for group in cpuClasses(pattern: shapes, collapse: collapse) {
+            for group in cpuClasses(pattern: shapes, queueCounts: queueCounts, collapse: collapse) {
                 let index = cpus.count
                 for position in group { newIndex[positions[position]] = index }
                 domain.cpus.append(index)
@@ -188,36 +197,27 @@ extension PlanningModel {
     }
 
     /// Classes of a domain's identical CPUs (positions with the same allowed queues), as lists
-    /// of positions. CPUs only one queue may use form one class: latency is convex in load,
-    /// so an even spread over them is best. CPUs several queues share stay single up to
-    /// `PlannerConfiguration.cpuClassLimit`; beyond, they form that many classes of near-equal
-    /// size, so that the cost grows with the number of classes, not of CPUs.
+    /// of positions; `pattern[position]` numbers the queues allowed there (equal numbers,
+    /// equal queues), `queueCounts[number]` says how many they are. CPUs only one queue may
+    /// use form one class: latency is convex in load, so an even spread over them is best.
+    /// CPUs several queues share stay single up to `PlannerConfiguration.cpuClassLimit`;
+    /// beyond, they form that many classes of near-equal size, so that the cost grows with
+    /// the number of classes, not of CPUs.
     /// Without `collapse` (fork-join queues place subtasks on distinct CPUs) every CPU stays
     /// its own class.
-    func cpuClasses(pattern: [[Int]], collapse: Bool) -> [[Int]] {
+    func cpuClasses(pattern: [Int], queueCounts: [Int], collapse: Bool) -> [[Int]] {
         guard collapse else { return pattern.indices.map { [$0] } }
-        // Per distinct pattern, in order of first appearance: its positions. Neighbouring CPUs
-        // mostly share a pattern, which then needs no hashing.
-        var patterns: [[Int]] = []
-        var members: [[Int]] = []
-        var groupOf: [[Int]: Int] = [:]
-        var previous = -1
-        for (position, queues) in pattern.enumerated() {
-            if previous < 0 || patterns[previous] != queues {
-                if let k = groupOf[queues] {
-                    previous = k
-                } else {
-                    previous = patterns.count
-                    groupOf[queues] = previous
-                    patterns.append(queues)
-                    members.append([])
-                }
-            }
-            members[previous].append(position)
+        // Per pattern, in order of first appearance: its positions.
+        var shapes: [Int] = []
+        var members = [[Int]](repeating: [], count: queueCounts.count)
+        for (position, shape) in pattern.enumerated() {
+            if members[shape].isEmpty { shapes.append(shape) }
+            members[shape].append(position)
         }
         var out: [[Int]] = []
-        for (queues, positions) in zip(patterns, members) {
-            if queues.count <= 1 {
+        for shape in shapes {
+            let positions = members[shape]
+            if queueCounts[shape] <= 1 {
                 out.append(positions)
             } else if positions.count <= configuration.cpuClassLimit {
                 out.append(contentsOf: positions.map { [$0] })
