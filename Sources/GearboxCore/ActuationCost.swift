@@ -50,7 +50,7 @@ extension ActuationCost {
         guard plan.isTimeShared, let period = plan.ditherPeriod else { return 0 }
         let stall = max(LatencyModel.power(domain: domain, at: plan.low), LatencyModel.power(domain: domain, at: plan.high))
         let joules = joulesPerSwitch(cpus: domain.cpus.count, latency: domain.transitionLatencyMicroseconds.map { $0 * 1e-6 },
-                                     agentWatts: domain.hull.highest.busyPower.value, stallWatts: stall)
+                                     agentWatts: domain.fastestHullPoint.busyPower.value, stallWatts: stall)
         return watts(period: period, joulesPerSwitch: joules)
     }
 }

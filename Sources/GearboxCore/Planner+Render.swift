@@ -26,15 +26,20 @@ struct Layout {
             }
         }
         for (local, members) in restriction.queueMembers.enumerated() {
-            let queue = restriction.model.queues[local]
-            for entry in part.shares[local] {
+            let coded = restriction.model.queues[local].isCoded
+            let parts = Double(restriction.model.queues[local].parts.n)
+            let entries = part.shares[local]
+            var split: [Int: Double] = [:]
+            // Every CPU the part's entries stand for, so that the split grows its table once.
+            split.reserveCapacity(entries.reduce(0) { $0 + restriction.cpus[$1.cpu].count })
+            for entry in entries {
                 let copies = restriction.cpus[entry.cpu]
-                for i in copies {
-                    let cpu = model.cpuNumber[i]
-                    for q in members {
-                        splits[q][cpu] = queue.isCoded ? 1 / Double(queue.parts.n) : entry.share / Double(copies.count)
-                    }
-                }
+                let share = coded ? 1 / parts : entry.share / Double(copies.count)
+                for i in copies { split[model.cpuNumber[i]] = share }
+            }
+            // Queues planned as one have one split: they share its storage.
+            for q in members {
+                if splits[q].isEmpty { splits[q] = split } else { splits[q].merge(split) { $1 } }
             }
         }
     }

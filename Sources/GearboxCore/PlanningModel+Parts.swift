@@ -30,37 +30,38 @@ extension PlanningModel {
             while root[d] != d { d = root[d] }
             return d
         }
-        for queue in queues {
-            let touched = Set(queue.cpus.map { cpuDomain[$0] }).sorted()
+        for q in queues.indices {
+            let touched = Self.distinctSorted(queues[q].cpus.map { cpuDomain[$0] })
             for d in touched.dropFirst() {
                 let (a, b) = (find(touched[0]), find(d))
                 if a != b { root[max(a, b)] = min(a, b) }
             }
         }
-        var parts: [Int: Part] = [:]
-        for (q, queue) in queues.enumerated() {
-            guard let first = queue.cpus.first else { continue }
+        // Per root domain: its part, when a queue reaches it.
+        var parts = [Part?](repeating: nil, count: domains.count)
+        for q in queues.indices {
+            guard let first = queues[q].cpus.first else { continue }
             let r = find(cpuDomain[first])
-            parts[r, default: Part(domains: [], queues: [])].queues.append(q)
+            if parts[r] == nil { parts[r] = Part(domains: [], queues: []) }
+            parts[r]!.queues.append(q)
         }
         for d in domains.indices where parts[find(d)] != nil { parts[find(d)]!.domains.append(d) }
-        return parts.keys.sorted().map { parts[$0]! }
+        return parts.compactMap { $0 }
     }
 
     /// Part `part` as a model; with `merge`, domains that are identical in every respect the
     /// model sees (hull, idle power, CPUs, which queues may use each CPU) become one.
     func restricted(to part: Part, merge: Bool) -> Restriction {
-        // Per CPU, the part's queues (local numbers) allowed on it.
-        var allowed = [[Int]](repeating: [], count: cpuNumber.count)
-        for (local, q) in part.queues.enumerated() {
-            for i in queues[q].cpus { allowed[i].append(local) }
+        // Per CPU, the part's queues (local numbers) allowed on it: `lists[allowed[i]]`.
+        let (lists, allowed) = allowedQueues(part)
+        // Whether CPUs at the same positions of two domains (of as many CPUs) allow the same queues.
+        func samePattern(_ a: Int, _ b: Int) -> Bool {
+            zip(domains[a].cpus, domains[b].cpus).allSatisfy { allowed[$0] == allowed[$1] }
         }
-        // Per domain, the queues allowed on each of its CPUs (by position).
-        func pattern(_ d: Int) -> [[Int]] { domains[d].cpus.map { allowed[$0] } }
         func same(_ a: Int, _ b: Int) -> Bool {
-            let x = domains[a], y = domains[b]
-            return x.cpus.count == y.cpus.count && x.idle == y.idle && x.pureOnly == y.pureOnly
-                && x.transitionLatency == y.transitionLatency && pattern(a) == pattern(b) && x.hull == y.hull
+            domains[a].cpus.count == domains[b].cpus.count && domains[a].idle == domains[b].idle
+                && domains[a].pureOnly == domains[b].pureOnly && domains[a].transitionLatency == domains[b].transitionLatency
+                && samePattern(a, b) && domains[a].hull == domains[b].hull
         }
         // Queues of the same shape (route, same work, SCV, target and CPUs) are planned as one
         // with their rates added: given one split, each sees exactly the merged queue's
@@ -68,17 +69,16 @@ extension PlanningModel {
         // worse of two queues is at least their rate-weighted average (latency is linear in
         // each queue's shares for given CPU loads).
         var queueMembers: [[Int]] = []
-        for q in part.queues {
-            if let k = queueMembers.firstIndex(where: { sameShape(queues[$0[0]], queues[q]) }) {
-                queueMembers[k].append(q)
-            } else {
-                queueMembers.append([q])
-            }
-        }
         // Per local queue: the merged queue it belongs to.
         var mergedOf = [Int](repeating: 0, count: part.queues.count)
-        for (k, members) in queueMembers.enumerated() {
-            for q in members { mergedOf[part.queues.firstIndex(of: q)!] = k }
+        for (local, q) in part.queues.enumerated() {
+            if let k = queueMembers.firstIndex(where: { sameShape(queues[$0[0]], queues[q]) }) {
+                queueMembers[k].append(q)
+                mergedOf[local] = k
+            } else {
+                mergedOf[local] = queueMembers.count
+                queueMembers.append([q])
+            }
         }
         var identical: [[Int]] = []
         for d in part.domains {
@@ -89,7 +89,7 @@ extension PlanningModel {
         // group becomes one class per queue (of distinct shape) that may use it, of near-equal sizes.
         var classes: [[Int]] = []
         for group in identical {
-            let queuesThere = Set(pattern(group[0]).joined().map { mergedOf[$0] }).count
+            let queuesThere = Self.distinctSorted(domains[group[0]].cpus.flatMap { lists[allowed[$0]].map { mergedOf[$0] } }).count
             let count = min(group.count, max(1, queuesThere))
             let size = group.count / count, extra = group.count % count
             var start = 0
@@ -100,27 +100,45 @@ extension PlanningModel {
             }
         }
         let collapse = part.queues.allSatisfy { queues[$0].isRoute }
+        // Per list of allowed queues: the merged queues it allows (what tells CPUs apart), as a
+        // number (equal sets of merged queues, one number); per number, how many queues.
+        var numberOfShape: [[Int]: Int] = [:]
+        var queueCounts: [Int] = []
+        let shapeOfList = lists.map { list in
+            let shape = Self.distinctSorted(list.map { mergedOf[$0] })
+            if let known = numberOfShape[shape] { return known }
+            numberOfShape[shape] = queueCounts.count
+            queueCounts.append(shape.count)
+            return queueCounts.count - 1
+        }
         var model = self
         model.domains = []
         model.cpuDomain = []
         model.cpuNumber = []
         model.cpuCopies = []
+        model.domains.reserveCapacity(classes.count)
         var cpus: [[Int]] = []
-        var newIndex: [Int: Int] = [:]
+        // Per original CPU: the CPU class of the part that stands for it (-1: none).
+        var newIndex = [Int](repeating: -1, count: cpuNumber.count)
         for (r, members) in classes.enumerated() {
             var domain = domains[members[0]]
             let positions = domain.cpus
             domain.cpus = []
             domain.multiplicity = members.count
-            let shapes = positions.map { Array(Set(allowed[$0].map { mergedOf[$0] })).sorted() }
-            for group in cpuClasses(pattern: shapes, collapse: collapse) {
+            let shapes = positions.map { shapeOfList[allowed[$0]] }
+            for group in cpuClasses(pattern: shapes, queueCounts: queueCounts, collapse: collapse) {
                 let index = cpus.count
                 for position in group { newIndex[positions[position]] = index }
                 domain.cpus.append(index)
                 model.cpuDomain.append(r)
                 model.cpuNumber.append(cpuNumber[positions[group[0]]])
                 model.cpuCopies.append(group.count)
-                cpus.append(members.flatMap { d in group.map { domains[d].cpus[$0] } })
+                var stoodFor: [Int] = []
+                stoodFor.reserveCapacity(members.count * group.count)
+                for d in members {
+                    for position in group { stoodFor.append(domains[d].cpus[position]) }
+                }
+                cpus.append(stoodFor)
             }
             model.domains.append(domain)
         }
@@ -128,11 +146,48 @@ extension PlanningModel {
             var queue = queues[members[0]]
             queue.rate = members.reduce(0) { $0 + queues[$1].rate }
             // A CPU class appears once however many of its CPUs the queue may use.
-            queue.cpus = Array(Set(queue.cpus.compactMap { newIndex[$0] })).sorted()
+            queue.cpus = Self.distinctSorted(queue.cpus.compactMap { newIndex[$0] >= 0 ? newIndex[$0] : nil })
             return queue
         }
         return Restriction(model: model, domains: classes, cpus: cpus, queues: queueMembers.map { $0[0] },
                            queueMembers: queueMembers)
+    }
+
+    /// The lists of the part's queues (local numbers, in order) that CPUs allow, and per CPU
+    /// of the host the position of its list (0: the empty list). Equal lists are one entry,
+    /// so that CPUs compare by position, and large hosts (whose CPUs allow few distinct
+    /// lists) build few lists.
+    func allowedQueues(_ part: Part) -> (lists: [[Int]], ofCPU: [Int]) {
+        var lists: [[Int]] = [[]]
+        var ofCPU = [Int](repeating: 0, count: cpuNumber.count)
+        for (local, q) in part.queues.enumerated() {
+            // Per list before this queue: the list with it appended, once made (-1: not yet).
+            var extended: [Int] = []
+            for i in queues[q].cpus {
+                let before = ofCPU[i]
+                if before >= extended.count { extended.append(contentsOf: repeatElement(-1, count: before - extended.count + 1)) }
+                if extended[before] < 0 {
+                    extended[before] = lists.count
+                    lists.append(lists[before] + [local])
+                }
+                ofCPU[i] = extended[before]
+            }
+        }
+        return (lists, ofCPU)
+    }
+
+    /// `values` ascending without repeats (what `Set(values).sorted()` gives, without hashing:
+    /// the lists here are short, or already sorted).
+    static func distinctSorted(_ values: [Int]) -> [Int] {
+        var out = values.sorted()
+        guard out.count > 1 else { return out }
+        var kept = 1
+        for i in 1..<out.count where out[i] != out[kept - 1] {
+            out[kept] = out[i]
+            kept += 1
+        }
+        out.removeLast(out.count - kept)
+        return out
     }
 
     /// Two queues the search can plan as one (see `restricted`).
@@ -142,24 +197,27 @@ extension PlanningModel {
     }
 
     /// Classes of a domain's identical CPUs (positions with the same allowed queues), as lists
-    /// of positions. CPUs only one queue may use form one class: latency is convex in load,
-    /// so an even spread over them is best. CPUs several queues share stay single up to
-    /// `PlannerConfiguration.cpuClassLimit`; beyond, they form that many classes of near-equal
-    /// size, so that the cost grows with the number of classes, not of CPUs.
+    /// of positions; `pattern[position]` numbers the queues allowed there (equal numbers,
+    /// equal queues), `queueCounts[number]` says how many they are. CPUs only one queue may
+    /// use form one class: latency is convex in load, so an even spread over them is best.
+    /// CPUs several queues share stay single up to `PlannerConfiguration.cpuClassLimit`;
+    /// beyond, they form that many classes of near-equal size, so that the cost grows with
+    /// the number of classes, not of CPUs.
     /// Without `collapse` (fork-join queues place subtasks on distinct CPUs) every CPU stays
     /// its own class.
-    func cpuClasses(pattern: [[Int]], collapse: Bool) -> [[Int]] {
+    func cpuClasses(pattern: [Int], queueCounts: [Int], collapse: Bool) -> [[Int]] {
         guard collapse else { return pattern.indices.map { [$0] } }
-        var groups: [[Int]: [Int]] = [:]
-        var order: [[Int]] = []
-        for (position, queues) in pattern.enumerated() {
-            if groups[queues] == nil { order.append(queues) }
-            groups[queues, default: []].append(position)
+        // Per pattern, in order of first appearance: its positions.
+        var shapes: [Int] = []
+        var members = [[Int]](repeating: [], count: queueCounts.count)
+        for (position, shape) in pattern.enumerated() {
+            if members[shape].isEmpty { shapes.append(shape) }
+            members[shape].append(position)
         }
         var out: [[Int]] = []
-        for queues in order {
-            let positions = groups[queues]!
-            if queues.count <= 1 {
+        for shape in shapes {
+            let positions = members[shape]
+            if queueCounts[shape] <= 1 {
                 out.append(positions)
             } else if positions.count <= configuration.cpuClassLimit {
                 out.append(contentsOf: positions.map { [$0] })

@@ -67,31 +67,18 @@ struct PlanningModel: Hashable, Sendable {
     init(platform: Platform, workload: Workload, configuration: PlannerConfiguration, assumedLoad: Double? = nil) {
         self.configuration = configuration
         cpuNumber = platform.cpus
-        var index: [Int: Int] = [:]
-        for (i, cpu) in cpuNumber.enumerated() { index[cpu] = i }
+        let index = CPUIndex(numbers: cpuNumber)
         cpuDomain = [Int](repeating: 0, count: cpuNumber.count)
         cpuCopies = [Int](repeating: 1, count: cpuNumber.count)
         domains = []
-        // Identical domains (common on large hosts) share one hull computation.
-        var hulls: [FrequencyDomain: PowerHull] = [:]
+        domains.reserveCapacity(platform.domains.count)
+        var shapes = DomainShapes()
         for (d, domain) in platform.domains.enumerated() {
-            var key = domain
-            key.name = ""
-            key.cpus = []
-            let hull = hulls[key] ?? domain.hull
-            hulls[key] = hull
-            let times = hull.points.map { 1 / $0.speed }
-            let cheapest = hull.points.indices.min {
-                (hull.points[$0].busyPower.value - domain.idlePower.value) / hull.points[$0].speed
-                    < (hull.points[$1].busyPower.value - domain.idlePower.value) / hull.points[$1].speed
-            }!
-            let cpus = domain.cpus.compactMap { index[$0] }.sorted()
-            for i in cpus { cpuDomain[i] = d }
-            domains.append(Domain(
-                name: domain.name, cpus: cpus, hull: hull, times: times, squaredTimes: times.map { $0 * $0 },
-                energies: hull.points.map { $0.busyPower.value / $0.speed }, idle: domain.idlePower.value,
-                fastest: times.last!, slowest: times[0], cheapest: times[cheapest], pureOnly: hull.points.count < 2,
-                transitionLatency: domain.transitionLatencyMicroseconds.map { $0 * 1e-6 }))
+            var model = shapes.shape(of: domain)
+            model.name = domain.name
+            model.cpus = index.indices(of: domain.cpus)
+            for i in model.cpus { cpuDomain[i] = d }
+            domains.append(model)
         }
         queues = workload.queues.map { queue in
             let kind: Kind
@@ -101,7 +88,7 @@ struct PlanningModel: Hashable, Sendable {
             case .forkJoin(let n, let k):
                 kind = .forkJoin(parts: n, needed: k)
             }
-            let cpus = queue.allowedCPUs(on: platform).compactMap { index[$0] }.sorted()
+            let cpus = index.indices(of: queue.allowedCPUs(on: platform))
             if case .forkJoin(let n, let k) = kind {
                 let parts = min(n, cpus.count)
                 margin = configuration.forkJoinMarginScale * ForkJoinMargin.margin(

@@ -72,3 +72,25 @@ extension FrequencyDomain {
     /// The domain's power hull (docs/model.md: only hull points are ever used).
     public var hull: PowerHull { PowerHull(domain: self) }
 }
+
+extension FrequencyDomain {
+    /// `hull.highest` without building the hull (the judgement prices every mixing domain's
+    /// switches with it): of the points at the top speed the cheapest, then the lowest
+    /// frequency, which is what `PowerHull.lowerHull` keeps last.
+    public var fastestHullPoint: HullPoint {
+        var best: HullPoint?
+        for point in operatingPoints {
+            let candidate = HullPoint(frequency: point.frequency, speed: speed(at: point.frequency), busyPower: point.busyPower)
+            guard let known = best else {
+                best = candidate
+                continue
+            }
+            if candidate.speed > known.speed
+                || (candidate.speed == known.speed
+                    && (candidate.busyPower.value, candidate.frequency.value) < (known.busyPower.value, known.frequency.value)) {
+                best = candidate
+            }
+        }
+        return best!
+    }
+}
