@@ -61,7 +61,6 @@ public struct LatencyModel: Sendable {
     public let mixes: [SpeedMix]
     /// Per CPU (ascending CPU number): its queue.
     public let servers: [ServerQueue]
-    let cpuIndex: CPUIndex
     let cpuNumbers: [Int]
     /// Per CPU: its domain (platform order), if any.
     let cpuDomain: [Int?]
@@ -101,11 +100,10 @@ public struct LatencyModel: Sendable {
             total + (planOfDomain[domain.name].map { configuration.actuation.watts(domain: domain, plan: $0) } ?? 0)
         }
         cpuNumbers = platform.cpus
-        let cpuIndex = CPUIndex(cpuNumbers)
-        self.cpuIndex = cpuIndex
+        let cpuIndex = CPUIndex(numbers: cpuNumbers)
         var cpuDomain = [Int?](repeating: nil, count: cpuNumbers.count)
         for (d, domain) in platform.domains.enumerated() {
-            for cpu in domain.cpus { if let i = cpuIndex[cpu], cpuDomain[i] == nil { cpuDomain[i] = d } }
+            for cpu in domain.cpus { if let i = cpuIndex(cpu), cpuDomain[i] == nil { cpuDomain[i] = d } }
         }
         self.cpuDomain = cpuDomain
         var classes = [[GammaService]](repeating: [], count: cpuNumbers.count)
@@ -118,7 +116,7 @@ public struct LatencyModel: Sendable {
             // share: their classes are made once.
             var last: (rate: Double, work: Double, domain: Int, classes: [GammaService])?
             for (cpu, share, rate, work) in LatencyModel.subtasks(queue: queue, plan: planOfQueue[queue.name]) {
-                guard let i = cpuIndex[cpu], let d = cpuDomain[i] else { continue }
+                guard let i = cpuIndex(cpu), let d = cpuDomain[i] else { continue }
                 let own: [GammaService]
                 if let last, last.rate == rate, last.work == work, last.domain == d || mixes[last.domain] == mixes[d] {
                     own = last.classes

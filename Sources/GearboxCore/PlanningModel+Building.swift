@@ -1,47 +1,6 @@
 /// Helpers that keep building a `PlanningModel` cheap: it is built several times per plan
 /// (once per exact-tail round and load pass), so on large hosts its lookups add up.
 extension PlanningModel {
-    /// The internal index of each Linux CPU number (its position among the host's CPUs,
-    /// ascending; where a number appears twice, the last of its positions).
-    struct CPUIndex {
-        private let numbers: [Int]
-        /// By CPU number: its index, or -1. Empty when the numbers are outside
-        /// 0...`InputLimits.maximumCPU` (not a Linux host): then a binary search.
-        private var table: [Int] = []
-
-        init(numbers: [Int]) {
-            self.numbers = numbers
-            guard let first = numbers.first, let last = numbers.last, first >= 0, last <= InputLimits.maximumCPU else { return }
-            table = [Int](repeating: -1, count: last + 1)
-            for (i, cpu) in numbers.enumerated() { table[cpu] = i }
-        }
-
-        func callAsFunction(_ cpu: Int) -> Int? {
-            if !table.isEmpty {
-                return cpu >= 0 && cpu < table.count && table[cpu] >= 0 ? table[cpu] : nil
-            }
-            // First position holding a number greater than `cpu`.
-            var low = 0, high = numbers.count
-            while low < high {
-                let middle = (low + high) / 2
-                if numbers[middle] <= cpu { low = middle + 1 } else { high = middle }
-            }
-            return low > 0 && numbers[low - 1] == cpu ? low - 1 : nil
-        }
-
-        /// The indices of those of `cpus` the host has, ascending.
-        func indices(of cpus: [Int]) -> [Int] {
-            var out: [Int] = []
-            out.reserveCapacity(cpus.count)
-            for cpu in cpus {
-                if let i = self(cpu) { out.append(i) }
-            }
-            // Lists of CPUs mostly come ascending already.
-            for k in out.indices.dropFirst() where out[k - 1] > out[k] { return out.sorted() }
-            return out
-        }
-    }
-
     /// What the model sees of each domain apart from its name and CPUs, built once per
     /// distinct table: identical domains (common on large hosts) share one hull and the
     /// arrays derived from it.

@@ -21,7 +21,7 @@ import Testing
     }
 
     /// CPU numbers become positions in ascending order, whether the numbers are Linux's (a
-    /// table by number) or beyond Linux's range (a binary search): worked out by hand for a
+    /// table by number) or beyond Linux's range (a dictionary): worked out by hand for a
     /// host whose domains list their CPUs out of order.
     @Test func cpuIndicesAreAscendingPositions() {
         for offset in [0, 100_000] {
