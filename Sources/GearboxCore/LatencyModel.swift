@@ -88,16 +88,16 @@ public struct LatencyModel: Sendable {
         self.platform = platform
         self.workload = workload
         self.configuration = configuration
-        var planOfDomain: [String: DomainPlan] = [:]
-        for domainPlan in plan.domains where planOfDomain[domainPlan.name] == nil { planOfDomain[domainPlan.name] = domainPlan }
+        let domainPlans = LatencyModel.domainPlans(plan.domains, of: platform)
         var mixes: [SpeedMix] = []
+        mixes.reserveCapacity(platform.domains.count)
         for (index, domain) in platform.domains.enumerated() {
-            let domainPlan = planOfDomain[domain.name] ?? (index < plan.domains.count ? plan.domains[index] : nil)
+            let domainPlan = domainPlans[index] ?? (index < plan.domains.count ? plan.domains[index] : nil)
             mixes.append(LatencyModel.mix(domain: domain, plan: domainPlan))
         }
         self.mixes = mixes
-        actuationWatts = platform.domains.reduce(0.0) { total, domain in
-            total + (planOfDomain[domain.name].map { configuration.actuation.watts(domain: domain, plan: $0) } ?? 0)
+        actuationWatts = zip(platform.domains, domainPlans).reduce(0.0) { total, pair in
+            total + (pair.1.map { configuration.actuation.watts(domain: pair.0, plan: $0) } ?? 0)
         }
         cpuNumbers = platform.cpus
         let cpuIndex = CPUIndex(numbers: cpuNumbers)
@@ -124,7 +124,9 @@ public struct LatencyModel: Sendable {
                     own = LatencyModel.classes(rate: rate, work: work, scv: queue.scv, mix: mixes[d])
                 }
                 last = (rate, work, d, own)
-                classes[i].append(contentsOf: own)
+                // A CPU's only stream shares its classes' storage (no copy; copies of the CPU
+                // then compare equal by identity).
+                if classes[i].isEmpty { classes[i] = own } else { classes[i].append(contentsOf: own) }
                 list.append(Placement(cpu: i, share: share, classes: own))
             }
             raw.append(list)
@@ -144,6 +146,17 @@ public struct LatencyModel: Sendable {
             guard case .route = queue.dispatch else { return list }
             return LatencyModel.merged(list, tailOfCPU: tailOfCPU)
         }
+    }
+
+    /// Per domain of `platform`: its plan among `plans`, by name. Plans made for the platform
+    /// list its domains in its order: then the plan at each position is taken without looking
+    /// names up; otherwise the first plan of each name.
+    static func domainPlans(_ plans: [DomainPlan], of platform: Platform) -> [DomainPlan?] {
+        let domains = platform.domains
+        if plans.count == domains.count, zip(plans, domains).allSatisfy({ $0.name == $1.name }) { return plans }
+        var byName: [String: DomainPlan] = [:]
+        for plan in plans where byName[plan.name] == nil { byName[plan.name] = plan }
+        return domains.map { byName[$0.name] }
     }
 
     /// The distinct servers (identical CPUs, same domain mix and same arrivals, share one
@@ -333,21 +346,17 @@ public struct LatencyModel: Sendable {
     /// Per CPU that serves queue `queue` under its plan: (cpu, share, arrival rate, mean work).
     static func subtasks(queue: WorkQueue, plan: QueuePlan?) -> [(Int, Double, Double, Double)] {
         guard let plan else { return [] }
-        let cpus = plan.split.keys.sorted()
+        let split = plan.split.sorted { $0.key < $1.key }
         switch queue.dispatch {
         case .route:
-            return cpus.compactMap { cpu in
-                let share = plan.split[cpu] ?? 0
-                return share > 0 ? (cpu, share, share * queue.arrivalRate, queue.meanWork) : nil
+            return split.compactMap { cpu, share in
+                share > 0 ? (cpu, share, share * queue.arrivalRate, queue.meanWork) : nil
             }
         case .forkJoin(let parts, let needed):
             if needed < parts {
-                return cpus.map { ($0, 1, queue.arrivalRate, queue.meanWork / Double(needed)) }
+                return split.map { cpu, _ in (cpu, 1, queue.arrivalRate, queue.meanWork / Double(needed)) }
             }
-            return cpus.map { cpu in
-                let fraction = plan.split[cpu] ?? 0
-                return (cpu, 1, queue.arrivalRate, fraction * queue.meanWork)
-            }
+            return split.map { cpu, fraction in (cpu, 1, queue.arrivalRate, fraction * queue.meanWork) }
         }
     }
 

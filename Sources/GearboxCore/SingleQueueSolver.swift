@@ -68,6 +68,9 @@ struct SingleQueueSolver {
         } else if !state.isFeasible {
             // Rounding between this solver's arithmetic and the state's: choose levels anew.
             guard state.chooseLevels() else { return nil }
+        } else if state.value[0] >= 1 - Self.nothingToTakeUp {
+            // The levels already reach the target: relaxing them (a dozen evaluations per
+            // domain) could move them by no more than this.
         } else if queue.quantile != nil {
             // Take up what the chords left of the target: the mixing class, else the slower.
             let order = state.busyDomains.sorted { a, b in
@@ -82,6 +85,9 @@ struct SingleQueueSolver {
         state.commit()
         return state.isFeasible ? (state, true) : nil
     }
+
+    /// A plan whose queue is within this fraction of its target is not relaxed further.
+    static let nothingToTakeUp = 1e-7
 
     // MARK: Two domains, mean target
 
