@@ -122,12 +122,27 @@ public enum TailQuantile {
                 gLow = Math.log(value / level)
                 if side == 1 { gHigh /= 2 }
                 side = 1
+                // Just below the root by the chord's estimate: step over it by twice that and a
+                // little, which ends within the tolerance when that point's tail is at most `level`.
+                let distance = gLow * (high - low) / (gLow - gHigh)
+                if gHigh.isFinite, gLow > gHigh, distance <= relativeTolerance * low / 4 {
+                    let over = low + 2 * distance + relativeTolerance * low / 4
+                    let overTail = tail(over)
+                    if overTail <= level { return over }
+                    low = over
+                    gLow = Math.log(overTail / level)
+                }
             } else {
                 high = t
                 gHigh = value > 0 ? Math.log(value / level) : -Double.infinity
                 if side == -1 { gLow /= 2 }
                 side = -1
                 if gHigh > -1e-12 { break }
+                // The chord's estimate of the distance down to the root is well within the
+                // tolerance (a quarter: log tails curve a little, and the chord of a convex
+                // function puts the root nearer; `gLow` halved by the Illinois step only
+                // lengthens the estimate).
+                if gHigh.isFinite, gLow > gHigh, -gHigh * (high - low) / (gLow - gHigh) <= relativeTolerance * high / 4 { break }
             }
         }
         return high
