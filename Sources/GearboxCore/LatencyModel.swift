@@ -108,14 +108,13 @@ public struct LatencyModel: Sendable {
         self.cpuDomain = cpuDomain
         var classes = [[GammaService]](repeating: [], count: cpuNumbers.count)
         var raw: [[Placement]] = []
-        var planOfQueue: [String: QueuePlan] = [:]
-        for queuePlan in plan.queues where planOfQueue[queuePlan.name] == nil { planOfQueue[queuePlan.name] = queuePlan }
-        for queue in workload.queues {
+        let queuePlans = LatencyModel.queuePlans(plan.queues, of: workload)
+        for (queue, queuePlan) in zip(workload.queues, queuePlans) {
             var list: [Placement] = []
             // The CPUs come in order, so copies of a CPU in a domain follow each other with one
             // share: their classes are made once.
             var last: (rate: Double, work: Double, domain: Int, classes: [GammaService])?
-            for (cpu, share, rate, work) in LatencyModel.subtasks(queue: queue, plan: planOfQueue[queue.name]) {
+            for (cpu, share, rate, work) in LatencyModel.subtasks(queue: queue, plan: queuePlan) {
                 guard let i = cpuIndex(cpu), let d = cpuDomain[i] else { continue }
                 let own: [GammaService]
                 if let last, last.rate == rate, last.work == work, last.domain == d || mixes[last.domain] == mixes[d] {
@@ -154,10 +153,27 @@ public struct LatencyModel: Sendable {
     static func domainPlans(_ plans: [DomainPlan], of platform: Platform) -> [DomainPlan?] {
         let domains = platform.domains
         if plans.count == domains.count, zip(plans, domains).allSatisfy({ $0.name == $1.name }) { return plans }
+        // A few domains of a large plan (the re-plan check judges parts of the host every
+        // tick): comparing names beats hashing every plan's.
+        if domains.count <= Self.fewNames { return domains.map { domain in plans.first { $0.name == domain.name } } }
         var byName: [String: DomainPlan] = [:]
         for plan in plans where byName[plan.name] == nil { byName[plan.name] = plan }
         return domains.map { byName[$0.name] }
     }
+
+    /// Per queue of `workload`: its plan among `plans`, the first of its name (by comparing
+    /// names when the workload has a few queues, as `domainPlans`).
+    static func queuePlans(_ plans: [QueuePlan], of workload: Workload) -> [QueuePlan?] {
+        let queues = workload.queues
+        if plans.count == queues.count, zip(plans, queues).allSatisfy({ $0.name == $1.name }) { return plans }
+        if queues.count <= fewNames { return queues.map { queue in plans.first { $0.name == queue.name } } }
+        var byName: [String: QueuePlan] = [:]
+        for plan in plans where byName[plan.name] == nil { byName[plan.name] = plan }
+        return queues.map { byName[$0.name] }
+    }
+
+    /// Up to this many names are looked up by comparison rather than by a dictionary.
+    static let fewNames = 8
 
     /// The distinct servers (identical CPUs, same domain mix and same arrivals, share one
     /// tail: large hosts repeat) and, per CPU, the index of its own among them.

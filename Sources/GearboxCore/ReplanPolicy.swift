@@ -99,14 +99,25 @@ public struct ReplanPolicy: Sendable {
     /// True when the queues changed or some queue's offered load left the band.
     public func shouldReplan(planned: Workload?, current: Workload) -> Bool {
         guard let planned else { return true }
+        // The agent keeps its queues in one order, so they line up by position (checked every
+        // tick on hosts of a hundred queues: no dictionary of names then).
+        if planned.queues.count == current.queues.count,
+           zip(planned.queues, current.queues).allSatisfy({ $0.name == $1.name }) {
+            return zip(planned.queues, current.queues).contains { !staysInBand(planned: $0, current: $1) }
+        }
         let before = Dictionary(planned.queues.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         guard before.count == current.queues.count else { return true }
         for queue in current.queues {
-            guard let old = before[queue.name], old.target == queue.target, old.cpus == queue.cpus else { return true }
-            let oldLoad = old.arrivalRate * old.meanWork
-            let newLoad = queue.arrivalRate * queue.meanWork
-            if abs(newLoad - oldLoad) > band(rate: old.arrivalRate) * max(oldLoad, 1e-9) { return true }
+            guard let old = before[queue.name], staysInBand(planned: old, current: queue) else { return true }
         }
         return false
+    }
+
+    /// The same target and CPUs, and an offered load inside the planned one's band.
+    func staysInBand(planned old: WorkQueue, current queue: WorkQueue) -> Bool {
+        guard old.target == queue.target, old.cpus == queue.cpus else { return false }
+        let oldLoad = old.arrivalRate * old.meanWork
+        let newLoad = queue.arrivalRate * queue.meanWork
+        return !(abs(newLoad - oldLoad) > band(rate: old.arrivalRate) * max(oldLoad, 1e-9))
     }
 }
