@@ -147,29 +147,32 @@ public struct LatencyModel: Sendable {
         }
     }
 
-    /// Per domain of `platform`: its plan among `plans`, by name. Plans made for the platform
-    /// list its domains in its order: then the plan at each position is taken without looking
-    /// names up; otherwise the first plan of each name.
+    /// Per domain of `platform`: its plan among `plans`, the first of its name.
     static func domainPlans(_ plans: [DomainPlan], of platform: Platform) -> [DomainPlan?] {
-        let domains = platform.domains
-        if plans.count == domains.count, zip(plans, domains).allSatisfy({ $0.name == $1.name }) { return plans }
-        // A few domains of a large plan (the re-plan check judges parts of the host every
-        // tick): comparing names beats hashing every plan's.
-        if domains.count <= Self.fewNames { return domains.map { domain in plans.first { $0.name == domain.name } } }
-        var byName: [String: DomainPlan] = [:]
-        for plan in plans where byName[plan.name] == nil { byName[plan.name] = plan }
-        return domains.map { byName[$0.name] }
+        matched(plans, to: platform.domains, name: { $0.name }, wantedName: { $0.name })
     }
 
-    /// Per queue of `workload`: its plan among `plans`, the first of its name (by comparing
-    /// names when the workload has a few queues, as `domainPlans`).
+    /// Per queue of `workload`: its plan among `plans`, the first of its name.
     static func queuePlans(_ plans: [QueuePlan], of workload: Workload) -> [QueuePlan?] {
-        let queues = workload.queues
-        if plans.count == queues.count, zip(plans, queues).allSatisfy({ $0.name == $1.name }) { return plans }
-        if queues.count <= fewNames { return queues.map { queue in plans.first { $0.name == queue.name } } }
-        var byName: [String: QueuePlan] = [:]
-        for plan in plans where byName[plan.name] == nil { byName[plan.name] = plan }
-        return queues.map { byName[$0.name] }
+        matched(plans, to: workload.queues, name: { $0.name }, wantedName: { $0.name })
+    }
+
+    /// Per item of `wanted`: the first of `plans` with its name. Plans made for these items
+    /// list them in their order: then the plan at each position is taken without looking
+    /// names up. A few items of a large plan (the re-plan check judges parts of the host
+    /// every tick) are found by comparing names, which beats hashing every plan's.
+    static func matched<Item, Wanted>(
+        _ plans: [Item], to wanted: [Wanted], name: (Item) -> String, wantedName: (Wanted) -> String
+    ) -> [Item?] {
+        if plans.count == wanted.count, zip(plans, wanted).allSatisfy({ name($0) == wantedName($1) }) {
+            return plans
+        }
+        if wanted.count <= fewNames {
+            return wanted.map { item in plans.first { name($0) == wantedName(item) } }
+        }
+        var byName: [String: Item] = [:]
+        for plan in plans where byName[name(plan)] == nil { byName[name(plan)] = plan }
+        return wanted.map { byName[wantedName($0)] }
     }
 
     /// Up to this many names are looked up by comparison rather than by a dictionary.
