@@ -45,8 +45,7 @@ public struct ReplanPolicy: Sendable {
         var out = current
         // The queues are almost always in the planned order: look there first, by name only
         // when it differs (a search per queue would be quadratic in queues, every tick).
-        let sameOrder = planned.queues.count == current.queues.count
-            && zip(planned.queues, current.queues).allSatisfy({ $0.name == $1.name })
+        let sameOrder = Self.sameNames(planned.queues, current.queues)
         let byName = sameOrder ? [:] : Dictionary(planned.queues.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for q in out.queues.indices {
             guard let old = sameOrder ? planned.queues[q] : byName[out.queues[q].name] else { continue }
@@ -101,9 +100,9 @@ public struct ReplanPolicy: Sendable {
         guard let planned else { return true }
         // The agent keeps its queues in one order, so they line up by position (checked every
         // tick on hosts of a hundred queues: no dictionary of names then).
-        if planned.queues.count == current.queues.count,
-           zip(planned.queues, current.queues).allSatisfy({ $0.name == $1.name }) {
-            return zip(planned.queues, current.queues).contains { !staysInBand(planned: $0, current: $1) }
+        // By index, not by zip: zipping copies every queue (its name, CPUs and target) twice a tick.
+        if Self.sameNames(planned.queues, current.queues) {
+            return current.queues.indices.contains { !staysInBand(planned: planned.queues[$0], current: current.queues[$0]) }
         }
         let before = Dictionary(planned.queues.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         guard before.count == current.queues.count else { return true }
@@ -111,6 +110,11 @@ public struct ReplanPolicy: Sendable {
             guard let old = before[queue.name], staysInBand(planned: old, current: queue) else { return true }
         }
         return false
+    }
+
+    /// Whether the two lists name the same queues in the same order.
+    static func sameNames(_ a: [WorkQueue], _ b: [WorkQueue]) -> Bool {
+        a.count == b.count && a.indices.allSatisfy { a[$0].name == b[$0].name }
     }
 
     /// The same target and CPUs, and an offered load inside the planned one's band.

@@ -4,7 +4,6 @@ import Glibc
 import Musl
 #endif
 import GearboxCore
-import Synchronization
 
 /// The writer the agent applies plans with: stores to `scaling_setspeed`,
 /// `scaling_min_freq` and `scaling_max_freq` go through descriptors kept open, one `pwrite`
@@ -20,40 +19,23 @@ import Synchronization
 /// `maximumOpen` descriptors are kept (a service's default limit is 1,024 open files); beyond
 /// that a store opens and closes its file.
 public final class KeptOpenFrequencyWriter: CPUFrequencyWriter {
-    public enum Attribute: String, Sendable {
-        case setspeed = "scaling_setspeed"
-        case minimum = "scaling_min_freq"
-        case maximum = "scaling_max_freq"
-    }
-
-    struct Key: Hashable {
-        var cpu: Int
-        var attribute: Attribute
-    }
-
     let library: LibCPUFreq
     let sysfs: CPUSysfs
-    let maximumOpen: Int
-    private let descriptors = Mutex<[Key: Int32]>([:])
+    private let descriptors: KeptOpenDescriptors
 
     public init(library: LibCPUFreq = LibCPUFreq(), sysfs: CPUSysfs = CPUSysfs(), maximumOpen: Int = 256) {
         self.library = library
         self.sysfs = sysfs
-        self.maximumOpen = maximumOpen
+        descriptors = KeptOpenDescriptors(maximumOpen: maximumOpen)
     }
 
-    deinit {
-        descriptors.withLock { open in
-            for descriptor in open.values { _ = close(descriptor) }
-            open.removeAll()
-        }
-    }
+    var maximumOpen: Int { descriptors.maximumOpen }
 
     public var changesHardware: Bool { true }
 
     public func setGovernor(_ governor: String, cpu: Int) throws(CPUFreqError) {
         // A new governor may replace the policy's files (setspeed exists only under userspace).
-        forget(cpu: cpu)
+        descriptors.forget(cpu: cpu)
         try library.setGovernor(governor, cpu: cpu)
     }
 
@@ -69,30 +51,21 @@ public final class KeptOpenFrequencyWriter: CPUFrequencyWriter {
         try store(frequency, .setspeed, cpu: cpu)
     }
 
-    private func store(_ frequency: Kilohertz, _ attribute: Attribute, cpu: Int) throws(CPUFreqError) {
-        let key = Key(cpu: cpu, attribute: attribute)
-        if let descriptor = descriptors.withLock({ $0[key] }) {
+    private func store(_ frequency: Kilohertz, _ attribute: CPUFreqAttribute, cpu: Int) throws(CPUFreqError) {
+        let key = KeptOpenDescriptors.Key(cpu: cpu, attribute: attribute)
+        if let descriptor = descriptors.descriptor(for: key) {
             if Self.write(frequency.value, to: descriptor) { return }
-            forget(key)
+            descriptors.forget(key)
         } else {
             let descriptor = open("\(sysfs.root)/cpu\(cpu)/cpufreq/\(attribute.rawValue)", O_WRONLY | O_CLOEXEC)
             if descriptor >= 0 {
                 let written = Self.write(frequency.value, to: descriptor)
-                if !(written && keep(descriptor, for: key)) { _ = close(descriptor) }
+                if !(written && descriptors.keep(descriptor, for: key)) { _ = close(descriptor) }
                 if written { return }
             }
         }
         if let error = sysfs.explainWriteFailure(cpu: cpu, file: attribute.rawValue, value: String(frequency.value), libraryCode: -1) {
             throw error
-        }
-    }
-
-    /// Keeps `descriptor` for `key` when there is room; false when it must be closed.
-    private func keep(_ descriptor: Int32, for key: Key) -> Bool {
-        descriptors.withLock { open in
-            guard open.count < maximumOpen, open[key] == nil else { return false }
-            open[key] = descriptor
-            return true
         }
     }
 
@@ -111,17 +84,5 @@ public final class KeptOpenFrequencyWriter: CPUFrequencyWriter {
             let count = digits.count - start
             return pwrite(descriptor, digits.baseAddress! + start, count, 0) == count
         }
-    }
-
-    private func forget(_ key: Key) {
-        if let descriptor = descriptors.withLock({ $0.removeValue(forKey: key) }) { _ = close(descriptor) }
-    }
-
-    private func forget(cpu: Int) {
-        let closing = descriptors.withLock { open -> [Int32] in
-            let keys = open.keys.filter { $0.cpu == cpu }
-            return keys.compactMap { open.removeValue(forKey: $0) }
-        }
-        for descriptor in closing { _ = close(descriptor) }
     }
 }

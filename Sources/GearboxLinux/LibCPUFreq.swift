@@ -10,6 +10,8 @@ import GearboxCore
 /// writer then repeats the store once directly to learn why (`CPUSysfs.explainWriteFailure`).
 public struct LibCPUFreq: CPUFrequencyControl, CPUFrequencyWriter {
     let sysfs: CPUSysfs
+    /// The governors read back every tick, kept open (`governor(cpu:)`).
+    let governorFiles = KeptOpenDescriptors(maximumOpen: 256)
 
     public init(sysfs: CPUSysfs = CPUSysfs()) { self.sysfs = sysfs }
 
@@ -30,10 +32,12 @@ public struct LibCPUFreq: CPUFrequencyControl, CPUFrequencyWriter {
             minimum: Kilohertz(Int(clamping: policy.pointee.min)), maximum: Kilohertz(Int(clamping: policy.pointee.max)))
     }
 
-    /// One file read directly (libcpufreq reads the governor only with the two limits): the
-    /// agent reads it back for every userspace-governor domain in turn.
+    /// One file read directly (libcpufreq reads the governor only with the two limits), through
+    /// a descriptor kept open: the agent reads it back for every userspace-governor domain in
+    /// turn, eight a tick.
     public func governor(cpu: Int) -> String? {
-        SysfsFile.readTrimmed("\(sysfs.root)/cpu\(cpu)/cpufreq/scaling_governor").flatMap { $0.isEmpty ? nil : $0 }
+        governorFiles.readTrimmed(.init(cpu: cpu, attribute: .governor), path: "\(sysfs.root)/cpu\(cpu)/cpufreq/scaling_governor")
+            .flatMap { $0.isEmpty ? nil : $0 }
     }
 
     public func availableGovernors(cpu: Int) -> [String] {

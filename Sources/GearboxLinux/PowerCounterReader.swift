@@ -30,12 +30,13 @@ public struct PowerCounterReader: Sendable {
         let found = powercap.counters().counters.filter { counter in
             counter.zone.split(separator: ":").count == 2 && counter.name.hasPrefix("package-")
         }
+        // CPUs without a `physical_package_id` (no topology directory) are left out here.
         var packageOf: [Int: Int] = [:]
         for cpu in cpus { packageOf[cpu] = sysfs.topology(of: cpu).package }
         return found.compactMap { counter in
             guard let id = Int(counter.name.dropFirst("package-".count)) else { return nil }
             var members = Set(cpus.filter { packageOf[$0] == id })
-            if members.isEmpty && found.count == 1 && packageOf.values.allSatisfy({ $0 == nil }) { members = Set(cpus) }
+            if members.isEmpty && found.count == 1 && packageOf.isEmpty { members = Set(cpus) }
             guard !members.isEmpty else { return nil }
             return PackageZone(zone: counter.zone, name: counter.name, cpus: members,
                                maxEnergyRangeMicrojoules: counter.maxEnergyRangeMicrojoules)
