@@ -31,12 +31,12 @@ public struct KernelSampler: Sendable {
     }
 
     /// `/proc/stat` alone, read into `buffer` (reused from call to call): what the agent needs
-    /// every tick.
-    public func sampleStat(buffer: inout [UInt8]) throws(KernelSampleError) -> ProcStatSnapshot {
+    /// every tick. With `file` (this sampler's `statFile()`), through a descriptor kept open.
+    public func sampleStat(buffer: inout [UInt8], keptOpen file: KeptOpenFile? = nil) throws(KernelSampleError) -> ProcStatSnapshot {
         let statPath = "\(procRoot)/stat"
         let count: Int
         do {
-            count = try SysfsFile.read(statPath, into: &buffer)
+            if let file { count = try file.read(into: &buffer) } else { count = try SysfsFile.read(statPath, into: &buffer) }
         } catch {
             throw .unreadable(error)
         }
@@ -48,6 +48,9 @@ public struct KernelSampler: Sendable {
             throw .malformed(error)
         }
     }
+
+    /// `/proc/stat` to be read through one descriptor kept open (`sampleStat(buffer:keptOpen:)`).
+    public func statFile() -> KeptOpenFile { KeptOpenFile(path: "\(procRoot)/stat") }
 
     private func optional<T>(
         _ path: String, _ parse: (String, String) throws(ProcParseError) -> T

@@ -16,6 +16,8 @@ public actor LinuxHost {
     var previous: ProcStatSnapshot?
     /// /proc/stat's bytes, read into the same storage every tick.
     var statBuffer: [UInt8] = []
+    /// /proc/stat, kept open from tick to tick.
+    let statFile: KeptOpenFile
     /// Set for a dry run from a platform file: the CPUs it names, which every sample covers
     /// (a CPU missing from /proc/stat counts as idle) and to which samples are limited.
     let platformFileCPUs: [Int]?
@@ -39,6 +41,7 @@ public actor LinuxHost {
                                   sysfs: discovery.sysfs, configuration: configuration, logger: logger)
         dither = DitherThread(applier: applier)
         self.sampler = sampler
+        statFile = sampler.statFile()
         platformFileCPUs = nil
         self.logger = logger
     }
@@ -55,13 +58,14 @@ public actor LinuxHost {
         let applier = PlanApplier(inventory: inventory, control: control, writer: writer, logger: logger)
         dither = DitherThread(applier: applier)
         self.sampler = sampler
+        statFile = sampler.statFile()
         platformFileCPUs = platformFile.cpus
         self.logger = logger
     }
 
     /// Busy fraction of each online CPU since the previous call (first call: since boot).
     public func sampleBusyFractions() throws(KernelSampleError) -> [Int: Double] {
-        let now = try sampler.sampleStat(buffer: &statBuffer)
+        let now = try sampler.sampleStat(buffer: &statBuffer, keptOpen: statFile)
         defer { previous = now }
         let busy = now.busyFractions(since: previous ?? ProcStatSnapshot(cpus: [:]).zeroed(like: now))
         guard let cpus = platformFileCPUs else { return busy }

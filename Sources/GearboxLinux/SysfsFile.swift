@@ -35,11 +35,20 @@ enum SysfsFile {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw LinuxIOError(path: path, operation: .read, errno: errno) }
         defer { close(fd) }
+        return try read(descriptor: fd, path: path, positioned: false, into: &buffer)
+    }
+
+    /// Reads `descriptor` to its end into the front of `buffer`: from where it stands, or with
+    /// `positioned` from offset 0 by `pread`.
+    static func read(descriptor fd: Int32, path: String, positioned: Bool, into buffer: inout [UInt8]) throws(LinuxIOError) -> Int {
         if buffer.count < 4096 { buffer = [UInt8](repeating: 0, count: 4096) }
         var used = 0
         while true {
             if used == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + used, $0.count - used) }
+            let n = buffer.withUnsafeMutableBytes { bytes in
+                positioned ? pread(fd, bytes.baseAddress! + used, bytes.count - used, off_t(used))
+                    : Glibc.read(fd, bytes.baseAddress! + used, bytes.count - used)
+            }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw LinuxIOError(path: path, operation: .read, errno: errno)
@@ -105,5 +114,37 @@ enum SysfsFile {
         let n = readlink(path, &buffer, buffer.count - 1)
         guard n > 0 else { return nil }
         return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// A procfs or sysfs file read again and again through one descriptor: each read starts at
+/// offset 0 (`pread`), which makes the kernel generate the file afresh, so the open, the path
+/// walk and the kernel's buffer for the text are paid once. Only for files the kernel keeps
+/// in place (`/proc/stat`): a file replaced by another (a rename over it) would be read as it
+/// was. A failed read closes the descriptor, and the next read opens the path again.
+public final class KeptOpenFile: @unchecked Sendable {
+    // `descriptor` is only touched by the owner's calls, which the owner serialises (the
+    // agent's host is an actor).
+    public let path: String
+    private var descriptor: Int32 = -1
+
+    public init(path: String) { self.path = path }
+
+    deinit { if descriptor >= 0 { _ = close(descriptor) } }
+
+    /// Reads the whole file into the front of `buffer` (grown as `SysfsFile.read(_:into:)`
+    /// grows it) and returns how many bytes it has.
+    public func read(into buffer: inout [UInt8]) throws(LinuxIOError) -> Int {
+        if descriptor < 0 {
+            descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw LinuxIOError(path: path, operation: .read, errno: errno) }
+        }
+        do {
+            return try SysfsFile.read(descriptor: descriptor, path: path, positioned: true, into: &buffer)
+        } catch {
+            _ = close(descriptor)
+            descriptor = -1
+            throw error
+        }
     }
 }

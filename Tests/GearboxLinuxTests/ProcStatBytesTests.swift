@@ -75,6 +75,35 @@ struct ProcStatBytesTests {
             try KernelSampler(procRoot: directory.file("missing")).sampleStat(buffer: &buffer)
         }
     }
+
+    @Test("through a kept-open descriptor: rewrites in place of other lengths are read whole, and the real /proc/stat counts on")
+    func keptOpen() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let sampler = KernelSampler(procRoot: directory.path)
+        let file = sampler.statFile()
+        var buffer: [UInt8] = []
+        #expect(throws: KernelSampleError.self) { try sampler.sampleStat(buffer: &buffer, keptOpen: file) }
+        for (cpus, seed) in [(96, UInt64(4)), (300, 5), (2, 6), (96, 7)] {
+            let text = Self.stat(cpus: cpus, seed: seed)
+            // In place, as the kernel's file stays the same file (and the benchmark rewrites its fake one).
+            try text.write(toFile: directory.file("stat"), atomically: false, encoding: .utf8)
+            let sampled = try sampler.sampleStat(buffer: &buffer, keptOpen: file)
+            #expect(sampled == (try ProcStatSnapshot.parse(text)))
+        }
+        let real = KernelSampler()
+        let realFile = real.statFile()
+        let first = try real.sampleStat(buffer: &buffer, keptOpen: realFile)
+        let busy = first.cpus.keys.sorted()
+        var later = first
+        // The kernel's counters only grow; wait until one of them has (a tick is 10 ms).
+        #expect(waitUntil(timeout: .seconds(10)) {
+            later = (try? real.sampleStat(buffer: &buffer, keptOpen: realFile)) ?? first
+            return later != first
+        })
+        #expect(later.cpus.keys.sorted() == busy)
+        for cpu in busy { #expect(later.cpus[cpu]!.total >= first.cpus[cpu]!.total) }
+    }
 }
 
 @Suite("Dry run")
