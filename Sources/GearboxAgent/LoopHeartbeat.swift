@@ -32,6 +32,12 @@ final class WatchdogFeeder: Sendable {
     let interval: Duration
     let maxBusy: Duration
     private let stopped = Atomic<Bool>(false)
+    /// Written by `stop()`, which cuts the thread's wait short.
+    private let wakeup = WakeupPipe()
+    /// The shortest time between two notifications, whatever `interval` says.
+    static let shortestPeriod: Duration = .milliseconds(50)
+    /// The thread's name in /proc/PID/task/TID/comm (`top -H`).
+    static let threadName = "gearbox-wdog"
 
     init(notifier: any ServiceNotifying, heartbeat: LoopHeartbeat, interval: Duration, maxBusy: Duration) {
         self.notifier = notifier
@@ -41,23 +47,25 @@ final class WatchdogFeeder: Sendable {
     }
 
     /// Starts feeding at half the interval (systemd's advice). False when no thread could start.
+    /// Between two notifications the thread sleeps in one wait, which `stop()` ends.
     func start() -> Bool {
-        DetachedThread.start { [self] in
-            let step: Duration = .milliseconds(50)
-            var waited: Duration = .zero
+        let period = max(interval / 2, Self.shortestPeriod)
+        return DetachedThread.start(name: Self.threadName) { [self] in
             notifyIfAlive()
-            while !stopped.load(ordering: .relaxed) {
-                usleep(UInt32(step.components.attoseconds / 1_000_000_000_000))
-                waited += step
-                if waited >= interval / 2 {
-                    waited = .zero
-                    notifyIfAlive()
-                }
+            var next = ContinuousClock.now + period
+            while !stopped.load(ordering: .acquiring) {
+                // Woken early: stopped (or a stale signal); look again.
+                if wakeup.wait(until: next) { continue }
+                notifyIfAlive()
+                next = .now + period
             }
         }
     }
 
-    func stop() { stopped.store(true, ordering: .relaxed) }
+    func stop() {
+        stopped.store(true, ordering: .releasing)
+        wakeup.signal()
+    }
 
     private func notifyIfAlive() {
         if heartbeat.busyFor < maxBusy { notifier.watchdog() }

@@ -21,6 +21,7 @@ public final class ProfileCoordinator: PowerProfilesBackend, Sendable {
         var endedHolds: [UInt32] = []
         var listener: (@Sendable (PowerProfile, String) -> Void)?
         var resumeListener: (@Sendable () -> Void)?
+        var generationListener: (@Sendable () -> Void)?
     }
 
     private let settings: Mutex<ProfileConfiguration>
@@ -67,6 +68,10 @@ public final class ProfileCoordinator: PowerProfilesBackend, Sendable {
     /// Called with the new active profile and why, after every change.
     public func onChange(_ listener: @escaping @Sendable (PowerProfile, String) -> Void) {
         state.withLock { $0.listener = listener }
+    }
+
+    public func onGenerationChange(_ wake: @escaping @Sendable () -> Void) {
+        state.withLock { $0.generationListener = wake }
     }
 
     /// Called when logind says the machine woke up.
@@ -141,19 +146,22 @@ public final class ProfileCoordinator: PowerProfilesBackend, Sendable {
     }
 
     /// Runs `body` on the state; when the active profile or the holds changed, bumps the
-    /// generation, logs a profile change and tells the listener (outside the lock).
+    /// generation, logs a profile change and tells the listeners (outside the lock).
     private func change(_ reason: String, _ body: (inout State) -> Void) {
-        let (before, after, listener) = state.withLock { s -> (PowerProfile, PowerProfile, (@Sendable (PowerProfile, String) -> Void)?) in
+        typealias Listeners = (profile: (@Sendable (PowerProfile, String) -> Void)?, generation: (@Sendable () -> Void)?)
+        let (before, after, listeners) = state.withLock { s -> (PowerProfile, PowerProfile, Listeners) in
             let before = s.selection.active
             let holdsBefore = s.selection.holds
             body(&s)
-            if s.selection.active != before || s.selection.holds != holdsBefore { s.generation &+= 1 }
-            return (before, s.selection.active, s.listener)
+            let changed = s.selection.active != before || s.selection.holds != holdsBefore
+            if changed { s.generation &+= 1 }
+            return (before, s.selection.active, (s.listener, changed ? s.generationListener : nil))
         }
+        listeners.generation?()
         guard before != after else { return }
         logger.notice("power profile \(before.name) -> \(after.name): \(reason)",
                       metadata: ["event": "profile", "profile": "\(after.name)"])
-        listener?(after, reason)
+        listeners.profile?(after, reason)
     }
 }
 

@@ -13,9 +13,12 @@ public enum DetachedThread {
     }
 
     /// Starts `body` on a new detached thread; false when the thread could not be created.
+    /// `name` (at most 15 bytes) names the thread for `top -H`, `ps -L` and /proc/PID/task.
     @discardableResult
-    public static func start(_ body: @escaping @Sendable () -> Void) -> Bool {
-        let context = Unmanaged.passRetained(Body(body)).toOpaque()
+    public static func start(name: String? = nil, _ body: @escaping @Sendable () -> Void) -> Bool {
+        let run: @Sendable () -> Void
+        if let name { run = { nameCurrentThread(name); body() } } else { run = body }
+        let context = Unmanaged.passRetained(Body(run)).toOpaque()
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
         defer { pthread_attr_destroy(&attributes) }
@@ -27,5 +30,15 @@ public enum DetachedThread {
         }, context)
         if status != 0 { Unmanaged<Body>.fromOpaque(context).release() }
         return status == 0
+    }
+
+    /// Sets the calling thread's name (pthread_setname_np needs _GNU_SOURCE, which Swift's
+    /// Glibc is not built with); a thread left unnamed is harmless.
+    private static func nameCurrentThread(_ name: String) {
+        let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        let bytes = Array(name.utf8.prefix(15))
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        _ = close(fd)
     }
 }

@@ -21,15 +21,19 @@ public protocol PowerProfilesBackend: Sendable {
     func takeEndedHolds() -> [UInt32]
     /// logind said the machine woke up (`PrepareForSleep(false)`).
     func resumed()
+    /// Calls `wake` (on any thread, holding no lock) after every change of `generation`, so
+    /// the bus announces it at once; replaces the function given before.
+    func onGenerationChange(_ wake: @escaping @Sendable () -> Void)
 }
 
 /// The power-profiles-daemon D-Bus API on the system bus, through sd-bus, under both names
 /// clients use: `org.freedesktop.UPower.PowerProfiles` at `/org/freedesktop/UPower/PowerProfiles`
 /// and `net.hadess.PowerProfiles` at `/net/hadess/PowerProfiles` (docs/laptops.md).
 ///
-/// Everything sd-bus touches runs on one thread of its own; it wakes for bus traffic and
-/// every `pollInterval` to send PropertiesChanged for changes made elsewhere (the power
-/// source, the control socket).
+/// Everything sd-bus touches runs on one thread of its own. It sleeps in `poll(2)` on the bus
+/// connection and a wake-up pipe, which the backend writes to when the profile or the holds
+/// change elsewhere (the power source, the control socket) and `stop()` writes to: it wakes
+/// for bus traffic, a change to announce, or stopping, and never on a timer while idle.
 public final class PowerProfilesBus: Sendable {
     public struct Configuration: Sendable {
         /// Members of this group may switch and hold profiles when polkit is not running.
@@ -50,14 +54,24 @@ public final class PowerProfilesBus: Sendable {
     static let holdAction = "net.hadess.PowerProfiles.hold-profile"
     /// Longest reason or application id a client may send.
     public static let maximumStringBytes = 256
-    static let pollInterval: UInt64 = 100_000
-    static let reconnectInterval = 5.0
+    /// How long the thread sleeps when no wake-up pipe could be made: it then looks for
+    /// changes to announce on this timer.
+    static let fallbackPollInterval: Duration = .milliseconds(100)
+    static let reconnectInterval: Duration = .seconds(5)
+    /// The longest `stop()` waits for the thread to close its connection.
+    static let stopTimeout: Duration = .seconds(1)
+    /// The thread's name in /proc/PID/task/TID/comm (`top -H`).
+    public static let threadName = "gearbox-dbus"
 
     let backend: any PowerProfilesBackend
     let configuration: Configuration
     let logger: Logger
     private let running = Atomic<Bool>(false)
     private let finished = Mutex<Bool>(true)
+    /// Written by the backend on a change and by `stop()`; the bus thread polls it.
+    let wakeup = WakeupPipe()
+    /// Written by the bus thread when it has finished; `stop()` waits on it.
+    private let finishedSignal = WakeupPipe()
     /// True once both names are owned (for tests and `status`).
     private let serving = Atomic<Bool>(false)
 
@@ -74,9 +88,11 @@ public final class PowerProfilesBus: Sendable {
     public func start() -> Bool {
         guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return true }
         finished.withLock { $0 = false }
-        let started = DetachedThread.start { [self] in
+        backend.onGenerationChange { [wakeup] in wakeup.signal() }
+        let started = DetachedThread.start(name: Self.threadName) { [self] in
             serve()
             finished.withLock { $0 = true }
+            finishedSignal.signal()
         }
         if !started {
             running.store(false, ordering: .releasing)
@@ -85,12 +101,14 @@ public final class PowerProfilesBus: Sendable {
         return started
     }
 
-    /// Stops the thread and waits (at most a second) until it closed its connection.
+    /// Stops the thread and waits (at most `stopTimeout`) until it closed its connection.
     public func stop() {
         running.store(false, ordering: .releasing)
-        for _ in 0..<100 {
-            if finished.withLock({ $0 }) { return }
-            usleep(10_000)
+        wakeup.signal()
+        let deadline = ContinuousClock.now + Self.stopTimeout
+        // A signal left from an earlier run only makes the loop look again.
+        while !finished.withLock({ $0 }) {
+            guard finishedSignal.wait(until: deadline) else { return }
         }
     }
 
@@ -109,16 +127,14 @@ public final class PowerProfilesBus: Sendable {
                 connection.close()
             } catch {
                 if !reportedFailure {
-                    logger.warning("power-profiles D-Bus API not served, trying again every \(Int(Self.reconnectInterval)) s: \(error)",
+                    logger.warning("power-profiles D-Bus API not served, trying again every \(Self.reconnectInterval.components.seconds) s: \(error)",
                                    metadata: ["event": "fault"])
                     reportedFailure = true
                 }
             }
-            var waited = 0.0
-            while isRunning && waited < Self.reconnectInterval {
-                usleep(100_000)
-                waited += 0.1
-            }
+            // One wait that `stop()` cuts short; a change signalled meanwhile only wakes it.
+            let retry = ContinuousClock.now + Self.reconnectInterval
+            while isRunning && wakeup.wait(until: retry) {}
         }
     }
 
@@ -177,9 +193,39 @@ public final class PowerProfilesBus: Sendable {
                 }
                 if r > 0 { continue }
                 announceChanges()
-                let w = sd_bus_wait(bus, PowerProfilesBus.pollInterval)
-                if w < 0 && w != -EINTR { return }
+                guard waitForWork() else { return }
             }
+        }
+
+        /// Sleeps until the bus has traffic, sd-bus's own timeout passes (a call awaiting its
+        /// reply), or the wake-up pipe is written; false when the bus cannot be waited on.
+        func waitForWork() -> Bool {
+            let fd = sd_bus_get_fd(bus)
+            let events = sd_bus_get_events(bus)
+            var until: UInt64 = 0
+            guard fd >= 0, events >= 0, sd_bus_get_timeout(bus, &until) >= 0 else { return false }
+            var timeout = Self.pollTimeout(untilMonotonicMicroseconds: until)
+            if !server.wakeup.isUsable {
+                let fallback = WakeupPipe.pollTimeout(PowerProfilesBus.fallbackPollInterval)
+                timeout = timeout < 0 ? fallback : min(timeout, fallback)
+            }
+            var entries = [pollfd(fd: fd, events: Int16(truncatingIfNeeded: events), revents: 0),
+                           pollfd(fd: server.wakeup.readDescriptor, events: Int16(POLLIN), revents: 0)]
+            let r = poll(&entries, nfds_t(entries.count), timeout)
+            if r < 0 { return errno == EINTR }
+            if entries[1].revents != 0 { server.wakeup.drain() }
+            return true
+        }
+
+        /// sd_bus_get_timeout(3)'s absolute CLOCK_MONOTONIC time as poll(2)'s timeout: -1
+        /// (none) for `UInt64.max`, else the milliseconds left, rounded up.
+        static func pollTimeout(untilMonotonicMicroseconds until: UInt64) -> Int32 {
+            guard until != .max else { return -1 }
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            let nowMicroseconds = UInt64(now.tv_sec) &* 1_000_000 &+ UInt64(now.tv_nsec / 1000)
+            guard until > nowMicroseconds else { return 0 }
+            return Int32(clamping: (until - nowMicroseconds + 999) / 1000)
         }
 
         /// PropertiesChanged on both objects, and ProfileReleased for holds a user's choice ended.
