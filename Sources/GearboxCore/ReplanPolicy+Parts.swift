@@ -37,6 +37,13 @@ extension ReplanPolicy {
             var queues: [Int]
             var domains: [Int]
         }
+
+        /// The planned position of `queue`, found `k`-th among the current ones: `k` itself
+        /// when the names line up there (the agent keeps its queues in one order, and this
+        /// runs for every queue every tick), else by name.
+        func position(of queue: WorkQueue, at k: Int) -> Int? {
+            k < planned.queues.count && planned.queues[k].name == queue.name ? k : index[queue.name]
+        }
     }
 
     /// The baseline of `plan` (feasible) made for `planned`.
@@ -178,8 +185,8 @@ extension ReplanPolicy {
         guard planned.queues.count == current.queues.count, !base.index.isEmpty || planned.queues.isEmpty else { return nil }
         let lowered = discounted(current, planned: planned)
         var judged = base.overAtPlan
-        for queue in lowered.queues {
-            guard let q = base.index[queue.name] else { return nil }
+        for (k, queue) in lowered.queues.enumerated() {
+            guard let q = base.position(of: queue, at: k) else { return nil }
             if Self.rose(queue, above: planned.queues[q]), !Self.insideSafeBox(queue, q, base) {
                 judged[base.partOfQueue[q]] = true
             }
@@ -213,8 +220,8 @@ extension ReplanPolicy {
         let subPlatform = Platform(domains: platform.domains.indices.filter { domainSelected[$0] }.map { platform.domains[$0] })
         var queues: [WorkQueue] = []
         var partOf: [Int] = []
-        for queue in discounted.queues {
-            guard let q = base.index[queue.name], partSelected[base.partOfQueue[q]] else { continue }
+        for (k, queue) in discounted.queues.enumerated() {
+            guard let q = base.position(of: queue, at: k), partSelected[base.partOfQueue[q]] else { continue }
             queues.append(queue)
             partOf.append(base.partOfQueue[q])
         }

@@ -63,6 +63,13 @@ import Testing
                 let partwise = policy.shouldReplan(planned: planned, current: current, plan: plan, platform: platform,
                                                    configuration: planner.configuration, headroom: headroom, baseline: &baseline)
                 #expect(whole == partwise, "seed \(seed)")
+                // The same estimates listed in another order: the queues are then found by name.
+                var reordered = current
+                reordered.queues.reverse()
+                let partwiseReordered = policy.shouldReplan(
+                    planned: planned, current: reordered, plan: plan, platform: platform,
+                    configuration: planner.configuration, headroom: headroom, baseline: &baseline)
+                #expect(whole == partwiseReordered, "seed \(seed), queues reordered")
                 decisions += 1
                 if whole { replans += 1 } else { keeps += 1 }
                 if whole && !policy.shouldReplan(planned: planned, current: current) { byLatency += 1 }
