@@ -16,6 +16,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "GearboxCore", package: "gearbox"),
+                .product(name: "GearboxControl", package: "gearbox"),
             ],
             path: "Benchmarks/PlannerBenchmark",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

@@ -1,10 +1,12 @@
 import Benchmark
+import GearboxControl
 import GearboxCore
 
 /// Plan time for hosts of 4, 16, 64 and 256 domains of 4 CPUs with 4 queues, one domain of
 /// 256 and 1,024 CPUs, and 64 domains with 20 and 100 queues. Goals: under 1 ms at 64
 /// domains / 256 CPUs, 10 ms for one 1,024-CPU domain, 100 ms for 100 queues on 64 domains.
-/// Also the time to judge a plan.
+/// Also the time to judge a plan, and two things the agent does with a plan in force: the
+/// re-plan check of every tick and the plan file written at every re-plan.
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .mallocCountTotal],
@@ -52,6 +54,32 @@ let benchmarks: @Sendable () -> Void = {
                 for _ in benchmark.scaledIterations {
                     blackHole(LatencyModel.predict(platform: platform, workload: workload, plan: plan, configuration: configuration))
                 }
+            }
+        }
+    }
+    // The agent with a plan in force for 100 queues on 64 domains: the tick's re-plan check
+    // with every queue 1 % above its planned rate (inside its band, so the answer is to keep
+    // the plan), and the plan file's pretty JSON.
+    do {
+        let (platform, planned) = BenchmarkHost.manyQueues(domains: 64, queues: 100)
+        let planner = Planner()
+        let plan = planner.plan(platform: platform, workload: planned)
+        var current = planned
+        for q in current.queues.indices { current.queues[q].arrivalRate *= 1.01 }
+        let policy = ReplanPolicy(hysteresis: 0.1)
+        Benchmark("re-plan check 64 domains 100 queues") { benchmark in
+            var baseline: ReplanPolicy.Baseline?
+            _ = policy.shouldReplan(planned: planned, current: current, plan: plan, platform: platform,
+                                    configuration: planner.configuration, headroom: 0, baseline: &baseline)
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                blackHole(policy.shouldReplan(planned: planned, current: current, plan: plan, platform: platform,
+                                              configuration: planner.configuration, headroom: 0, baseline: &baseline))
+            }
+        }
+        Benchmark("plan file JSON 64 domains 100 queues") { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(PlanDocument.json(plan).rendered(pretty: true))
             }
         }
     }
