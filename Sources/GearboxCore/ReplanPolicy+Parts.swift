@@ -9,7 +9,11 @@
 /// cannot cross it without a risen queue, and only the parts with one (and those that were
 /// already beyond it when planned) are judged; a part that stays clear with every queue at
 /// the top of its box (rate and work raised by the band) is not judged while its queues stay
-/// inside their boxes. The decision is the one the whole-host judgement makes.
+/// inside their boxes. A part that must be judged is judged first halfway up to the top of its
+/// box; when it is clear there, every figure up to that point is known clear too, and the part
+/// is not judged again until a queue rises beyond it (estimates that creep up tick by tick
+/// would otherwise have their part judged every tick). The decision is the one the whole-host
+/// judgement makes.
 extension ReplanPolicy {
     /// What the part-wise check knows of a plan: computed once per plan in force and planned
     /// workload (`baseline(planned:plan:platform:configuration:headroom:)`).
@@ -32,6 +36,13 @@ extension ReplanPolicy {
         /// of the part is at the top of its box, so none is anywhere inside the boxes.
         let boxFactor: [Double]
         let safeInBox: [Bool]
+        /// Per planned queue: the rate and work (every other figure as planned) up to which
+        /// its part is known to be clear of the threshold, with every other queue of the part
+        /// up to its own; -∞ for a part beyond it at the planned figures. It starts at the top
+        /// of the box for a part safe there, at the planned figures otherwise, and grows to
+        /// the figures a judgement found clear.
+        var clearRate: [Double]
+        var clearWork: [Double]
 
         struct Part: Sendable {
             var queues: [Int]
@@ -73,21 +84,32 @@ extension ReplanPolicy {
         for (q, queue) in top.queues.enumerated() where !(queue.latency.isFinite) || Self.beyond(queue, headroom: headroom, slack: 1e-9) {
             safe[partOfQueue[q]] = false
         }
+        var clearRate = [Double](repeating: -.infinity, count: planned.queues.count)
+        var clearWork = clearRate
+        for (q, queue) in planned.queues.enumerated() where !over[partOfQueue[q]] {
+            let factor = safe[partOfQueue[q]] ? factors[q] : 1
+            clearRate[q] = queue.arrivalRate * factor
+            clearWork[q] = queue.meanWork * factor
+        }
         return Baseline(planned: planned, headroom: headroom, configuration: configuration, partOfQueue: partOfQueue,
                         parts: parts, overAtPlan: over, index: index.count == planned.queues.count ? index : [:],
-                        boxFactor: factors, safeInBox: safe)
+                        boxFactor: factors, safeInBox: safe, clearRate: clearRate, clearWork: clearWork)
     }
 
-    /// `queue` (planned as queue `q` of `base`) differs from its planned figures only in rate
-    /// and work, each at most its box factor above them, and its part is safe in the box.
-    static func insideSafeBox(_ queue: WorkQueue, _ q: Int, _ base: Baseline) -> Bool {
-        guard base.safeInBox[base.partOfQueue[q]] else { return false }
-        let planned = base.planned.queues[q], factor = base.boxFactor[q]
-        guard queue.arrivalRate <= planned.arrivalRate * factor, queue.meanWork <= planned.meanWork * factor else { return false }
+    /// `queue` (planned as queue `q` of `base`) is beyond what its part is known clear at: it
+    /// differs from its planned figures in more than rate and work, or has more of either than
+    /// the part was found clear with.
+    static func beyondClear(_ queue: WorkQueue, _ q: Int, _ base: Baseline) -> Bool {
+        if queue.arrivalRate > base.clearRate[q] || queue.meanWork > base.clearWork[q] { return true }
+        return differsBeyondLoad(queue, base.planned.queues[q])
+    }
+
+    /// `queue` differs from `planned` in something other than rate and work.
+    static func differsBeyondLoad(_ queue: WorkQueue, _ planned: WorkQueue) -> Bool {
         var same = queue
         same.arrivalRate = planned.arrivalRate
         same.meanWork = planned.meanWork
-        return same == planned
+        return same != planned
     }
 
     /// `shouldReplan(planned:current:plan:platform:configuration:headroom:)`, judging only the
@@ -100,13 +122,14 @@ extension ReplanPolicy {
     ) -> Bool {
         if shouldReplan(planned: planned, current: current) { return true }
         guard let planned, let plan, plan.feasible else { return false }
-        let base = validBaseline(&baseline, planned: planned, plan: plan, platform: platform,
+        var base = validBaseline(&baseline, planned: planned, plan: plan, platform: platform,
                                  configuration: configuration, headroom: headroom)
         guard let (judged, discounted) = judgedParts(base, current: current) else {
             return shouldReplan(planned: planned, current: current, plan: plan, platform: platform,
                                 configuration: configuration, headroom: headroom)
         }
-        return !partsBeyond(judged, base, discounted: discounted, plan: plan, platform: platform, stopAtFirst: true).isEmpty
+        defer { baseline = base }
+        return !partsBeyond(judged, &base, discounted: discounted, plan: plan, platform: platform, stopAtFirst: true).isEmpty
     }
 
     /// The queues (by name) whose parts a re-plan must make again: every queue of a part in
@@ -119,8 +142,9 @@ extension ReplanPolicy {
         configuration: PlannerConfiguration, headroom: Double, forced: Set<String> = [], baseline: inout Baseline?
     ) -> Set<String>? {
         guard let planned, let plan, plan.feasible, sameQueues(planned, current) else { return nil }
-        let base = validBaseline(&baseline, planned: planned, plan: plan, platform: platform,
+        var base = validBaseline(&baseline, planned: planned, plan: plan, platform: platform,
                                  configuration: configuration, headroom: headroom)
+        defer { baseline = base }
         guard !base.index.isEmpty || planned.queues.isEmpty else { return nil }
         var moved = Set<Int>()
         for queue in current.queues {
@@ -130,7 +154,7 @@ extension ReplanPolicy {
             }
         }
         if let (judged, discounted) = judgedParts(base, current: current) {
-            moved.formUnion(partsBeyond(judged, base, discounted: discounted, plan: plan, platform: platform, stopAtFirst: false))
+            moved.formUnion(partsBeyond(judged, &base, discounted: discounted, plan: plan, platform: platform, stopAtFirst: false))
         } else {
             return nil
         }
@@ -177,9 +201,10 @@ extension ReplanPolicy {
         return base
     }
 
-    /// The parts to judge: those with a queue that rose above its planned figures (after
-    /// `discounted`) and out of its safe box, and those beyond the threshold at plan time. Nil when the current queues
-    /// cannot be matched to the planned ones by name. Also `current` discounted.
+    /// The parts to judge: those with a queue (after `discounted`) beyond the figures its part
+    /// is known clear at, which every part beyond the threshold at plan time always is. Nil
+    /// when the current queues cannot be matched to the planned ones by name. Also `current`
+    /// discounted.
     func judgedParts(_ base: Baseline, current: Workload) -> ([Int], Workload)? {
         let planned = base.planned
         guard planned.queues.count == current.queues.count, !base.index.isEmpty || planned.queues.isEmpty else { return nil }
@@ -187,28 +212,58 @@ extension ReplanPolicy {
         var judged = base.overAtPlan
         for (k, queue) in lowered.queues.enumerated() {
             guard let q = base.position(of: queue, at: k) else { return nil }
-            if Self.rose(queue, above: planned.queues[q]), !Self.insideSafeBox(queue, q, base) {
-                judged[base.partOfQueue[q]] = true
-            }
+            if Self.beyondClear(queue, q, base) { judged[base.partOfQueue[q]] = true }
         }
         return (judged.indices.filter { judged[$0] }, lowered)
     }
 
-    /// `queue` is planned with more rate or work than `planned`, or differs in anything else.
-    static func rose(_ queue: WorkQueue, above planned: WorkQueue) -> Bool {
-        if queue.arrivalRate > planned.arrivalRate || queue.meanWork > planned.meanWork { return true }
-        var same = queue
-        same.arrivalRate = planned.arrivalRate
-        same.meanWork = planned.meanWork
-        return same != planned
-    }
-
     /// The parts among `judged` with a queue predicted beyond its target less half the
     /// headroom under the `discounted` current estimates; with `stopAtFirst`, at most one.
+    /// Each judged part is first judged a step ahead of its estimates (an eighth of the way to
+    /// the top of its box, some 1–2 %); the parts clear there are clear now (latency grows with
+    /// every queue's rate and work), and `base` keeps that point as the figures they are known
+    /// clear at. Only the others are judged as they stand, and those clear then are known clear
+    /// at their estimates.
     func partsBeyond(
-        _ judged: [Int], _ base: Baseline, discounted: Workload, plan: Plan, platform: Platform, stopAtFirst: Bool
+        _ judged: [Int], _ base: inout Baseline, discounted: Workload, plan: Plan, platform: Platform, stopAtFirst: Bool
     ) -> [Int] {
         guard !judged.isEmpty else { return [] }
+        var ahead = discounted
+        for (k, queue) in discounted.queues.enumerated() {
+            guard let q = base.position(of: queue, at: k) else { continue }
+            let factor = 1 + (base.boxFactor[q] - 1) / 8
+            ahead.queues[k].arrivalRate = queue.arrivalRate * factor
+            ahead.queues[k].meanWork = queue.meanWork * factor
+        }
+        let (aheadBeyond, aheadQueues) = predictBeyond(judged, base, workload: ahead, plan: plan, platform: platform, stopAtFirst: false)
+        let unclear = judged.filter { aheadBeyond.contains($0) }
+        Self.remember(judged.filter { !aheadBeyond.contains($0) }, at: aheadQueues, in: &base)
+        let (beyond, queues) = predictBeyond(unclear, base, workload: discounted, plan: plan, platform: platform, stopAtFirst: stopAtFirst)
+        if !stopAtFirst || beyond.isEmpty { Self.remember(unclear.filter { !beyond.contains($0) }, at: queues, in: &base) }
+        return beyond
+    }
+
+    /// Records `parts` as clear with their queues at `queues` (by planned position), unless some
+    /// queue of a part differs from its planned figures in more than rate and work (the
+    /// known-clear figures assume not).
+    private static func remember(_ parts: [Int], at queues: [Int: WorkQueue], in base: inout Baseline) {
+        for p in parts {
+            let members = base.parts[p].queues.compactMap { q in queues[q].map { (q, $0) } }
+            guard members.count == base.parts[p].queues.count,
+                  !members.contains(where: { differsBeyondLoad($1, base.planned.queues[$0]) }) else { continue }
+            for (q, queue) in members {
+                base.clearRate[q] = queue.arrivalRate
+                base.clearWork[q] = queue.meanWork
+            }
+        }
+    }
+
+    /// The parts among `judged` with a queue predicted beyond the threshold under `workload`
+    /// (with `stopAtFirst`, at most one), and `workload`'s queues by planned position.
+    private func predictBeyond(
+        _ judged: [Int], _ base: Baseline, workload: Workload, plan: Plan, platform: Platform, stopAtFirst: Bool
+    ) -> (beyond: [Int], queues: [Int: WorkQueue]) {
+        guard !judged.isEmpty else { return ([], [:]) }
         // The judged parts' domains (in platform order) and queues (in the current order): the
         // other parts' CPUs carry none of their work, so their latencies are those of the host.
         var domainSelected = [Bool](repeating: false, count: platform.domains.count)
@@ -220,10 +275,12 @@ extension ReplanPolicy {
         let subPlatform = Platform(domains: platform.domains.indices.filter { domainSelected[$0] }.map { platform.domains[$0] })
         var queues: [WorkQueue] = []
         var partOf: [Int] = []
-        for (k, queue) in discounted.queues.enumerated() {
+        var byPosition: [Int: WorkQueue] = [:]
+        for (k, queue) in workload.queues.enumerated() {
             guard let q = base.position(of: queue, at: k), partSelected[base.partOfQueue[q]] else { continue }
             queues.append(queue)
             partOf.append(base.partOfQueue[q])
+            byPosition[q] = queue
         }
         let prediction = LatencyModel.predict(platform: subPlatform, workload: Workload(queues: queues), plan: plan,
                                               configuration: base.configuration)
@@ -232,7 +289,7 @@ extension ReplanPolicy {
             if !out.contains(partOf[k]) { out.append(partOf[k]) }
             if stopAtFirst { break }
         }
-        return out
+        return (out, byPosition)
     }
 
     /// `queue`'s latency is beyond its target less half the headroom; `slack` (a fraction)
