@@ -43,6 +43,9 @@ extension ReplanPolicy {
         /// the figures a judgement found clear.
         var clearRate: [Double]
         var clearWork: [Double]
+        /// Per part: judged as its estimates stand, without the step ahead (`partsBeyond`): it
+        /// was beyond the threshold at the planned figures, or a step ahead of its estimates.
+        var nearThreshold: [Bool]
 
         struct Part: Sendable {
             var queues: [Int]
@@ -93,7 +96,8 @@ extension ReplanPolicy {
         }
         return Baseline(planned: planned, headroom: headroom, configuration: configuration, partOfQueue: partOfQueue,
                         parts: parts, overAtPlan: over, index: index.count == planned.queues.count ? index : [:],
-                        boxFactor: factors, safeInBox: safe, clearRate: clearRate, clearWork: clearWork)
+                        boxFactor: factors, safeInBox: safe, clearRate: clearRate, clearWork: clearWork,
+                        nearThreshold: over)
     }
 
     /// `queue` (planned as queue `q` of `base`) is beyond what its part is known clear at: it
@@ -223,11 +227,14 @@ extension ReplanPolicy {
     /// the top of its box, some 1–2 %); the parts clear there are clear now (latency grows with
     /// every queue's rate and work), and `base` keeps that point as the figures they are known
     /// clear at. Only the others are judged as they stand, and those clear then are known clear
-    /// at their estimates.
+    /// at their estimates. A part beyond the threshold a step ahead (or at the planned figures)
+    /// is near it, and is judged as it stands from then on: one judgement a tick, not two.
     func partsBeyond(
         _ judged: [Int], _ base: inout Baseline, discounted: Workload, plan: Plan, platform: Platform, stopAtFirst: Bool
     ) -> [Int] {
         guard !judged.isEmpty else { return [] }
+        let near = judged.filter { base.nearThreshold[$0] }
+        let far = judged.filter { !base.nearThreshold[$0] }
         var ahead = discounted
         for (k, queue) in discounted.queues.enumerated() {
             guard let q = base.position(of: queue, at: k) else { continue }
@@ -235,9 +242,10 @@ extension ReplanPolicy {
             ahead.queues[k].arrivalRate = queue.arrivalRate * factor
             ahead.queues[k].meanWork = queue.meanWork * factor
         }
-        let (aheadBeyond, aheadQueues) = predictBeyond(judged, base, workload: ahead, plan: plan, platform: platform, stopAtFirst: false)
-        let unclear = judged.filter { aheadBeyond.contains($0) }
-        Self.remember(judged.filter { !aheadBeyond.contains($0) }, at: aheadQueues, in: &base)
+        let (aheadBeyond, aheadQueues) = predictBeyond(far, base, workload: ahead, plan: plan, platform: platform, stopAtFirst: false)
+        for p in aheadBeyond { base.nearThreshold[p] = true }
+        let unclear = near + aheadBeyond
+        Self.remember(far.filter { !aheadBeyond.contains($0) }, at: aheadQueues, in: &base)
         let (beyond, queues) = predictBeyond(unclear, base, workload: discounted, plan: plan, platform: platform, stopAtFirst: stopAtFirst)
         if !stopAtFirst || beyond.isEmpty { Self.remember(unclear.filter { !beyond.contains($0) }, at: queues, in: &base) }
         return beyond
