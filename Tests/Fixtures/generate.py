@@ -31,9 +31,14 @@ def cpulist(cpus):
 
 
 class Tree:
-    def __init__(self, machine, ncpus):
-        self.root = os.path.join(HERE, machine, "cpu")
-        shutil.rmtree(os.path.join(HERE, machine), ignore_errors=True)
+    def __init__(self, machine, ncpus, root=None):
+        """Writes Tests/Fixtures/<machine>/cpu, or the directory `root` (as /sys/devices/system/cpu)."""
+        if root:
+            self.root = root
+            shutil.rmtree(root, ignore_errors=True)
+        else:
+            self.root = os.path.join(HERE, machine, "cpu")
+            shutil.rmtree(os.path.join(HERE, machine), ignore_errors=True)
         os.makedirs(self.root)
         self.ncpus = ncpus
 
@@ -43,7 +48,7 @@ class Tree:
         with open(path, "w") as f:
             f.write(f"{value}\n")
 
-    def cpus(self, offline=(), capacities=None, siblings=None, cluster=None):
+    def cpus(self, offline=(), capacities=None, siblings=None, cluster=None, package=None):
         online = [c for c in range(self.ncpus) if c not in offline]
         self.write("online", cpulist(online))
         self.write("offline", cpulist(offline))
@@ -55,11 +60,13 @@ class Tree:
                 self.write(f"cpu{c}/online", 0 if c in offline else 1)
             core = siblings(c) if siblings else c
             threads = [t for t in range(self.ncpus) if (siblings(t) if siblings else t) == core]
-            self.write(f"cpu{c}/topology/physical_package_id", 0)
+            pkg = package(c) if package else 0
+            self.write(f"cpu{c}/topology/physical_package_id", pkg)
             self.write(f"cpu{c}/topology/core_id", core)
             self.write(f"cpu{c}/topology/thread_siblings_list", cpulist(threads))
             self.write(f"cpu{c}/topology/core_cpus_list", cpulist(threads))
-            self.write(f"cpu{c}/topology/package_cpus_list", cpulist(range(self.ncpus)))
+            self.write(f"cpu{c}/topology/package_cpus_list",
+                       cpulist([t for t in range(self.ncpus) if (package(t) if package else 0) == pkg]))
             if cluster:
                 self.write(f"cpu{c}/topology/cluster_id", cluster(c))
             if capacities:
@@ -105,6 +112,24 @@ def acpi_cpufreq_8cpu():
                  (1200000, 2601000), (1200000, 2601000), 10000, table=table,
                  stats=[(f, 100 * (i + 1) + c) for i, f in enumerate(table)], cur=1600000,
                  extra={"cpuinfo_cur_freq": 1600000, "bios_limit": 2601000})
+
+
+def epyc_96cpu(root):
+    """The host scripts/bench-agent measures on, written to `root` when it runs (not kept
+    here): a two-socket server of 24 two-thread cores per socket like an EPYC 7451 (CPU c and
+    c + 48 share a core; CPUs 0-23 and 48-71 are package 0), acpi-cpufreq with a policy per
+    CPU, three P-states (1.2, 1.8, 2.3 GHz), transition latency 0 (unknown), performance
+    governor, core boost on."""
+    t = Tree("epyc-96cpu", 96, root=root)
+    t.cpus(siblings=lambda c: c % 48, package=lambda c: (c % 48) // 24)
+    table = [2300000, 1800000, 1200000]
+    t.write("cpufreq/boost", 1)
+    for c in range(96):
+        t.policy(c, [c], range(96), "acpi-cpufreq", "performance", ALL_GOVERNORS,
+                 (1200000, 2300000), (1200000, 2300000), 0, table=table,
+                 stats=[(2300000, 67000000 + c), (1800000, 9000 + c), (1200000, 420000 + c)], cur=2300000,
+                 extra={"cpuinfo_cur_freq": 2300000, "bios_limit": 2300000, "cpb": 1,
+                        "freqdomain_cpus": f"{c % 48} {c % 48 + 48}"})
 
 
 def intel_pstate_hybrid():
@@ -258,6 +283,10 @@ def laptop_power_supply():
 
 
 if __name__ == "__main__":
+    import sys
+    if len(sys.argv) == 3 and sys.argv[1] == "--bench-host":
+        epyc_96cpu(os.path.abspath(sys.argv[2]))
+        sys.exit(0)
     for make in (laptop_power_supply, acpi_cpufreq_8cpu, intel_pstate_hybrid, amd_pstate_epp, arm_big_little,
                  arm_cppc_server, offline_cpus, powercap, procfs_tree):
         make()
