@@ -39,21 +39,29 @@ final class KeptOpenDescriptors: Sendable {
         }
     }
 
-    /// The kept descriptor for `key`, if any.
-    func descriptor(for key: Key) -> Int32? { open.withLock { $0[key] } }
-
-    /// Keeps `descriptor` for `key` when there is room; false when the caller must close it.
-    func keep(_ descriptor: Int32, for key: Key) -> Bool {
-        open.withLock { open in
-            guard open.count < maximumOpen, open[key] == nil else { return false }
-            open[key] = descriptor
-            return true
+    /// Runs `body` on the kept descriptor of `key`, or on `path` opened with `flags` (and kept
+    /// when `body` succeeds and there is room). `body` returns nil when the descriptor failed:
+    /// a kept one is then closed and forgotten, and the result is nil. Everything happens
+    /// under the lock, so no other call closes the descriptor (and the number is reused for
+    /// another file) while `body` runs.
+    func use<T>(_ key: Key, path: () -> String, flags: Int32, _ body: (Int32) -> T?) -> T? {
+        open.withLock { table -> T? in
+            if let descriptor = table[key] {
+                if let result = body(descriptor) { return result }
+                table.removeValue(forKey: key)
+                _ = close(descriptor)
+                return nil
+            }
+            let descriptor = Glibc.open(path(), flags | O_CLOEXEC)
+            guard descriptor >= 0 else { return nil }
+            let result = body(descriptor)
+            if result != nil && table.count < maximumOpen {
+                table[key] = descriptor
+            } else {
+                _ = close(descriptor)
+            }
+            return result
         }
-    }
-
-    /// Closes and forgets the descriptor of `key`.
-    func forget(_ key: Key) {
-        if let descriptor = open.withLock({ $0.removeValue(forKey: key) }) { _ = close(descriptor) }
     }
 
     /// Closes and forgets every descriptor of `cpu`.
@@ -71,15 +79,7 @@ final class KeptOpenDescriptors: Sendable {
     /// A short attribute's text, trimmed of surrounding whitespace, read through the kept
     /// descriptor (opened and kept on first use); nil when the file cannot be read.
     func readTrimmed(_ key: Key, path: @autoclosure () -> String) -> String? {
-        if let descriptor = descriptor(for: key) {
-            if let text = Self.readShort(descriptor) { return text }
-            forget(key)
-        }
-        let descriptor = Glibc.open(path(), O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        let text = Self.readShort(descriptor)
-        if !(text != nil && keep(descriptor, for: key)) { _ = close(descriptor) }
-        return text
+        use(key, path: path, flags: O_RDONLY, Self.readShort)
     }
 
     /// Up to 64 bytes from offset 0 (a governor's name has at most 15), trimmed; nil on an

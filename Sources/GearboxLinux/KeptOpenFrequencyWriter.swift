@@ -53,17 +53,10 @@ public final class KeptOpenFrequencyWriter: CPUFrequencyWriter {
 
     private func store(_ frequency: Kilohertz, _ attribute: CPUFreqAttribute, cpu: Int) throws(CPUFreqError) {
         let key = KeptOpenDescriptors.Key(cpu: cpu, attribute: attribute)
-        if let descriptor = descriptors.descriptor(for: key) {
-            if Self.write(frequency.value, to: descriptor) { return }
-            descriptors.forget(key)
-        } else {
-            let descriptor = open("\(sysfs.root)/cpu\(cpu)/cpufreq/\(attribute.rawValue)", O_WRONLY | O_CLOEXEC)
-            if descriptor >= 0 {
-                let written = Self.write(frequency.value, to: descriptor)
-                if !(written && descriptors.keep(descriptor, for: key)) { _ = close(descriptor) }
-                if written { return }
-            }
+        let stored = descriptors.use(key, path: { "\(sysfs.root)/cpu\(cpu)/cpufreq/\(attribute.rawValue)" }, flags: O_WRONLY) {
+            Self.write(frequency.value, to: $0) ? true : nil
         }
+        if stored == true { return }
         if let error = sysfs.explainWriteFailure(cpu: cpu, file: attribute.rawValue, value: String(frequency.value), libraryCode: -1) {
             throw error
         }
