@@ -40,34 +40,14 @@ public struct ConfinementStateFile: Sendable {
 
     public init(directory: String) { path = directory + "/" + Self.fileName }
 
-    /// The snapshot, or nil when there is no file.
-    public func load() throws(PolicyStateError) -> ConfinementSnapshot? {
-        let text: String
-        do {
-            text = try SysfsFile.read(path)
-        } catch {
-            if error.errno == ENOENT { return nil }
-            throw PolicyStateError(path: path, message: error.description)
-        }
-        guard text.utf8.count <= 4 << 20 else { throw PolicyStateError(path: path, message: "larger than 4 MiB") }
-        do {
-            return try JSONDecoder().decode(ConfinementSnapshot.self, from: Data(text.utf8))
-        } catch {
-            throw PolicyStateError(path: path, message: "not a gearbox cpuset state file: \(error)")
-        }
-    }
+    /// The snapshot, or nil when there is no file (or one larger than 4 MiB: an error).
+    public func load() throws(PolicyStateError) -> ConfinementSnapshot? { try file.load() }
 
-    public func save(_ snapshot: ConfinementSnapshot) throws(PolicyStateError) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        do {
-            let data = try encoder.encode(snapshot)
-            try AtomicFile.write(String(decoding: data, as: UTF8.self) + "\n", to: path, durable: true)
-        } catch let error as LinuxIOError {
-            throw PolicyStateError(path: path, message: error.description)
-        } catch {
-            throw PolicyStateError(path: path, message: "\(error)")
-        }
+    /// Writes the snapshot atomically and durably.
+    public func save(_ snapshot: ConfinementSnapshot) throws(PolicyStateError) { try file.save(snapshot) }
+
+    private var file: JSONStateFile<ConfinementSnapshot> {
+        JSONStateFile(path: path, kind: "gearbox cpuset state file", escapesSlashes: false)
     }
 
     /// At start: if the file shows a run that did not stop cleanly, puts every saved service

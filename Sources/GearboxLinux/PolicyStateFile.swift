@@ -90,35 +90,13 @@ public struct PolicyStateFile: Sendable {
 
     public init(path: String = PolicyStateFile.defaultPath) { self.path = path }
 
-    /// The snapshot, or nil when there is no file.
-    public func load() throws(PolicyStateError) -> PolicySnapshot? {
-        let text: String
-        do {
-            text = try SysfsFile.read(path)
-        } catch {
-            if error.errno == ENOENT { return nil }
-            throw PolicyStateError(path: path, message: error.description)
-        }
-        do {
-            return try JSONDecoder().decode(PolicySnapshot.self, from: Data(text.utf8))
-        } catch {
-            throw PolicyStateError(path: path, message: "not a gearbox state file: \(error)")
-        }
-    }
+    /// The snapshot, or nil when there is no file (or one larger than 4 MiB: an error).
+    public func load() throws(PolicyStateError) -> PolicySnapshot? { try file.load() }
 
-    /// Writes the snapshot, creating the state directory when needed.
-    public func save(_ snapshot: PolicySnapshot) throws(PolicyStateError) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        do {
-            let data = try encoder.encode(snapshot)
-            try AtomicFile.write(String(decoding: data, as: UTF8.self) + "\n", to: path, durable: true)
-        } catch let error as LinuxIOError {
-            throw PolicyStateError(path: path, message: error.description)
-        } catch {
-            throw PolicyStateError(path: path, message: "\(error)")
-        }
-    }
+    /// Writes the snapshot atomically and durably.
+    public func save(_ snapshot: PolicySnapshot) throws(PolicyStateError) { try file.save(snapshot) }
+
+    private var file: JSONStateFile<PolicySnapshot> { JSONStateFile(path: path, kind: "gearbox state file", escapesSlashes: true) }
 
     /// This boot's id (`/proc/sys/kernel/random/boot_id`), or nil.
     static func currentBootID() -> String? {
