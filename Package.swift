@@ -111,7 +111,7 @@ let package = Package(
             dependencies: [.product(name: "Logging", package: "swift-log")],
             path: "Tests/Support/GearboxTestSupport"
         ),
-        .testTarget(name: "GearboxCoreTests", dependencies: ["GearboxCore"]),
+        .testTarget(name: "GearboxCoreTests", dependencies: ["GearboxCore", "GearboxTestSupport"]),
         .testTarget(name: "GearboxSimulatorTests", dependencies: ["GearboxSimulator", "GearboxCore"]),
         .testTarget(name: "GearboxConfigTests", dependencies: ["GearboxConfig", "GearboxCore"]),
         .testTarget(

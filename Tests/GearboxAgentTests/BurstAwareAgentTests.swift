@@ -2,6 +2,7 @@ import GearboxAgent
 import GearboxConfig
 import GearboxControl
 import GearboxCore
+import GearboxTestSupport
 import Testing
 
 /// The agent measures how over-dispersed a live queue's arrivals are from the per-tick
@@ -16,7 +17,7 @@ import Testing
     static let ticks = 600
 
     /// A Poisson count of mean `mean` (exponential gaps over an interval of length `mean`).
-    static func poisson(_ mean: Double, _ random: inout SeededRandom) -> Double {
+    static func poisson(_ mean: Double, _ random: inout SeededGenerator) -> Double {
         var n = 0.0, t = -Math.log(1 - random.unit())
         while t < mean {
             n += 1
@@ -27,7 +28,7 @@ import Testing
 
     /// One tick's count: Poisson requests, or Poisson batches of `batch` requests each
     /// (variance `batch² μ` over mean `batch μ`: an index of dispersion of exactly `batch`).
-    static func count(batch: Double, _ random: inout SeededRandom) -> Double {
+    static func count(batch: Double, _ random: inout SeededGenerator) -> Double {
         batch * poisson(rate / batch, &random)
     }
 
@@ -45,7 +46,7 @@ import Testing
         var configuration = AgentConfiguration()
         configuration.queues = [AgentQueue(queue: queue, source: source)]
         var run = Run(loop: ControlLoop(platform: ControlLoopTests.platform, configuration: configuration))
-        var random = SeededRandom(seed: seed)
+        var random = SeededGenerator(seed: seed)
         var total = 0.0
         for tick in 0...ticks {
             if tick > 0 { total += count(batch: batch, &random) }

@@ -1,5 +1,6 @@
 import GearboxConfig
 import GearboxCore
+import GearboxTestSupport
 import Testing
 @testable import GearboxAgent
 
@@ -28,7 +29,7 @@ import Testing
         configuration.tick = .milliseconds(100)
         if capped { configuration.maxSwitchRate = 0 }
         var loop = ControlLoop(platform: platform, configuration: configuration)
-        var generator = SeededRandom(seed: 7)
+        var generator = SeededGenerator(seed: 7)
         var run = Run()
         var now = 0.0
         while now < seconds {

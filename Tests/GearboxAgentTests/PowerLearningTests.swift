@@ -5,6 +5,7 @@ import GearboxConfig
 import GearboxControl
 import GearboxCore
 import GearboxLinux
+import GearboxTestSupport
 import Testing
 @testable import GearboxAgent
 
@@ -91,7 +92,7 @@ import Testing
     static func drive(
         _ learning: inout PowerLearning, tree: CounterTree, truth: TrueModel, intervals: Int, noise: Double, seed: UInt64
     ) -> [PowerLearning.Change] {
-        var random = SeededRandom(seed: seed)
+        var random = SeededGenerator(seed: seed)
         var changes: [PowerLearning.Change] = []
         var now = 0.0
         _ = learning.tick(busy: [:], now: now)
@@ -226,19 +227,4 @@ import Testing
         #expect(back.powerModel == .configured)
         #expect(back.domains.map(\.low) == before.domains.map(\.low))
     }
-}
-
-/// SplitMix64, seeded, for reproducible synthetic counters.
-struct SeededRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) / 9_007_199_254_740_992 }
 }

@@ -1,21 +1,6 @@
 import GearboxCore
-
-/// SplitMix64: a small, fast, seeded generator so that every random test is reproducible.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in (0, 1].
-    mutating func unit() -> Double { (Double(next() >> 11) + 1) / 9_007_199_254_740_992 }
-    /// Exponential with the given mean.
-    mutating func exponential(mean: Double) -> Double { -mean * Math.log(unit()) }
-}
+// The seeded generator and the rest of the tests' shared support, for every file of this target.
+@_exported import GearboxTestSupport
 
 /// Small platforms and plans for tests.
 enum Fixtures {
