@@ -60,12 +60,8 @@ struct PowerProfilesBusWakeupTests {
         let bus = try PrivateSystemBus()
         defer { bus.stop() }
         let log = NamespaceRunner.LiveOutput()
-        let result = try NamespaceRunner.run(
-            "gearboxd", ["--config", setup.configPath, "--log-to", "stderr"], cpuTree: setup.tree.cpuRoot,
-            environment: ["LD_PRELOAD": setup.preload, "DBUS_SYSTEM_BUS_ADDRESS": bus.address], liveStandardError: log
-        ) { process, _ in
+        let result = try setup.runAgent(busAddress: bus.address, log: log) { process in
             let pid = process.processIdentifier
-            defer { kill(pid, SIGTERM) }
             try #require(waitUntil(timeout: .seconds(120)) { setup.planProfile == "balanced" && log.text.contains("serving the power-profiles") },
                          "\(log.text)")
             let thread = try #require(Self.busThread(of: pid), "no thread named \(Self.threadName)")
@@ -99,12 +95,8 @@ struct PowerProfilesBusWakeupTests {
         let setup = try PowerProfilesEndToEndTests.Setup(fixture: "amd-pstate-epp")
         defer { setup.remove() }
         let log = NamespaceRunner.LiveOutput()
-        let result = try NamespaceRunner.run(
-            "gearboxd", ["--config", setup.configPath, "--log-to", "stderr"], cpuTree: setup.tree.cpuRoot,
-            environment: ["LD_PRELOAD": setup.preload, "DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent"], liveStandardError: log
-        ) { process, _ in
+        let result = try setup.runAgent(busAddress: "unix:path=/nonexistent", log: log) { process in
             let pid = process.processIdentifier
-            defer { kill(pid, SIGTERM) }
             try #require(waitUntil(timeout: .seconds(120)) { setup.planProfile == "balanced" && log.text.contains("not served, trying again") },
                          "\(log.text)")
             let thread = try #require(Self.busThread(of: pid), "no thread named \(Self.threadName)")

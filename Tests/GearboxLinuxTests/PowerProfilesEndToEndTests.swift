@@ -50,6 +50,22 @@ struct PowerProfilesEndToEndTests {
 
     /// A test's pieces: fixture tree, power supplies, state directory, config, emulation library.
     struct Setup {
+        /// Runs gearboxd on this setup's tree and configuration with its system bus at
+        /// `busAddress` and its standard error in `log`; `body` runs meanwhile, and the agent
+        /// is sent SIGTERM when it returns.
+        func runAgent(busAddress: String, log: NamespaceRunner.LiveOutput,
+                      _ body: (Process) throws -> Void) throws -> NamespaceRunner.Result {
+            try withoutActuallyEscaping(body) { body in
+                try NamespaceRunner.run(
+                    "gearboxd", ["--config", configPath, "--log-to", "stderr"], cpuTree: tree.cpuRoot,
+                    environment: ["LD_PRELOAD": preload, "DBUS_SYSTEM_BUS_ADDRESS": busAddress], liveStandardError: log
+                ) { process, _ in
+                    defer { kill(process.processIdentifier, SIGTERM) }
+                    try body(process)
+                }
+            }
+        }
+
         let directory: TemporaryDirectory
         let tree: FixtureTree
         let before: [String: String]
@@ -112,11 +128,7 @@ struct PowerProfilesEndToEndTests {
         defer { bus.stop() }
         let log = NamespaceRunner.LiveOutput()
         let ctl = Self.powerprofilesctl
-        let result = try NamespaceRunner.run(
-            "gearboxd", ["--config", setup.configPath, "--log-to", "stderr"], cpuTree: setup.tree.cpuRoot,
-            environment: ["LD_PRELOAD": setup.preload, "DBUS_SYSTEM_BUS_ADDRESS": bus.address], liveStandardError: log
-        ) { process, _ in
-            defer { kill(process.processIdentifier, SIGTERM) }
+        let result = try setup.runAgent(busAddress: bus.address, log: log) { process in
             let served = waitUntil(timeout: .seconds(120)) { (try? bus.run(ctl, ["get"]))?.standardOutput == "balanced\n" }
             try #require(served, "powerprofilesctl never got an answer: \(log.text)")
             #expect(setup.webTarget == 10, "balanced plans the target as written")
@@ -224,11 +236,7 @@ struct PowerProfilesEndToEndTests {
         let bus = try PrivateSystemBus()
         defer { bus.stop() }
         let log = NamespaceRunner.LiveOutput()
-        let result = try NamespaceRunner.run(
-            "gearboxd", ["--config", setup.configPath, "--log-to", "stderr"], cpuTree: setup.tree.cpuRoot,
-            environment: ["LD_PRELOAD": setup.preload, "DBUS_SYSTEM_BUS_ADDRESS": bus.address], liveStandardError: log
-        ) { process, _ in
-            defer { kill(process.processIdentifier, SIGTERM) }
+        let result = try setup.runAgent(busAddress: bus.address, log: log) { process in
             try #require(waitUntil(timeout: .seconds(120)) { setup.planProfile == "performance" }, "\(log.text)")
             #expect(log.text.contains("power profile performance (default for power source ac)"))
 
@@ -279,11 +287,7 @@ struct PowerProfilesEndToEndTests {
         let bus = try PrivateSystemBus(allowOwning: ["org.freedesktop.login1"])
         defer { bus.stop() }
         let log = NamespaceRunner.LiveOutput()
-        let result = try NamespaceRunner.run(
-            "gearboxd", ["--config", setup.configPath, "--log-to", "stderr"], cpuTree: setup.tree.cpuRoot,
-            environment: ["LD_PRELOAD": setup.preload, "DBUS_SYSTEM_BUS_ADDRESS": bus.address], liveStandardError: log
-        ) { process, _ in
-            defer { kill(process.processIdentifier, SIGTERM) }
+        let result = try setup.runAgent(busAddress: bus.address, log: log) { process in
             try #require(waitUntil(timeout: .seconds(120)) { setup.planProfile == "balanced" && log.text.contains("serving the power-profiles") },
                          "\(log.text)")
             // A domain off the web queue's CPUs runs one steady speed: its limits are clamped to it.
