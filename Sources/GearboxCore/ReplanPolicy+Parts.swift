@@ -9,11 +9,11 @@
 /// cannot cross it without a risen queue, and only the parts with one (and those that were
 /// already beyond it when planned) are judged; a part that stays clear with every queue at
 /// the top of its box (rate and work raised by the band) is not judged while its queues stay
-/// inside their boxes. A part that must be judged is judged first halfway up to the top of its
-/// box; when it is clear there, every figure up to that point is known clear too, and the part
-/// is not judged again until a queue rises beyond it (estimates that creep up tick by tick
-/// would otherwise have their part judged every tick). The decision is the one the whole-host
-/// judgement makes.
+/// inside their boxes. A part that must be judged is judged first a step ahead of its
+/// estimates (an eighth of the way to the top of its box); when it is clear there, every figure
+/// up to that point is known clear too, and the part is not judged again until a queue rises
+/// beyond it (estimates that creep up tick by tick would otherwise have their part judged
+/// every tick). The decision is the one the whole-host judgement makes.
 extension ReplanPolicy {
     /// What the part-wise check knows of a plan: computed once per plan in force and planned
     /// workload (`baseline(planned:plan:platform:configuration:headroom:)`).
@@ -236,7 +236,7 @@ extension ReplanPolicy {
         let near = judged.filter { base.nearThreshold[$0] }
         let far = judged.filter { !base.nearThreshold[$0] }
         var ahead = discounted
-        for (k, queue) in discounted.queues.enumerated() {
+        for (k, queue) in discounted.queues.enumerated() where !far.isEmpty {
             guard let q = base.position(of: queue, at: k) else { continue }
             let factor = 1 + (base.boxFactor[q] - 1) / 8
             ahead.queues[k].arrivalRate = queue.arrivalRate * factor
