@@ -112,7 +112,7 @@ let package = Package(
             path: "Tests/Support/GearboxTestSupport"
         ),
         .testTarget(name: "GearboxCoreTests", dependencies: ["GearboxCore", "GearboxTestSupport"]),
-        .testTarget(name: "GearboxSimulatorTests", dependencies: ["GearboxSimulator", "GearboxCore"]),
+        .testTarget(name: "GearboxSimulatorTests", dependencies: ["GearboxSimulator", "GearboxCore", "GearboxTestSupport"]),
         .testTarget(name: "GearboxConfigTests", dependencies: ["GearboxConfig", "GearboxCore"]),
         .testTarget(
             name: "GearboxLinuxTests",
